@@ -1,0 +1,87 @@
+/**
+ * `add PROFILE`: store an access key in the vault (spec §1.1).
+ * @module
+ */
+
+import { configFilePath } from "../config/config_file.ts";
+import { appendProfileSection } from "../config/config_write.ts";
+import { AppError } from "../errors.ts";
+import { debug, maskSecret } from "../log.ts";
+import { promptSecret, promptVisible } from "../prompt/terminal.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import { SessionKeyring } from "../vault/session_keyring.ts";
+import type { Credentials } from "../credentials/credentials.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { loadConfig, openVault } from "./vault_access.ts";
+
+interface KeyInput {
+  readonly credentials: Credentials;
+  readonly mfaSerial?: string;
+}
+
+async function readKeys(context: CommandContext): Promise<KeyInput> {
+  if (boolFlag(context.flags, "env")) {
+    // As in aws-vault, --env values are taken as they are (no trimming).
+    const accessKeyId = context.env.get("AWS_ACCESS_KEY_ID");
+    if (!accessKeyId) throw new AppError("Missing value for AWS_ACCESS_KEY_ID");
+    const secretAccessKey = context.env.get("AWS_SECRET_ACCESS_KEY");
+    if (!secretAccessKey) throw new AppError("Missing value for AWS_SECRET_ACCESS_KEY");
+    return { credentials: { accessKeyId, secretAccessKey } };
+  }
+  const accessKeyId = (await promptVisible("Enter Access Key ID: ", { what: "access key ID" })).trim();
+  if (accessKeyId === "") throw new AppError("no Access Key ID entered; nothing was stored");
+  const secretAccessKey = (await promptSecret("Enter Secret Access Key: ", { what: "secret access key" })).trim();
+  if (secretAccessKey === "") throw new AppError("no Secret Access Key entered; nothing was stored");
+  const mfaSerial = (await promptVisible("Enter MFA Device ARN (If MFA is not enabled, leave this blank): ", {
+    what: "MFA device ARN",
+  })).trim();
+  return { credentials: { accessKeyId, secretAccessKey }, mfaSerial: mfaSerial || undefined };
+}
+
+async function run(context: CommandContext): Promise<number> {
+  const profile = requireProfile(context);
+  const config = await loadConfig(context);
+  const sourceProfile = config.profile(profile)?.get("source_profile")?.value;
+  if (sourceProfile && sourceProfile !== profile) {
+    throw new AppError(
+      `Your profile has a source_profile of ${sourceProfile}, adding credentials to ${profile} won't have any effect`,
+    );
+  }
+
+  const input = await readKeys(context);
+  const vault = openVault(context);
+  await new CredentialKeyring(vault).set(profile, input.credentials);
+  debug(`Stored credentials ${maskSecret(input.credentials.accessKeyId)} for profile ${profile}`);
+  context.out.stdout(`Added credentials to profile ${JSON.stringify(profile)} in vault\n`);
+
+  // Sessions made from the old key must not outlive it.
+  const removed = await new SessionKeyring(vault).removeForProfile(profile);
+  if (removed > 0) context.out.stdout(`Deleted ${removed} existing sessions.\n`);
+
+  if (!config.hasSection(profile) && boolFlag(context.flags, "add-config")) {
+    const entries: [string, string][] = input.mfaSerial ? [["mfa_serial", input.mfaSerial]] : [];
+    const path = configFilePath(context.env);
+    await appendProfileSection(path, profile, { entries });
+    debug(`Added profile ${profile} to ${path}`);
+  }
+  return 0;
+}
+
+/** The `add` command. */
+export const addCommand: Command = {
+  spec: {
+    name: "add",
+    help: "Add credentials to the secure keystore.",
+    flags: [
+      {
+        name: "env",
+        kind: "bool",
+        help: "Read the credentials from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+      },
+      { name: "add-config", kind: "bool", default: true, help: "Add a profile to ~/.aws/config if one doesn't exist" },
+    ],
+    args: [{ ...PROFILE_ARG, help: "Name of the profile" }],
+  },
+  run,
+};

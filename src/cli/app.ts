@@ -1,0 +1,82 @@
+/**
+ * The command table and dispatch: parse the command line, set up logging, run the chosen command.
+ * @module
+ */
+
+import { type Env, loadConfigFileSync } from "../config/config_file.ts";
+import { debug, setDebug } from "../log.ts";
+import { PROMPT_DRIVERS, validatePromptDriver } from "../prompt/drivers.ts";
+import { VERSION } from "../version.ts";
+import { AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/mod.ts";
+import { addCommand } from "./add.ts";
+import { clearCommand } from "./clear.ts";
+import type { Command, Output } from "./command.ts";
+import { execCommand } from "./exec.ts";
+import { exportCommand } from "./export.ts";
+import { globalFlags, globalOptionsFrom } from "./global.ts";
+import { listCommand } from "./list.ts";
+import { loginCommand } from "./login.ts";
+import { migrateBackendCommand } from "./migrate_backend.ts";
+import { type AppSpec, parseCommandLine } from "./parser.ts";
+import { proxyCommand } from "./proxy.ts";
+import { removeCommand } from "./remove.ts";
+import { rotateCommand } from "./rotate.ts";
+import { versionCommand } from "./version.ts";
+
+/** Every command, in aws-vault's registration order (help lists them so). */
+export const COMMANDS: readonly Command[] = [
+  addCommand,
+  removeCommand,
+  migrateBackendCommand,
+  listCommand,
+  rotateCommand,
+  execCommand,
+  exportCommand,
+  clearCommand,
+  loginCommand,
+  proxyCommand,
+  versionCommand,
+];
+
+/** The command-line description of the whole program. */
+export function appSpec(): AppSpec {
+  return {
+    name: "aws-vault",
+    help: "A vault for securely storing and accessing AWS credentials in development environments.",
+    version: VERSION,
+    flags: globalFlags({ backends: AVAILABLE_BACKENDS, defaultBackend: DEFAULT_BACKEND, prompts: PROMPT_DRIVERS }),
+    commands: COMMANDS.map((c) => c.spec),
+  };
+}
+
+/** Profile names for shell completion; a broken config file completes nothing rather than failing. */
+function profileNamesForCompletion(env: Env): string[] {
+  try {
+    return loadConfigFileSync({ env }).profileNames();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs aws-vault with `argv` (without the program name) and resolves to the exit code.
+ * @throws AppError for every user-facing failure; `main.ts` prints it
+ */
+export async function runCli(argv: readonly string[], options: { env: Env; out: Output }): Promise<number> {
+  const { env, out } = options;
+  const result = parseCommandLine(argv, {
+    app: appSpec(),
+    env: (name) => env.get(name),
+    completionHints: { profile: () => profileNamesForCompletion(env) },
+  });
+  if (result.kind !== "run") {
+    out.stdout(result.text.endsWith("\n") || result.text === "" ? result.text : result.text + "\n");
+    return 0;
+  }
+  const global = globalOptionsFrom(result.flags);
+  setDebug(global.debug);
+  debug(`aws-vault ${VERSION}`);
+  validatePromptDriver(global.prompt);
+  const command = COMMANDS.find((c) => c.spec === result.command)!;
+  return await command.run({ flags: result.flags, args: result.args, global, env, out });
+}

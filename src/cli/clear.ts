@@ -1,0 +1,61 @@
+/**
+ * `clear [PROFILE]`: delete cached sessions and SSO tokens (spec §1.7). Stored credentials are kept.
+ * @module
+ */
+
+import { resolveProfile } from "../config/profile.ts";
+import { suggestNames } from "../config/suggest.ts";
+import { ConfigError } from "../errors.ts";
+import { listKeys } from "../vault/keyring.ts";
+import { OidcTokenKeyring } from "../vault/oidc_keyring.ts";
+import { parseSessionKey, SessionKeyring } from "../vault/session_keyring.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import { type Command, type CommandContext, stringArg } from "./command.ts";
+import { PROFILE_ARG } from "./profile_arg.ts";
+import { loadConfig, openVault } from "./vault_access.ts";
+
+async function run(context: CommandContext): Promise<number> {
+  const vault = openVault(context);
+  const sessions = new SessionKeyring(vault);
+  const tokens = new OidcTokenKeyring(vault);
+  const profile = stringArg(context.args, "profile");
+
+  if (profile === undefined || profile === "") {
+    const n = await sessions.removeOldSessions() + await sessions.removeAll() + await tokens.removeAll();
+    context.out.stdout(`Cleared ${n} sessions.\n`);
+    return 0;
+  }
+
+  const config = await loadConfig(context);
+  const keys = (await listKeys(vault)).keys;
+  const sessionProfiles = keys.map(parseSessionKey).flatMap((s) => s ? [s.profileName] : []);
+  const known = new Set([...config.profileNames(), ...await new CredentialKeyring(vault).keys(), ...sessionProfiles]);
+  if (!known.has(profile) && !config.hasSection(profile)) {
+    // A typo would otherwise report "Cleared 0 sessions." and leave the intended profile's sessions in place.
+    const close = suggestNames(profile, { candidates: known });
+    const hint = close.length > 0 ? `; did you mean ${close.map((n) => JSON.stringify(n)).join(" or ")}?` : "";
+    throw new ConfigError(`profile ${JSON.stringify(profile)} not found in ${config.path} or in the vault${hint}`);
+  }
+
+  let n = await sessions.removeForProfile(profile);
+  const startUrl = config.hasSection(profile)
+    ? resolveProfile(config, profile, { env: context.env }).ssoStartUrl
+    : undefined;
+  if (startUrl && await tokens.has(startUrl)) {
+    await tokens.remove(startUrl);
+    n++;
+  }
+  context.out.stdout(`Cleared ${n} sessions.\n`);
+  return 0;
+}
+
+/** The `clear` command. */
+export const clearCommand: Command = {
+  spec: {
+    name: "clear",
+    help: "Clear temporary credentials from the secure keystore.",
+    flags: [],
+    args: [{ ...PROFILE_ARG, help: "Name of the profile (default: all sessions)" }],
+  },
+  run,
+};

@@ -1,0 +1,47 @@
+/**
+ * What every command module exports, and the context a command runs in.
+ * @module
+ */
+
+import type { ArgValues, CommandSpec, FlagValues } from "./parser.ts";
+import type { GlobalOptions } from "./global.ts";
+import type { Env } from "../config/config_file.ts";
+
+/** Where a command writes its normal output and its notices. Tests capture these; `main.ts` uses the real streams. */
+export interface Output {
+  /** Writes text to standard output as-is (add your own newline). */
+  stdout(text: string): void;
+  /** Writes text to standard error as-is (add your own newline). */
+  stderr(text: string): void;
+}
+
+/** Everything a command needs from its invocation. Commands never read `Deno.args` or `Deno.env` themselves. */
+export interface CommandContext {
+  /** The command's and the global flags, keyed by long name (durations in milliseconds). */
+  readonly flags: FlagValues;
+  /** Positional arguments keyed by their spec name. */
+  readonly args: ArgValues;
+  /** Global options in typed form. */
+  readonly global: GlobalOptions;
+  /** The process environment (injectable for tests). */
+  readonly env: Env;
+  /** Output streams. */
+  readonly out: Output;
+}
+
+/** A command: its command-line spec and the action that runs it. `run` resolves to the process exit code. */
+export interface Command {
+  readonly spec: CommandSpec;
+  run(context: CommandContext): Promise<number>;
+}
+
+/** Reads a string argument; `undefined` when absent. */
+export function stringArg(args: ArgValues, name: string): string | undefined {
+  const v = args[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Reads a boolean flag (absent = false). */
+export function boolFlag(flags: FlagValues, name: string): boolean {
+  return flags[name] === true;
+}

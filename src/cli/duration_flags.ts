@@ -1,0 +1,49 @@
+/**
+ * Flags shared by the commands that fetch credentials (exec, export, login).
+ * @module
+ */
+
+import type { FlagSpec } from "./parser.ts";
+
+/** `-d, --duration` with its `AWS_VAULT_DURATION` default. */
+export const DURATION_FLAG: FlagSpec = {
+  name: "duration",
+  short: "d",
+  kind: "duration",
+  env: "AWS_VAULT_DURATION",
+  placeholder: "DURATION",
+  help: "Duration of the temporary or assume-role session. Defaults to 1h",
+};
+
+/** `-n, --no-session`. */
+export const NO_SESSION_FLAG: FlagSpec = {
+  name: "no-session",
+  short: "n",
+  kind: "bool",
+  help: "Skip creating STS session with GetSessionToken",
+};
+
+/** `--region`. */
+export const REGION_FLAG: FlagSpec = {
+  name: "region",
+  kind: "string",
+  placeholder: "REGION",
+  help: "The AWS region",
+};
+
+/** `-t, --mfa-token`. */
+export const MFA_TOKEN_FLAG: FlagSpec = {
+  name: "mfa-token",
+  short: "t",
+  kind: "string",
+  placeholder: "MFA-TOKEN",
+  help: "The MFA token to use",
+};
+
+/** `--stdout` for the SSO browser link (exec, export; login has its own short form). */
+export const STDOUT_FLAG: FlagSpec = {
+  name: "stdout",
+  kind: "bool",
+  env: "AWS_VAULT_STDOUT",
+  help: "Print the SSO link to the terminal without automatically opening the browser",
+};

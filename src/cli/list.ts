@@ -1,0 +1,110 @@
+/**
+ * `list` (alias `ls`): profiles, stored credentials and cached sessions (spec §1.3). Needs no passphrase:
+ * everything shown comes from item names.
+ * @module
+ */
+
+import type { AwsConfigFile } from "../config/config_file.ts";
+import { formatDuration } from "../config/duration.ts";
+import { resolveProfile } from "../config/profile.ts";
+import { debug } from "../log.ts";
+import { listKeys } from "../vault/keyring.ts";
+import { isSessionKey, parseSessionKey, type SessionKey } from "../vault/session_keyring.ts";
+import { isOidcKey, OIDC_KEY_PREFIX } from "../vault/oidc_keyring.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { formatTable } from "./table.ts";
+import { loadConfig, openVault } from "./vault_access.ts";
+
+/** `sts.GetSessionToken:59m12s`, or `…:expired` once past its expiry (aws-vault would print a negative time). */
+function sessionLabel(session: SessionKey, now: Date): string {
+  const left = Math.floor((session.expiration.getTime() - now.getTime()) / 1000) * 1000;
+  return `${session.type}:${left > 0 ? formatDuration(left) : "expired"}`;
+}
+
+/** `oidc:<sso-session name>` when a `[sso-session]` has the start URL, else `oidc:<host>` (as the ByteNess fork). */
+function oidcLabel(startUrl: string, config: AwsConfigFile): string {
+  for (const name of config.ssoSessionNames()) {
+    if (config.ssoSession(name)?.get("sso_start_url")?.value === startUrl) return `oidc:${name}`;
+  }
+  try {
+    return `oidc:${new URL(startUrl).host}`;
+  } catch {
+    return `oidc:${startUrl}`;
+  }
+}
+
+/** The start URL a profile logs in with, or undefined; a profile that does not resolve is skipped, not fatal. */
+function ssoStartUrlOf(config: AwsConfigFile, profile: string, context: CommandContext): string | undefined {
+  try {
+    return resolveProfile(config, profile, { env: context.env }).ssoStartUrl;
+  } catch (e) {
+    debug(`list: cannot resolve profile ${profile}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+async function run(context: CommandContext): Promise<number> {
+  const config = await loadConfig(context);
+  const vault = openVault(context);
+  const listing = await listKeys(vault);
+  for (const p of listing.problems) {
+    context.out.stderr(`aws-vault: warning: skipping ${JSON.stringify(p.name)} in the vault: ${p.reason}\n`);
+  }
+  const credentialNames = listing.keys.filter((k) => !isSessionKey(k) && !isOidcKey(k));
+  const sessions = listing.keys.map(parseSessionKey).filter((s): s is SessionKey => s !== undefined);
+  const oidcUrls = listing.keys.filter(isOidcKey).map((k) => k.slice(OIDC_KEY_PREFIX.length));
+  const profiles = config.profileNames();
+  const now = new Date();
+
+  if (boolFlag(context.flags, "credentials")) {
+    for (const c of credentialNames) context.out.stdout(`${c}\n`);
+    return 0;
+  }
+  if (boolFlag(context.flags, "profiles")) {
+    for (const p of profiles) context.out.stdout(`${p}\n`);
+    return 0;
+  }
+  if (boolFlag(context.flags, "sessions")) {
+    for (const url of oidcUrls) context.out.stdout(`${oidcLabel(url, config)}\n`);
+    for (const s of sessions) context.out.stdout(`${sessionLabel(s, now)}\n`);
+    return 0;
+  }
+
+  const rows: string[][] = [["Profile", "Credentials", "Sessions"], ["=======", "===========", "========"]];
+  const shownSessions = new Set<SessionKey>();
+  const shownTokens = new Set<string>();
+  for (const profile of profiles) {
+    const labels: string[] = [];
+    const startUrl = ssoStartUrlOf(config, profile, context);
+    if (startUrl && oidcUrls.includes(startUrl)) {
+      labels.push(oidcLabel(startUrl, config));
+      shownTokens.add(startUrl);
+    }
+    for (const s of sessions.filter((s) => s.profileName === profile)) {
+      labels.push(sessionLabel(s, now));
+      shownSessions.add(s);
+    }
+    rows.push([profile, credentialNames.includes(profile) ? profile : "-", labels.join(", ") || "-"]);
+  }
+  for (const c of credentialNames.filter((c) => !profiles.includes(c))) rows.push(["-", c, "-"]);
+  for (const url of oidcUrls.filter((u) => !shownTokens.has(u))) rows.push(["-", "-", oidcLabel(url, config)]);
+  for (const s of sessions.filter((s) => !shownSessions.has(s))) rows.push(["-", "-", sessionLabel(s, now)]);
+  context.out.stdout(formatTable(rows));
+  return 0;
+}
+
+/** The `list` command. */
+export const listCommand: Command = {
+  spec: {
+    name: "list",
+    aliases: ["ls"],
+    help: "List profiles, along with their credentials and sessions.",
+    flags: [
+      { name: "profiles", kind: "bool", help: "Show only the profile names" },
+      { name: "sessions", kind: "bool", help: "Show only the session names" },
+      { name: "credentials", kind: "bool", help: "Show only the profiles with stored credential" },
+    ],
+    args: [],
+  },
+  run,
+};

@@ -1,0 +1,66 @@
+/**
+ * `remove PROFILE` (alias `rm`): delete stored credentials (spec §1.2).
+ * @module
+ */
+
+import { suggestNames } from "../config/suggest.ts";
+import { VaultError } from "../errors.ts";
+import { confirm } from "../prompt/terminal.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import { SessionKeyring } from "../vault/session_keyring.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { openVault } from "./vault_access.ts";
+
+async function run(context: CommandContext): Promise<number> {
+  const profile = requireProfile(context);
+  const vault = openVault(context);
+  const sessions = new SessionKeyring(vault);
+
+  if (boolFlag(context.flags, "sessions-only")) {
+    const n = await sessions.removeForProfile(profile);
+    context.out.stdout(`Deleted ${n} sessions.\n`);
+    return 0;
+  }
+
+  const credentials = new CredentialKeyring(vault);
+  const stored = await credentials.keys();
+  if (!stored.includes(profile)) {
+    // Checked before asking, so nobody confirms a deletion that cannot happen.
+    const close = suggestNames(profile, { candidates: stored });
+    const hint = close.length > 0 ? `; did you mean ${close.map((n) => JSON.stringify(n)).join(" or ")}?` : "";
+    throw new VaultError(
+      `no credentials stored for profile ${JSON.stringify(profile)} in the ${vault.backend} vault${hint}`,
+    );
+  }
+  if (!boolFlag(context.flags, "force")) {
+    if (!await confirm(`Delete credentials for profile ${JSON.stringify(profile)}? (y|N) `)) return 0;
+  }
+  await credentials.remove(profile);
+  context.out.stdout("Deleted credentials.\n");
+  // Sessions made from the deleted key would otherwise keep working until they expire.
+  const n = await sessions.removeForProfile(profile);
+  if (n > 0) context.out.stdout(`Deleted ${n} sessions.\n`);
+  return 0;
+}
+
+/** The `remove` command. */
+export const removeCommand: Command = {
+  spec: {
+    name: "remove",
+    aliases: ["rm"],
+    help: "Remove credentials from the secure keystore.",
+    flags: [
+      { name: "force", short: "f", kind: "bool", help: "Do not prompt for confirmation" },
+      {
+        name: "sessions-only",
+        short: "s",
+        kind: "bool",
+        hidden: true,
+        help: "Only remove sessions, leave credentials intact",
+      },
+    ],
+    args: [{ ...PROFILE_ARG, help: "Name of the profile" }],
+  },
+  run,
+};

@@ -1,0 +1,198 @@
+/**
+ * The AWS config file (`$AWS_CONFIG_FILE` or `~/.aws/config`) read with AWS CLI semantics: which sections are
+ * profiles, sso-sessions or service endpoint groups, and how repeated sections merge.
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { type IniEntry, type IniSection, parseIni } from "./ini.ts";
+
+/** Reads environment variables; `Deno.env` satisfies it. */
+export interface Env {
+  /** The variable's value, or `undefined` when unset. */
+  get(name: string): string | undefined;
+}
+
+/** Where environment values come from: an accessor such as `Deno.env`, or a plain record (handy in tests). */
+export type EnvSource = Env | Readonly<Record<string, string | undefined>>;
+
+/** Turns an {@link EnvSource} into an {@link Env}; `undefined` means the process environment. */
+export function toEnv(source?: EnvSource): Env {
+  if (source === undefined) return Deno.env;
+  if (typeof (source as Env).get === "function") return source as Env;
+  const record = source as Readonly<Record<string, string | undefined>>;
+  return { get: (name) => (Object.hasOwn(record, name) ? record[name] : undefined) };
+}
+
+/** Settings of one section by lowercased key. */
+export type SectionEntries = ReadonlyMap<string, IniEntry>;
+
+/** Profile keys aws-vault understands; `[default]` is listed as a profile only when it sets one of them. */
+export const PROFILE_KEYS: readonly string[] = [
+  "mfa_serial",
+  "role_arn",
+  "external_id",
+  "region",
+  "role_session_name",
+  "duration_seconds",
+  "source_profile",
+  "include_profile",
+  "sso_session",
+  "sso_start_url",
+  "sso_region",
+  "sso_account_id",
+  "sso_role_name",
+  "web_identity_token_file",
+  "web_identity_token_process",
+  "sts_regional_endpoints",
+  "session_tags",
+  "transitive_session_tags",
+  "source_identity",
+  "credential_process",
+  "mfa_process",
+  "endpoint_url",
+  "services",
+  "ignore_configured_endpoint_urls",
+];
+
+type Kind = "profile" | "sso-session" | "services";
+
+function classify(name: string): { kind: Kind; name: string } | undefined {
+  if (name === "default") return { kind: "profile", name };
+  const m = /^(profile|sso-session|services)\s+(.+)$/s.exec(name);
+  if (!m) return undefined;
+  const target = m[2].trim();
+  // aws-vault looks `default` up only as `[default]`, so `[profile default]` would be a silent second source.
+  if (m[1] === "profile" && target === "default") return undefined;
+  return { kind: m[1] as Kind, name: target };
+}
+
+/** A parsed AWS config file. Sections of the same kind and name are merged, later keys winning. */
+export class AwsConfigFile {
+  /** The file this was read from (it need not exist). */
+  readonly path: string;
+  readonly #sections = new Map<string, Map<string, IniEntry>>();
+  readonly #order: { kind: Kind; name: string }[] = [];
+
+  /**
+   * Classifies and merges parsed sections.
+   *
+   * @param path the file name, used in messages
+   * @param sections the parsed sections, in file order
+   */
+  constructor(path: string, sections: readonly IniSection[]) {
+    this.path = path;
+    const firstLine = new Map<string, number>();
+    for (const section of sections) {
+      const c = classify(section.name);
+      if (!c) {
+        debug(`Unrecognised ini file section: ${section.name}`);
+        continue;
+      }
+      const id = `${c.kind}\0${c.name}`;
+      const existing = this.#sections.get(id);
+      if (existing) {
+        debug(`${path}:${section.line}: section [${section.name}] repeats line ${firstLine.get(id)}; merging`);
+        for (const [k, v] of section.entries) existing.set(k, v);
+      } else {
+        this.#sections.set(id, new Map(section.entries));
+        this.#order.push(c);
+        firstLine.set(id, section.line);
+      }
+    }
+  }
+
+  /** Settings of profile `name` (`[default]` for `default`, else `[profile name]`), if such a section exists. */
+  profile(name: string): SectionEntries | undefined {
+    return this.#sections.get(`profile\0${name}`);
+  }
+
+  /** Settings of `[sso-session name]`, if present. */
+  ssoSession(name: string): SectionEntries | undefined {
+    return this.#sections.get(`sso-session\0${name}`);
+  }
+
+  /** Settings of `[services name]`, if present. */
+  services(name: string): SectionEntries | undefined {
+    return this.#sections.get(`services\0${name}`);
+  }
+
+  /** Whether profile `name` has a section, even an empty one. */
+  hasSection(name: string): boolean {
+    return this.profile(name) !== undefined;
+  }
+
+  /** Profile names in file order; `default` only when its section sets a recognised key. */
+  profileNames(): string[] {
+    return this.#order.filter((s) => s.kind === "profile").map((s) => s.name).filter((name) =>
+      name !== "default" || PROFILE_KEYS.some((k) => (this.profile(name)?.get(k)?.value ?? "") !== "")
+    );
+  }
+
+  /** `[sso-session NAME]` names in file order. */
+  ssoSessionNames(): string[] {
+    return this.#order.filter((s) => s.kind === "sso-session").map((s) => s.name);
+  }
+}
+
+/** Parses config text. @throws ConfigError naming `path:line` for a malformed line */
+export function parseConfigFile(text: string, options?: { path?: string }): AwsConfigFile {
+  const path = options?.path ?? "<config>";
+  return new AwsConfigFile(path, parseIni(text, { path }));
+}
+
+/** The user's home directory from `HOME` (or `USERPROFILE` on Windows). @throws ConfigError when neither is set */
+export function homeDir(env?: EnvSource): string {
+  const e = toEnv(env);
+  const home = e.get("HOME") || e.get("USERPROFILE");
+  if (!home) throw new ConfigError("cannot find the home directory: HOME is not set");
+  return home;
+}
+
+/** The config file path: `AWS_CONFIG_FILE` (a leading `~/` expanded) or `~/.aws/config`. */
+export function configFilePath(env?: EnvSource): string {
+  const e = toEnv(env);
+  const fromEnv = e.get("AWS_CONFIG_FILE");
+  if (fromEnv) {
+    debug(`Using AWS_CONFIG_FILE value: ${fromEnv}`);
+    return /^~[/\\]/.test(fromEnv) ? homeDir(e) + fromEnv.slice(1) : fromEnv;
+  }
+  const sep = Deno.build.os === "windows" ? "\\" : "/";
+  return [homeDir(e), ".aws", "config"].join(sep);
+}
+
+/**
+ * Reads and parses the config file. A missing file reads as empty and is not created (that happens on write).
+ *
+ * @param options.path read this file instead of {@link configFilePath}
+ * @param options.env the environment for `AWS_CONFIG_FILE` and `HOME` (default `Deno.env`)
+ * @throws ConfigError when the file cannot be read or is malformed
+ */
+export async function loadConfigFile(options?: { path?: string; env?: EnvSource }): Promise<AwsConfigFile> {
+  const path = options?.path ?? configFilePath(options?.env);
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    debug(`Config file ${path} does not exist; using an empty config`);
+  }
+  return parseConfigFile(text, { path });
+}
+
+/** Synchronous {@link loadConfigFile}, for shell completion where nothing else is running. */
+export function loadConfigFileSync(options?: { path?: string; env?: EnvSource }): AwsConfigFile {
+  const path = options?.path ?? configFilePath(options?.env);
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return parseConfigFile(text, { path });
+}

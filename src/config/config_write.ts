@@ -1,0 +1,145 @@
+/**
+ * Writing the AWS config file: new profile sections are appended, never rewriting what is already there.
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { AwsConfigFile, type SectionEntries } from "./config_file.ts";
+import { parseIni } from "./ini.ts";
+
+function dirName(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i <= 0 ? (i === 0 ? path[0] : ".") : path.slice(0, i);
+}
+
+async function readBytes(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function sectionText(name: string, entries: readonly (readonly [string, string])[], eol: string): string {
+  const header = name === "default" ? "[default]" : `[profile ${name}]`;
+  const text = [header, ...entries.map(([k, v]) => `${k} = ${v}`)].join(eol) + eol;
+  // Refuse anything that would not read back as written (newlines, " #" comments, padding, odd keys or names).
+  let back: SectionEntries | undefined;
+  try {
+    back = new AwsConfigFile("", parseIni(text)).profile(name);
+  } catch {
+    back = undefined;
+  }
+  const same = back?.size === entries.length &&
+    entries.every(([k, v]) => back.get(k)?.value === v && back.get(k)?.nested === undefined);
+  if (!same || name.trim() !== name || name === "") {
+    throw new ConfigError(
+      `cannot write profile ${JSON.stringify(name)}: a name or setting would not read back as written`,
+    );
+  }
+  return text;
+}
+
+/**
+ * Appends a new `[profile NAME]` (or `[default]`) section to the end of the config file, keeping every existing byte.
+ * Creates the parent directory (0700) and the file (0600) when missing; an existing file keeps its mode.
+ *
+ * The new content is written to a temporary file beside the real one (symlinks resolved), synced, and renamed over
+ * it, so a crash never leaves a torn section. Plain `O_APPEND` would avoid the rename but can leave half a section
+ * behind on a full disk. Just before the rename the file is read again: if another program changed it meanwhile,
+ * the attempt starts over from the new content rather than overwrite that change.
+ *
+ * @param path the config file
+ * @param name the profile name
+ * @param options.entries the `key = value` settings, in order
+ * @throws ConfigError when a setting cannot be represented or the file cannot be written
+ */
+export async function appendProfileSection(
+  path: string,
+  name: string,
+  options: { entries: readonly (readonly [string, string])[] },
+): Promise<void> {
+  let target = path;
+  try {
+    target = await Deno.realPath(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+  const encoder = new TextEncoder();
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = await readBytes(target);
+      const old = before ? new TextDecoder().decode(before) : "";
+      const eol = old.includes("\r\n") ? "\r\n" : "\n";
+      let gap = "";
+      if (old !== "" && !old.endsWith("\n")) gap = eol + eol;
+      else if (old !== "" && !old.endsWith(eol + eol) && !old.endsWith("\n\n")) gap = eol;
+      const added = encoder.encode(gap + sectionText(name, options.entries, eol));
+      let mode = 0o600;
+      if (before) mode = ((await Deno.stat(target)).mode ?? 0o600) & 0o7777;
+      else await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
+
+      const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+      let renamed = false;
+      try {
+        await writeSynced(temp, concat(before, added), mode);
+        if (!sameBytes(before, await readBytes(target))) {
+          debug(`${target} changed while adding profile ${name}; retrying`);
+          continue;
+        }
+        await Deno.rename(temp, target);
+        renamed = true;
+      } finally {
+        if (!renamed) await Deno.remove(temp).catch(() => {});
+      }
+      await syncDir(dirName(target));
+      debug(`Added profile ${name} to ${target}`);
+      return;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  throw new ConfigError(
+    `${path} kept changing while adding profile ${JSON.stringify(name)}; nothing written, try again`,
+  );
+}
+
+function concat(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
+  const all = new Uint8Array((a?.length ?? 0) + b.length);
+  all.set(a ?? new Uint8Array(), 0);
+  all.set(b, a?.length ?? 0);
+  return all;
+}
+
+async function writeSynced(path: string, data: Uint8Array, mode: number): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true, mode });
+  try {
+    if (Deno.build.os !== "windows") await Deno.chmod(path, mode); // the umask may have narrowed it
+    for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** Makes the rename durable; not every platform can open a directory, which is harmless. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // best effort
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Profile resolution (spec §2.4): command flags, then the environment, then the config file (include_profile and
+ * `[default]` inheritance), then defaults, then the `source_profile` chain. Every field is "first writer wins".
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { DurationError, parseDuration } from "./duration.ts";
+import { type AwsConfigFile, type Env, type EnvSource, type SectionEntries, toEnv } from "./config_file.ts";
+import type { ProfileConfig, ProfileFlags } from "./profile_config.ts";
+
+export * from "./profile_config.ts";
+
+type Draft = { -readonly [K in keyof ProfileConfig]?: ProfileConfig[K] } & { profileName: string };
+
+const HOUR = 3_600_000;
+const TAGS_FORMAT = "session tags string must be <key1>=<value1>,[<key2>=<value2>[,...]]";
+
+/** Sets a field unless an earlier source already did; empty values count as unset. */
+function set<K extends keyof Draft>(p: Draft, key: K, value: Draft[K] | undefined, origin?: string): void {
+  const empty = value === undefined || value === "" || value === 0 || (Array.isArray(value) && value.length === 0);
+  if (empty || p[key] !== undefined) return;
+  p[key] = value;
+  if (origin) debug(`Using ${String(key)} ${JSON.stringify(value instanceof Map ? [...value] : value)} from ${origin}`);
+}
+
+function parseSessionTags(text: string): Map<string, string> | undefined {
+  const tags = new Map<string, string>();
+  for (const pair of text.split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq < 0 || pair.slice(0, eq).trim() === "") return undefined;
+    tags.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+  }
+  return tags;
+}
+
+function parseList(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function envDuration(env: Env, name: string): number | undefined {
+  const text = env.get(name);
+  if (!text) return undefined;
+  const ms = parseDuration(text, { source: name });
+  if (ms < 0) throw new DurationError(`${name}: invalid duration ${JSON.stringify(text)}: must not be negative`);
+  return ms;
+}
+
+function applyEnv(p: Draft, env: Env, isTarget: boolean): void {
+  const v = (name: string) => env.get(name) || undefined;
+  set(p, "region", v("AWS_REGION"), "AWS_REGION");
+  set(p, "region", v("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION");
+  set(p, "stsRegionalEndpoints", v("AWS_STS_REGIONAL_ENDPOINTS"), "AWS_STS_REGIONAL_ENDPOINTS");
+  set(p, "mfaSerial", v("AWS_MFA_SERIAL"), "AWS_MFA_SERIAL");
+  set(p, "endpointUrl", v("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL");
+  set(p, "assumeRoleDuration", envDuration(env, "AWS_ASSUME_ROLE_TTL"), "AWS_ASSUME_ROLE_TTL");
+  set(p, "nonChainedGetSessionTokenDuration", envDuration(env, "AWS_SESSION_TOKEN_TTL"), "AWS_SESSION_TOKEN_TTL");
+  const chained = envDuration(env, "AWS_CHAINED_SESSION_TOKEN_TTL");
+  set(p, "chainedGetSessionTokenDuration", chained, "AWS_CHAINED_SESSION_TOKEN_TTL");
+  set(p, "getFederationTokenDuration", envDuration(env, "AWS_FEDERATION_TOKEN_TTL"), "AWS_FEDERATION_TOKEN_TTL");
+  if (!isTarget) return;
+  set(p, "roleArn", v("AWS_ROLE_ARN"), "AWS_ROLE_ARN");
+  set(p, "roleSessionName", v("AWS_ROLE_SESSION_NAME"), "AWS_ROLE_SESSION_NAME");
+  const tags = v("AWS_SESSION_TAGS");
+  if (tags !== undefined) {
+    const parsed = parseSessionTags(tags);
+    if (!parsed) throw new ConfigError(`Failed to parse AWS_SESSION_TAGS: ${TAGS_FORMAT}`);
+    set(p, "sessionTags", parsed, "AWS_SESSION_TAGS");
+  }
+  const transitive = v("AWS_TRANSITIVE_TAGS");
+  if (transitive !== undefined) set(p, "transitiveSessionTags", parseList(transitive), "AWS_TRANSITIVE_TAGS");
+  set(p, "sourceIdentity", v("AWS_SOURCE_IDENTITY"), "AWS_SOURCE_IDENTITY");
+}
+
+const STRING_KEYS: readonly (readonly [string, keyof Draft])[] = [
+  ["mfa_serial", "mfaSerial"],
+  ["role_arn", "roleArn"],
+  ["external_id", "externalId"],
+  ["region", "region"],
+  ["role_session_name", "roleSessionName"],
+  ["source_profile", "sourceProfileName"],
+  ["sso_start_url", "ssoStartUrl"],
+  ["sso_region", "ssoRegion"],
+  ["sso_account_id", "ssoAccountId"],
+  ["sso_role_name", "ssoRoleName"],
+  ["web_identity_token_file", "webIdentityTokenFile"],
+  ["web_identity_token_process", "webIdentityTokenProcess"],
+  ["sts_regional_endpoints", "stsRegionalEndpoints"],
+  ["source_identity", "sourceIdentity"],
+  ["credential_process", "credentialProcess"],
+  ["mfa_process", "mfaProcess"],
+  ["endpoint_url", "endpointUrl"],
+  ["services", "services"],
+];
+
+function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): void {
+  const at = (key: string) => `${file.path}:${s.get(key)!.line}`;
+  const value = (key: string) => s.get(key)?.value || undefined;
+  for (const [key, field] of STRING_KEYS) set(p, field, value(key) as Draft[typeof field]);
+
+  const seconds = value("duration_seconds");
+  if (seconds !== undefined && p.assumeRoleDuration === undefined) {
+    if (!/^\d+$/.test(seconds)) {
+      const shown = JSON.stringify(seconds);
+      throw new ConfigError(`${at("duration_seconds")}: duration_seconds ${shown} is not a whole number of seconds`);
+    }
+    set(p, "assumeRoleDuration", Number(seconds) * 1000);
+  }
+  const tags = value("session_tags");
+  if (tags !== undefined && p.sessionTags === undefined) {
+    const parsed = parseSessionTags(tags);
+    if (!parsed) {
+      throw new ConfigError(`${at("session_tags")}: Failed to parse session_tags profile setting: ${TAGS_FORMAT}`);
+    }
+    set(p, "sessionTags", parsed);
+  }
+  const transitive = value("transitive_session_tags");
+  if (transitive !== undefined) set(p, "transitiveSessionTags", parseList(transitive));
+  const ignore = value("ignore_configured_endpoint_urls")?.toLowerCase();
+  if (ignore !== undefined && p.ignoreConfiguredEndpointUrls === undefined) {
+    if (ignore !== "true" && ignore !== "false") {
+      throw new ConfigError(
+        `${at("ignore_configured_endpoint_urls")}: ignore_configured_endpoint_urls must be true or false`,
+      );
+    }
+    p.ignoreConfiguredEndpointUrls = ignore === "true";
+  }
+
+  const ssoSession = value("sso_session");
+  if (ssoSession !== undefined && p.ssoSession === undefined) {
+    p.ssoSession = ssoSession;
+    const session = file.ssoSession(ssoSession);
+    if (!session) {
+      throw new ConfigError(
+        `${at("sso_session")}: sso_session "${ssoSession}" has no [sso-session ${ssoSession}] section in ${file.path}`,
+      );
+    }
+    // As aws-vault does: the sso-session's values replace any sso_start_url/sso_region set inline.
+    const from = (key: string) => session.get(key)?.value || undefined;
+    p.ssoStartUrl = from("sso_start_url") ?? p.ssoStartUrl;
+    p.ssoRegion = from("sso_region") ?? p.ssoRegion;
+    p.ssoRegistrationScopes = from("sso_registration_scopes") ?? p.ssoRegistrationScopes;
+  }
+}
+
+function applyFile(p: Draft, file: AwsConfigFile, name: string, chain: readonly string[]): void {
+  const loopAt = chain.indexOf(name);
+  if (loopAt >= 0) {
+    throw new ConfigError(`include_profile loop in ${file.path}: ${[...chain.slice(loopAt), name].join(" -> ")}`);
+  }
+  const section = file.profile(name);
+  if (section) copySection(p, file, section);
+  else debug(`Profile '${name}' missing in config file`);
+  const include = section?.get("include_profile");
+  if (include?.value) {
+    if (!file.hasSection(include.value)) {
+      const header = include.value === "default" ? "[default]" : `[profile ${include.value}]`;
+      throw new ConfigError(
+        `${file.path}:${include.line}: include_profile "${include.value}" has no ${header} section in ${file.path}`,
+      );
+    }
+    applyFile(p, file, include.value, [...chain, name]);
+  } else if (name !== "default") {
+    applyFile(p, file, "default", [...chain, name]);
+  }
+}
+
+function serviceEndpoints(file: AwsConfigFile, p: Draft): Map<string, string> | undefined {
+  if (!p.services) return undefined;
+  const section = file.services(p.services);
+  if (!section) {
+    throw new ConfigError(
+      `profile "${p.profileName}": services "${p.services}" has no [services ${p.services}] section in ${file.path}`,
+    );
+  }
+  const endpoints = new Map<string, string>();
+  for (const [key, entry] of section) {
+    const url = entry.nested?.get("endpoint_url");
+    if (url) endpoints.set(key.replace(/[- ]/g, "_"), url);
+  }
+  return endpoints;
+}
+
+interface Context {
+  readonly file: AwsConfigFile;
+  readonly flags: ProfileFlags;
+  readonly env: Env;
+}
+
+function resolveOne(ctx: Context, name: string, sourceChain: readonly string[]): Draft {
+  const { file, flags } = ctx;
+  const p: Draft = { profileName: name };
+  set(p, "region", flags.region);
+  set(p, "mfaToken", flags.mfaToken);
+  set(p, "mfaPromptMethod", flags.mfaPromptMethod);
+  set(p, "assumeRoleDuration", flags.duration);
+  set(p, "nonChainedGetSessionTokenDuration", flags.duration);
+  set(p, "chainedGetSessionTokenDuration", flags.duration);
+  set(p, "getFederationTokenDuration", flags.federationDuration);
+  set(p, "ssoUseStdout", flags.ssoUseStdout || undefined);
+  applyEnv(p, ctx.env, sourceChain.length === 0);
+  applyFile(p, file, name, []);
+  if (p.sourceProfileName === name) p.sourceProfileName = undefined;
+  p.serviceEndpoints = serviceEndpoints(file, p);
+  set(p, "assumeRoleDuration", HOUR);
+  set(p, "getFederationTokenDuration", HOUR);
+  set(p, "nonChainedGetSessionTokenDuration", HOUR);
+  set(p, "chainedGetSessionTokenDuration", 8 * HOUR);
+  p.ssoUseStdout ??= false;
+
+  const sourceName = p.sourceProfileName;
+  if (sourceName) {
+    const chain = [...sourceChain, name];
+    const loopAt = chain.indexOf(sourceName);
+    if (loopAt >= 0) {
+      throw new ConfigError(
+        `source_profile loop in ${file.path}: ${[...chain.slice(loopAt), sourceName].join(" -> ")}`,
+      );
+    }
+    const source = resolveOne(ctx, sourceName, chain);
+    source.chainedFromProfile = p as ProfileConfig;
+    p.sourceProfile = source as ProfileConfig;
+    p.mfaProcess ??= source.mfaProcess;
+  }
+  return p;
+}
+
+/**
+ * Resolves profile `name`. An unknown name still inherits `[default]` (see `assertProfileExists` for the check).
+ *
+ * @param file the parsed config file
+ * @param name the profile to resolve
+ * @param options.flags command-line values, used for every profile of the chain
+ * @param options.env the environment (default `Deno.env`)
+ * @throws ConfigError for malformed settings, a missing include target, or an include/source loop
+ * @throws DurationError for an invalid TTL variable
+ */
+export function resolveProfile(
+  file: AwsConfigFile,
+  name: string,
+  options?: { flags?: ProfileFlags; env?: EnvSource },
+): ProfileConfig {
+  return resolveOne({ file, flags: options?.flags ?? {}, env: toEnv(options?.env) }, name, []) as ProfileConfig;
+}
+
+/** The session reuse window from `AWS_MIN_TTL` in ms (default 5m). @throws DurationError naming AWS_MIN_TTL */
+export function minTtlFromEnv(env?: EnvSource): number {
+  return envDuration(toEnv(env), "AWS_MIN_TTL") ?? 5 * 60_000;
+}
+
+/** The profile named by `AWS_PROFILE`, if set and non-empty. */
+export function defaultProfileName(env?: EnvSource): string | undefined {
+  return toEnv(env).get("AWS_PROFILE") || undefined;
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs the real aws-vault entry point (from source or the bundle) in a sandboxed HOME with a clean environment,
+ * for end-to-end tests of the command line.
+ * @module
+ */
+
+const root = new URL("../../", import.meta.url).pathname;
+
+/** The outcome of one aws-vault invocation. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A throwaway home directory with the paths aws-vault uses in it. */
+export interface Sandbox {
+  readonly home: string;
+  readonly configPath: string;
+  readonly vaultDir: string;
+  /** A clean environment for the CLI: HOME, PATH, the passphrase and nothing from the test's own AWS_* vars. */
+  readonly env: Record<string, string>;
+  /** Deletes the sandbox. */
+  cleanup(): Promise<void>;
+}
+
+/** Creates a sandbox; `passphrase` (default "test-pass") goes into AWS_VAULT_FILE_PASSPHRASE unless null. */
+export async function makeSandbox(options?: { passphrase?: string | null; config?: string }): Promise<Sandbox> {
+  const home = await Deno.makeTempDir({ prefix: "aws-vault-test-" });
+  const configPath = `${home}/.aws/config`;
+  if (options?.config !== undefined) {
+    await Deno.mkdir(`${home}/.aws`, { recursive: true });
+    await Deno.writeTextFile(configPath, options.config);
+  }
+  const env: Record<string, string> = {
+    HOME: home,
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    NO_COLOR: "1",
+  };
+  const passphrase = options?.passphrase === undefined ? "test-pass" : options.passphrase;
+  if (passphrase !== null) env.AWS_VAULT_FILE_PASSPHRASE = passphrase;
+  return {
+    home,
+    configPath,
+    vaultDir: `${home}/.awsvault/keys`,
+    env,
+    cleanup: () => Deno.remove(home, { recursive: true }),
+  };
+}
+
+/** The command line that starts aws-vault: `deno run -A main.ts` or, with `bundle`, `deno run -A dist/aws-vault.js`. */
+export function cliCommand(options?: { bundle?: boolean }): string[] {
+  const entry = options?.bundle ? `${root}dist/aws-vault.js` : `${root}main.ts`;
+  return [Deno.execPath(), "run", "-A", "--quiet", entry];
+}
+
+/**
+ * Runs aws-vault with `args`. The process gets a new session (setsid) so it has no controlling terminal even when
+ * the tests run in one: prompts then read `stdin`, which is the given text or empty.
+ */
+export async function runCli(
+  args: readonly string[],
+  options: { env: Record<string, string>; stdin?: string; bundle?: boolean },
+): Promise<CliResult> {
+  const [cmd, ...rest] = ["setsid", "-w", ...cliCommand(options), ...args];
+  const child = new Deno.Command(cmd, {
+    args: rest,
+    env: options.env,
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: options.env.HOME,
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs aws-vault on a real pseudo-terminal (tests/support/pty_run.py) and answers prompts in order. */
+export async function runOnTerminal(
+  args: readonly string[],
+  options: { env: Record<string, string>; answers: readonly (readonly [string, string])[] },
+): Promise<{ output: string; code: number; unmatched: unknown[] }> {
+  const out = await new Deno.Command("python3", {
+    args: [`${root}tests/support/pty_run.py`, JSON.stringify(options.answers), "--", ...cliCommand(), ...args],
+    env: options.env,
+    clearEnv: true,
+    cwd: options.env.HOME,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
