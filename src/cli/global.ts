@@ -1,0 +1,120 @@
+/**
+ * The global flags of aws-vault (spec §0.1), valid before or after any command, and their typed form.
+ * @module
+ */
+
+import type { FlagSpec, FlagValues } from "./parser.ts";
+
+/** What the global flags depend on at run time. */
+export interface GlobalFlagsOptions {
+  /** Backends available on this machine, in preference order (`--backend` is an enum over them). */
+  readonly backends: readonly string[];
+  /** The `--backend` default when neither the flag nor `AWS_VAULT_BACKEND` is given. */
+  readonly defaultBackend: string;
+  /** Prompt drivers available; shown in help and offered by completion, validated later by the prompt layer. */
+  readonly prompts: readonly string[];
+}
+
+/**
+ * The global flag specs. Help strings are aws-vault's; Go prints a list as `[a b c]`, hence the format.
+ * `--prompt` is deliberately not an enum: its errors (`--prompt=pass` removed, unknown driver) have their own messages.
+ */
+export function globalFlags(options: GlobalFlagsOptions): FlagSpec[] {
+  return [
+    { name: "debug", kind: "bool", help: "Show debugging output" },
+    {
+      name: "backend",
+      kind: "enum",
+      help: `Secret backend to use [${options.backends.join(" ")}]`,
+      env: "AWS_VAULT_BACKEND",
+      default: options.defaultBackend,
+      values: options.backends,
+    },
+    {
+      name: "prompt",
+      kind: "string",
+      help: `Prompt driver to use [${options.prompts.join(" ")}]`,
+      env: "AWS_VAULT_PROMPT",
+      values: options.prompts,
+      placeholder: "PROMPT",
+    },
+    {
+      name: "keychain",
+      kind: "string",
+      help: "Name of macOS keychain to use, if it doesn't exist it will be created",
+      env: "AWS_VAULT_KEYCHAIN_NAME",
+      default: "aws-vault",
+    },
+    {
+      name: "secret-service-collection",
+      kind: "string",
+      help: "Name of secret-service collection to use, if it doesn't exist it will be created",
+      env: "AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME",
+      default: "awsvault",
+    },
+    {
+      name: "pass-dir",
+      kind: "string",
+      help: "Pass password store directory",
+      env: "AWS_VAULT_PASS_PASSWORD_STORE_DIR",
+    },
+    { name: "pass-cmd", kind: "string", help: "Name of the pass executable", env: "AWS_VAULT_PASS_CMD" },
+    {
+      name: "pass-prefix",
+      kind: "string",
+      help: "Prefix to prepend to the item path stored in pass",
+      env: "AWS_VAULT_PASS_PREFIX",
+    },
+    {
+      name: "file-dir",
+      kind: "string",
+      help: 'Directory for the "file" password store',
+      env: "AWS_VAULT_FILE_DIR",
+      default: "~/.awsvault/keys/",
+    },
+  ];
+}
+
+/**
+ * The global flags with every backend and prompt driver this program knows, for documentation and tests.
+ * `main.ts` should call {@link globalFlags} with what is actually available on the machine.
+ */
+export const GLOBAL_FLAGS: readonly FlagSpec[] = globalFlags({
+  backends: ["file", "keychain", "pass", "secret-service", "wincred"],
+  defaultBackend: "file",
+  prompts: ["kdialog", "osascript", "terminal", "wincredui", "ykman", "zenity"],
+});
+
+/** The global flags, typed. Empty strings mean "not set" and become `undefined`. */
+export interface GlobalOptions {
+  readonly debug: boolean;
+  readonly backend: string;
+  /** `undefined` = choose automatically (spec §11). Not validated here. */
+  readonly prompt?: string;
+  readonly keychain: string;
+  readonly secretServiceCollection: string;
+  readonly passDir?: string;
+  readonly passCmd?: string;
+  readonly passPrefix?: string;
+  /** As given: a leading `~` is not expanded here (the file backend does that, like the Go keyring). */
+  readonly fileDir: string;
+}
+
+/** Reads the global flags out of a parse result's `flags`. */
+export function globalOptionsFrom(flags: FlagValues): GlobalOptions {
+  const text = (name: string): string | undefined => {
+    const v = flags[name];
+    return typeof v === "string" && v !== "" ? v : undefined;
+  };
+  return {
+    debug: flags.debug === true,
+    backend: text("backend") ?? "",
+    prompt: text("prompt"),
+    keychain: text("keychain") ?? "aws-vault",
+    secretServiceCollection: text("secret-service-collection") ?? "awsvault",
+    passDir: text("pass-dir"),
+    passCmd: text("pass-cmd"),
+    passPrefix: text("pass-prefix"),
+    fileDir: text("file-dir") ?? "~/.awsvault/keys/",
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * The `file` backend: one JWE-encrypted file per item in a directory (default `~/.awsvault/keys/`), compatible with
+ * aws-vault's, hardened: atomic writes, the passphrase checked before the first write, foreign entries reported.
+ * @module
+ */
+
+import { ItemNotFoundError, VaultError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { decryptJwe, encryptJwe, InvalidJweError, readJweHeader } from "./jwe.ts";
+import {
+  CorruptItemError,
+  InvalidDataError,
+  itemFromJson,
+  itemToJson,
+  type KeyListing,
+  type KeyProblem,
+  type Keyring,
+  type VaultItem,
+  WrongPassphraseError,
+} from "./keyring.ts";
+import { decode, encode } from "./percent.ts";
+
+/** Directory used when none is configured (`--file-dir`, `AWS_VAULT_FILE_DIR`). */
+export const DEFAULT_FILE_DIR = "~/.awsvault/keys/";
+/** Name prefix of this backend's in-flight temporary files; such entries are never listed as keys. */
+export const TEMP_PREFIX = ".aws-vault-tmp-";
+/** Temporary files older than this are left over from a killed writer and removed on the next write. */
+const STALE_TEMP_MS = 60_000;
+/** No item comes near this size; bigger entries are reported instead of read. */
+const MAX_ITEM_BYTES = 1 << 20;
+const SEP = Deno.build.os === "windows" ? "\\" : "/";
+const encoder = new TextEncoder();
+
+/** Options of {@link FileKeyring}. */
+export interface FileKeyringOptions {
+  /** Store directory; `~` and `~/…` expand to the home directory. Default {@link DEFAULT_FILE_DIR}. */
+  dir?: string;
+  /** Environment accessor (HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE). Default `Deno.env.get`. */
+  env?: (name: string) => string | undefined;
+  /** Asks the user for the passphrase when `AWS_VAULT_FILE_PASSPHRASE` is unset. */
+  promptPassphrase?: (message: string) => Promise<string>;
+  /** Largest PBES2 iteration count accepted when decrypting. Default 1,300,000. */
+  maxPbes2Count?: number;
+}
+
+/** Expands a leading `~` or `~/` (`~\` on Windows) to the home directory from HOME or USERPROFILE. */
+export function expandHome(dir: string, env: (name: string) => string | undefined): string {
+  if (dir !== "~" && !dir.startsWith("~/") && !(SEP === "\\" && dir.startsWith("~\\"))) return dir;
+  const home = env("HOME") || env("USERPROFILE");
+  if (!home) throw new VaultError(`cannot expand ${JSON.stringify(dir)}: the home directory is unknown (HOME unset)`);
+  return home + dir.slice(1);
+}
+
+const errorText = (e: unknown) => e instanceof Error ? e.message : String(e);
+
+/** The `file` keyring backend. Items are cached nowhere: every call reads the directory anew. */
+export class FileKeyring implements Keyring {
+  /** Always `file`. */
+  readonly backend = "file";
+  /** The store directory after home expansion. */
+  readonly dir: string;
+  #env: (name: string) => string | undefined;
+  #prompt?: (message: string) => Promise<string>;
+  #maxPbes2Count?: number;
+  #passphrase?: Promise<string>;
+  #verified = false;
+  #tempsCleaned = false;
+  #modeChecked = false;
+
+  constructor(options: FileKeyringOptions = {}) {
+    this.#env = options.env ?? ((name) => Deno.env.get(name));
+    this.#prompt = options.promptPassphrase;
+    this.#maxPbes2Count = options.maxPbes2Count;
+    this.dir = expandHome(options.dir ?? DEFAULT_FILE_DIR, this.#env);
+  }
+
+  #join(name: string): string {
+    return /[\\/]$/.test(this.dir) ? this.dir + name : this.dir + SEP + name;
+  }
+
+  /** Path of the file holding `key`, or undefined when the key cannot be a file name here. */
+  #path(key: string): string | undefined {
+    const name = encode(key, "/");
+    if (name === "" || name === "." || name === ".." || name.startsWith(TEMP_PREFIX) || name.includes("\0")) return;
+    if (SEP === "\\" && /[\\<>:"|?*]/.test(name)) return;
+    return this.#join(name);
+  }
+
+  /** Returns the item stored under `key`, asking for the passphrase on first use. */
+  async get(key: string): Promise<VaultItem> {
+    const path = this.#path(key);
+    if (path === undefined) throw new ItemNotFoundError(key);
+    let token: string;
+    try {
+      token = await Deno.readTextFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw new ItemNotFoundError(key);
+      if (e instanceof Deno.errors.IsADirectory) throw new CorruptItemError(path, "it is a directory");
+      throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
+    }
+    try {
+      readJweHeader(token); // a damaged file fails before anyone is asked for a passphrase
+      const plaintext = await decryptJwe(token, await this.#getPassphrase(), { maxPbes2Count: this.#maxPbes2Count });
+      this.#verified = true;
+      const item = itemFromJson(new TextDecoder().decode(plaintext));
+      return item.key === "" ? { ...item, key } : item;
+    } catch (e) {
+      if (e instanceof WrongPassphraseError) {
+        throw new WrongPassphraseError(`wrong passphrase: it does not decrypt ${JSON.stringify(path)}`);
+      }
+      if (e instanceof InvalidJweError) throw new CorruptItemError(path, e.message);
+      if (e instanceof InvalidDataError) throw new CorruptItemError(path, `decrypted content: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** Stores `item` atomically. Before the first write to a non-empty store the passphrase must decrypt an item. */
+  async set(item: VaultItem): Promise<void> {
+    const path = this.#path(item.key);
+    if (path === undefined) {
+      throw new VaultError(`the key ${JSON.stringify(item.key)} cannot be stored by the file backend`);
+    }
+    const passphrase = await this.#getPassphrase();
+    await this.#verifyPassphrase(item.key);
+    const token = await encryptJwe(encoder.encode(itemToJson(item)), passphrase);
+    await this.#ensureDir();
+    await this.#cleanStaleTemps();
+    await this.#writeAtomic(path, encoder.encode(token));
+  }
+
+  /** Deletes the item stored under `key`; needs no passphrase. */
+  async remove(key: string): Promise<void> {
+    const path = this.#path(key);
+    if (path === undefined) throw new ItemNotFoundError(key);
+    try {
+      if ((await Deno.lstat(path)).isDirectory) throw new ItemNotFoundError(key);
+      await Deno.remove(path);
+    } catch (e) {
+      if (e instanceof ItemNotFoundError) throw e;
+      if (e instanceof Deno.errors.NotFound) throw new ItemNotFoundError(key);
+      throw new VaultError(`cannot remove ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
+    }
+    await syncDir(this.dir);
+  }
+
+  /** Keys of all usable items, sorted. */
+  async keys(): Promise<string[]> {
+    return (await this.scan()).keys;
+  }
+
+  /**
+   * Lists the directory without the passphrase: every file that holds a PBES2 JWE is a key (file name
+   * percent-decoded); anything else (subdirectories, `.DS_Store`, damaged files) is a problem named by its file name.
+   * A missing directory is an empty store.
+   */
+  async scan(): Promise<KeyListing> {
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.dir)) names.push(entry.name);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { keys: [], problems: [] };
+      if (e instanceof Deno.errors.NotADirectory) throw this.#notADirectory();
+      throw new VaultError(`cannot list ${JSON.stringify(this.dir)}: ${errorText(e)}`, { cause: e });
+    }
+    await this.#checkDirMode();
+    const entries = names.filter((n) => !n.startsWith(TEMP_PREFIX));
+    const results = await Promise.all(entries.map((n) => this.#inspect(n)));
+    const keys: string[] = [];
+    const problems: KeyProblem[] = [];
+    results.forEach((reason, i) => {
+      if (reason === undefined) keys.push(decode(entries[i]));
+      else if (reason !== null) problems.push({ name: entries[i], reason });
+    });
+    const byCode = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
+    return { keys: keys.sort(byCode), problems: problems.sort((a, b) => byCode(a.name, b.name)) };
+  }
+
+  /** undefined: a good item; null: vanished meanwhile; string: why the entry is not an item. */
+  async #inspect(name: string): Promise<string | undefined | null> {
+    const path = this.#join(name);
+    const canonical = encode(decode(name), "/");
+    if (canonical !== name) return `the file name is not an encoded key (that would be ${canonical})`;
+    try {
+      const info = await Deno.stat(path);
+      if (info.isDirectory) return "is a directory";
+      if (!info.isFile) return "is not a regular file";
+      if (info.size > MAX_ITEM_BYTES) return "too large to be an aws-vault item";
+      readJweHeader(await Deno.readTextFile(path));
+      return undefined;
+    } catch (e) {
+      if (e instanceof InvalidJweError) return `not an aws-vault item: ${e.message}`;
+      if (e instanceof Deno.errors.NotFound) {
+        return (await Deno.lstat(path).then(() => true, () => false)) ? "broken symbolic link" : null;
+      }
+      return `unreadable: ${errorText(e)}`;
+    }
+  }
+
+  #getPassphrase(): Promise<string> {
+    this.#passphrase ??= this.#askPassphrase().catch((e) => {
+      this.#passphrase = undefined;
+      throw e;
+    });
+    return this.#passphrase;
+  }
+
+  async #askPassphrase(): Promise<string> {
+    const fromEnv = this.#env("AWS_VAULT_FILE_PASSPHRASE");
+    if (fromEnv !== undefined) return fromEnv;
+    if (!this.#prompt) {
+      throw new VaultError(
+        `a passphrase is needed to unlock ${JSON.stringify(this.dir)}: set AWS_VAULT_FILE_PASSPHRASE or use a terminal`,
+      );
+    }
+    return await this.#prompt(`Enter passphrase to unlock ${JSON.stringify(this.dir)}: `);
+  }
+
+  /**
+   * aws-vault writes with whatever passphrase was typed, so a typo silently splits a store. Here the passphrase
+   * must decrypt an existing item first (the one being replaced, else any); a store without readable items accepts it.
+   */
+  async #verifyPassphrase(targetKey: string): Promise<void> {
+    if (this.#verified) return;
+    const { keys } = await this.scan();
+    const candidates = keys.includes(targetKey) ? [targetKey, ...keys.filter((k) => k !== targetKey)] : keys;
+    let rejected = false;
+    for (const key of candidates) {
+      try {
+        await this.get(key);
+        return; // get() marked the passphrase verified
+      } catch (e) {
+        if (e instanceof WrongPassphraseError) rejected = true;
+        else if (!(e instanceof CorruptItemError || e instanceof ItemNotFoundError)) throw e;
+      }
+    }
+    if (rejected) {
+      throw new WrongPassphraseError(
+        `wrong passphrase: it does not decrypt the items in ${JSON.stringify(this.dir)}; nothing was written`,
+      );
+    }
+    this.#verified = true;
+  }
+
+  #notADirectory(): VaultError {
+    return new VaultError(`${JSON.stringify(this.dir)} is a file, not a directory`);
+  }
+
+  async #ensureDir(): Promise<void> {
+    const info = await Deno.stat(this.dir).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw new VaultError(`cannot access ${JSON.stringify(this.dir)}: ${errorText(e)}`, { cause: e });
+    });
+    if (info && !info.isDirectory) throw this.#notADirectory();
+    if (info) return await this.#checkDirMode();
+    try {
+      await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new VaultError(`cannot create ${JSON.stringify(this.dir)}: ${errorText(e)}`, { cause: e });
+    }
+  }
+
+  /** A group- or world-readable store is the user's choice (shared machines, ACLs): warn, never chmod it. */
+  async #checkDirMode(): Promise<void> {
+    if (this.#modeChecked) return;
+    this.#modeChecked = true;
+    const mode = (await Deno.stat(this.dir).catch(() => undefined))?.mode;
+    if (mode != null && (mode & 0o077) !== 0) {
+      debug(`warning: ${this.dir} is accessible by other users (mode ${(mode & 0o777).toString(8)}); 700 is advised`);
+    }
+  }
+
+  async #cleanStaleTemps(): Promise<void> {
+    if (this.#tempsCleaned) return;
+    this.#tempsCleaned = true;
+    for await (const entry of Deno.readDir(this.dir)) {
+      if (!entry.isFile || !entry.name.startsWith(TEMP_PREFIX)) continue;
+      const path = this.#join(entry.name);
+      const mtime = (await Deno.lstat(path).catch(() => undefined))?.mtime;
+      if (mtime && Date.now() - mtime.getTime() > STALE_TEMP_MS) {
+        await Deno.remove(path).then(() => debug(`removed stale temporary file ${path}`), () => {});
+      }
+    }
+  }
+
+  /** Temp file in the same directory, fsync, rename over the target, fsync the directory: all or nothing. */
+  async #writeAtomic(path: string, data: Uint8Array): Promise<void> {
+    const tmp = this.#join(TEMP_PREFIX) + crypto.getRandomValues(new Uint8Array(8)).toHex();
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
+      await file.sync();
+      file.close();
+      file = undefined;
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      file?.close();
+      await Deno.remove(tmp).catch(() => {});
+      throw new VaultError(`cannot write ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
+    }
+    await syncDir(this.dir);
+  }
+}
+
+/** Makes a rename or unlink durable. Directories cannot be opened on Windows, where this is skipped. */
+async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}

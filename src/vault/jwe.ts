@@ -1,0 +1,154 @@
+/**
+ * JWE compact tokens as written by aws-vault's file backend (jose2go): `PBES2-HS256+A128KW` key wrapping with
+ * p2c 8192 and a 12-byte salt, `A256GCM` content encryption, an extra `created` header, no compression.
+ *
+ * `npm:jose` does the cryptography and is imported lazily: only commands that encrypt or decrypt pay for it
+ * (about 5 ms of start-up, measured). Header inspection needs no passphrase and no jose.
+ * @module
+ */
+
+import { VaultError } from "../errors.ts";
+import { WrongPassphraseError } from "./keyring.ts";
+
+/** Iteration count aws-vault (jose2go) writes. */
+export const DEFAULT_PBES2_COUNT = 8192;
+/** Largest `p2c` accepted on decryption, as jose2go v1.10: bounds the work a planted file can cause. */
+export const MAX_PBES2_COUNT = 1_300_000;
+
+const PBES2_ALGS = ["PBES2-HS256+A128KW", "PBES2-HS384+A192KW", "PBES2-HS512+A256KW"];
+// Everything jose2go can decrypt; aws-vault itself only writes A256GCM.
+const ENC_ALGS = ["A128GCM", "A192GCM", "A256GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512"];
+const B64URL = /^[A-Za-z0-9_-]*$/;
+const encoder = new TextEncoder();
+
+/** The token is not a JWE this backend can decrypt (not compact JWE, unsupported header, damaged, too costly). */
+export class InvalidJweError extends VaultError {}
+
+/** The protected header of a PBES2 JWE, with the fields decryption depends on validated. */
+export interface JweHeader {
+  /** A `PBES2-*` key management algorithm. */
+  alg: string;
+  /** Content encryption algorithm. */
+  enc: string;
+  /** PBKDF2 iteration count. */
+  p2c: number;
+  /** PBKDF2 salt input, base64url. */
+  p2s: string;
+  /** Any other header fields (`created`, `zip`, …). */
+  [field: string]: unknown;
+}
+
+function b64u(part: string, what: string): Uint8Array<ArrayBuffer> {
+  if (!B64URL.test(part) || part.length % 4 === 1) throw new InvalidJweError(`${what} is not base64url`);
+  return Uint8Array.fromBase64(part, { alphabet: "base64url" });
+}
+
+function splitToken(token: string): string[] {
+  const parts = token.trim().split(".");
+  if (parts.length !== 5) throw new InvalidJweError(`not a JWE compact token (${parts.length} parts instead of 5)`);
+  return parts;
+}
+
+/**
+ * Checks that `token` is a compact JWE with a PBES2 header this module can decrypt, without the passphrase, and
+ * returns the header. Throws {@link InvalidJweError} with the reason otherwise.
+ */
+export function readJweHeader(token: string): JweHeader {
+  const parts = splitToken(token);
+  parts.forEach((p, i) => b64u(p, ["header", "encrypted key", "iv", "ciphertext", "tag"][i]));
+  if (parts[1] === "" || parts[2] === "" || parts[4] === "") throw new InvalidJweError("a required JWE part is empty");
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(b64u(parts[0], "header")));
+  } catch {
+    throw new InvalidJweError("header is not JSON");
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new InvalidJweError("header is not a JSON object");
+  }
+  const { alg, enc, p2c, p2s } = header;
+  if (typeof alg !== "string" || !PBES2_ALGS.includes(alg)) throw new InvalidJweError(`unsupported alg ${String(alg)}`);
+  if (typeof enc !== "string" || !ENC_ALGS.includes(enc)) throw new InvalidJweError(`unsupported enc ${String(enc)}`);
+  if (typeof p2c !== "number" || !Number.isSafeInteger(p2c) || p2c < 1) throw new InvalidJweError("invalid p2c");
+  if (typeof p2s !== "string" || b64u(p2s, "p2s").length < 8) throw new InvalidJweError("invalid p2s");
+  return header as JweHeader;
+}
+
+/** Go's `time.Now().String()` shape (in UTC), stored by aws-vault in the `created` header. */
+export function goTimeString(date: Date = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  const frac = date.getUTCMilliseconds() ? `.${p(date.getUTCMilliseconds(), 3).replace(/0+$/, "")}` : "";
+  return `${p(date.getUTCFullYear(), 4)}-${p(date.getUTCMonth() + 1)}-${p(date.getUTCDate())} ` +
+    `${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())}${frac} +0000 UTC ` +
+    `m=+${(performance.now() / 1000).toFixed(9)}`;
+}
+
+/** Encrypts `plaintext` into a JWE compact token the Go aws-vault can read. `p2c` is for tests only. */
+export async function encryptJwe(
+  plaintext: Uint8Array,
+  passphrase: string,
+  options?: { p2c?: number; created?: string },
+): Promise<string> {
+  const jose = await import("jose");
+  const p2s = crypto.getRandomValues(new Uint8Array(12));
+  // Header keys in the order Go's json.Marshal of a map gives (sorted); jose appends p2c and p2s.
+  const header = { alg: "PBES2-HS256+A128KW", created: options?.created ?? goTimeString(), enc: "A256GCM" };
+  return await new jose.CompactEncrypt(plaintext)
+    .setProtectedHeader(header)
+    .setKeyManagementParameters({ p2c: options?.p2c ?? DEFAULT_PBES2_COUNT, p2s })
+    .encrypt(encoder.encode(passphrase));
+}
+
+/**
+ * Decrypts a token. Throws {@link WrongPassphraseError} when the passphrase does not unwrap the content key, and
+ * {@link InvalidJweError} when the token is malformed, over the p2c limit, or its content fails authentication.
+ */
+export async function decryptJwe(
+  token: string,
+  passphrase: string,
+  options?: { maxPbes2Count?: number },
+): Promise<Uint8Array> {
+  const header = readJweHeader(token);
+  const max = options?.maxPbes2Count ?? MAX_PBES2_COUNT;
+  if (header.p2c > max) {
+    throw new InvalidJweError(`PBES2 iteration count p2c=${header.p2c} is larger than the allowed ${max}`);
+  }
+  const jose = await import("jose");
+  try {
+    const { plaintext } = await jose.compactDecrypt(token.trim(), encoder.encode(passphrase), {
+      keyManagementAlgorithms: PBES2_ALGS,
+      contentEncryptionAlgorithms: ENC_ALGS,
+      maxPBES2Count: max,
+    });
+    return plaintext;
+  } catch (e) {
+    if (!(e instanceof jose.errors.JWEDecryptionFailed)) {
+      throw new InvalidJweError(e instanceof Error ? e.message : String(e));
+    }
+    // jose reports a failed key unwrap and a failed content tag alike; tell them apart, since only the first
+    // means "wrong passphrase". The extra PBKDF2 runs on this failure path only.
+    if (!(await unwrapsWith(header, splitToken(token)[1], passphrase))) {
+      throw new WrongPassphraseError("wrong passphrase");
+    }
+    throw new InvalidJweError("the encrypted content fails authentication (file damaged)");
+  }
+}
+
+async function unwrapsWith(header: JweHeader, encryptedKey: string, passphrase: string): Promise<boolean> {
+  const bits = Number(header.alg.slice(13, 16));
+  const salt = new Uint8Array([...encoder.encode(header.alg), 0, ...b64u(header.p2s, "p2s")]);
+  const base = await crypto.subtle.importKey("raw", encoder.encode(passphrase), "PBKDF2", false, ["deriveBits"]);
+  const kekBytes = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: `SHA-${header.alg.slice(8, 11)}`, salt, iterations: header.p2c },
+    base,
+    bits,
+  );
+  const kek = await crypto.subtle.importKey("raw", kekBytes, "AES-KW", false, ["unwrapKey"]);
+  try {
+    const hmac = { name: "HMAC", hash: "SHA-256" };
+    await crypto.subtle.unwrapKey("raw", b64u(encryptedKey, "encrypted key"), kek, "AES-KW", hmac, false, ["sign"]);
+    return true;
+  } catch {
+    return false;
+  }
+}

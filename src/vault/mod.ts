@@ -1,0 +1,56 @@
+/**
+ * Opening a secret store by backend name, and the names the CLI offers for `--backend`.
+ * @module
+ */
+
+import { VaultError } from "../errors.ts";
+import { FileKeyring, type FileKeyringOptions } from "./file.ts";
+import type { Keyring } from "./keyring.ts";
+
+/** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
+export const KNOWN_BACKENDS: readonly string[] = [
+  "wincred",
+  "winhello",
+  "keychain",
+  "secret-service",
+  "kwallet",
+  "keyctl",
+  "pass",
+  "passage",
+  "file",
+  "op-connect",
+  "op",
+  "op-desktop",
+  "proton-pass",
+];
+
+/** Backends this build can open, in preference order: the values of the CLI's `--backend` enum. */
+export const AVAILABLE_BACKENDS: readonly string[] = ["file"];
+
+/** The backend used when `--backend` is not given: the first available one. */
+export const DEFAULT_BACKEND: string = AVAILABLE_BACKENDS[0];
+
+/** Options of {@link openKeyring}: the backend name plus every backend's own options. */
+export interface OpenKeyringOptions {
+  /** Backend name; default {@link DEFAULT_BACKEND}. */
+  backend?: string;
+  /** Options for the `file` backend (directory, passphrase prompt, environment). */
+  file?: FileKeyringOptions;
+}
+
+/**
+ * Opens the named backend. There is no fallback between backends (as in aws-vault): an unavailable name is an
+ * error listing the available ones.
+ */
+export function openKeyring(options: OpenKeyringOptions = {}): Keyring {
+  const backend = options.backend ?? DEFAULT_BACKEND;
+  switch (backend) {
+    case "file":
+      return new FileKeyring(options.file);
+  }
+  const available = AVAILABLE_BACKENDS.join(", ");
+  if (KNOWN_BACKENDS.includes(backend)) {
+    throw new VaultError(`backend ${JSON.stringify(backend)} is not available on this system; available: ${available}`);
+  }
+  throw new VaultError(`unknown backend ${JSON.stringify(backend)}; available: ${available}`);
+}

@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { parseCommandLine } from "../src/cli/parser.ts";
+import { FIXTURE_APP, FIXTURE_PROFILES } from "./support/cli_fixture.ts";
+
+/** Candidates the program prints for `aws-vault --completion-bash <words…>`. */
+function complete(...words: string[]): string[] {
+  const result = parseCommandLine(["--completion-bash", ...words], {
+    app: FIXTURE_APP,
+    env: () => undefined,
+    completionHints: { profile: () => FIXTURE_PROFILES },
+  });
+  assert.equal(result.kind, "output");
+  return result.kind === "output" ? result.text.split("\n").filter((l) => l !== "") : [];
+}
+
+Deno.test("protocol: commands, flags, enum values, profiles, nothing after --", () => {
+  assert.deepEqual(complete("ex"), ["exec", "export"]);
+  const all = complete("");
+  assert.ok(all.includes("help") && all.includes("migrate-backend") && all.includes("version"));
+  assert.ok(!all.includes("proxy"), "hidden commands are not offered");
+  assert.ok(!all.includes("rm"), "aliases are not offered");
+  assert.deepEqual(complete("exec", "--re"), ["--region"]);
+  const flags = complete("exec", "--");
+  assert.ok(flags.includes("--duration") && flags.includes("--backend") && flags.includes("--help"));
+  assert.ok(!flags.includes("--json") && !flags.includes("--completion-bash"), "hidden flags are not offered");
+  assert.ok(complete("add", "--no").includes("--no-add-config"));
+  assert.deepEqual(complete("exec", ""), FIXTURE_PROFILES);
+  assert.deepEqual(complete("rm", "d"), ["default", "dev"]);
+  assert.deepEqual(complete("exec", "-d", "1h", "--region", "x", "p"), ["prod-admin"]);
+  assert.deepEqual(complete("exec", "dev", ""), [], "the command arg is left to the shell");
+  assert.deepEqual(complete("exec", "dev", "--", ""), []);
+  assert.deepEqual(complete("help", "r"), ["remove", "rotate"]);
+  assert.deepEqual(complete("add", ""), [], "add names a new profile");
+  assert.deepEqual(complete("clear", ""), FIXTURE_PROFILES);
+});
+
+Deno.test("protocol: flag values in every spelling shells send", () => {
+  assert.deepEqual(complete("export", "--format", ""), ["env", "export-env", "json", "ini"]);
+  assert.deepEqual(complete("export", "--format", "e"), ["env", "export-env"]);
+  assert.deepEqual(complete("export", "--format=j"), ["--format=json"]);
+  assert.deepEqual(complete("--backend", "=", ""), ["secret-service", "pass", "file"]);
+  assert.deepEqual(complete("--backend", "="), ["secret-service", "pass", "file"]);
+  assert.deepEqual(complete("--backend", "=", "p"), ["pass"]);
+  assert.deepEqual(complete("--prompt", ""), ["terminal", "ykman"]);
+  assert.deepEqual(complete("--debug", "=", "true", "ex"), ["exec", "export"]);
+  assert.deepEqual(complete("exec", "-nd", ""), [], "a duration has no candidates");
+  assert.deepEqual(complete("--bogus", "ex"), ["exec", "export"], "an unknown flag is skipped");
+});
+
+Deno.test("protocol: a failing profile source gives no candidates instead of an error", () => {
+  const result = parseCommandLine(["--completion-bash", "exec", ""], {
+    app: FIXTURE_APP,
+    env: () => undefined,
+    completionHints: {
+      profile: () => {
+        throw new Error("bad config");
+      },
+    },
+  });
+  assert.deepEqual(result, { kind: "output", text: "" });
+});
+
+// --- real shells, with a stand-in `aws-vault` on PATH ---
+
+const appScript = new URL("./support/cli_completion_app.ts", import.meta.url).pathname;
+const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+const has = (shell: string) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${shell}`], stdout: "null" }).outputSync().success;
+
+async function withStub<T>(fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "cli_completion_" });
+  try {
+    const stub = `${dir}/aws-vault`;
+    await Deno.writeTextFile(stub, `#!/bin/sh\nexec ${q(Deno.execPath())} run -A --quiet ${q(appScript)} "$@"\n`);
+    await Deno.chmod(stub, 0o755);
+    return await fn(`${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs `script` in `shell` and returns one list per `#case` marker line it prints. */
+async function cases(shell: string, args: string[], script: string): Promise<string[][]> {
+  return await withStub(async (path) => {
+    const out = await new Deno.Command(shell, { args: [...args, script], env: { PATH: path }, stderr: "piped" })
+      .output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, `${shell} failed: ${new TextDecoder().decode(out.stderr)}\n${stdout}`);
+    return stdout.split("#case\n").slice(1).map((c) => c.split("\n").filter((l) => l !== ""));
+  });
+}
+
+const BASH_CASES: [string[], (reply: string[]) => void][] = [
+  [["aws-vault", "ex"], (r) => assert.deepEqual(r, ["exec", "export"])],
+  [["aws-vault", ""], (r) => assert.ok(r.includes("login") && !r.includes("proxy"))],
+  [["aws-vault", "exec", "--re"], (r) => assert.deepEqual(r, ["--region"])],
+  [["aws-vault", "exec", ""], (r) => assert.deepEqual(r, FIXTURE_PROFILES)],
+  [["aws-vault", "rm", "pr"], (r) => assert.deepEqual(r, ["prod-admin"])],
+  [["aws-vault", "export", "--format", "e"], (r) => assert.deepEqual(r, ["env", "export-env"])],
+  // What bash makes of `aws-vault --backend=<TAB>` and `--backend=p<TAB>`.
+  [["aws-vault", "--backend", "="], (r) => assert.deepEqual(r, ["secret-service", "pass", "file"])],
+  [["aws-vault", "--backend", "=", "p"], (r) => assert.deepEqual(r, ["pass"])],
+  [["aws-vault", "exec", "dev", "--", "l"], (r) => assert.ok(r.includes("ls"), r.join(" "))],
+  [["aws-vault", "exec", "dev", "--", "ls", ""], (r) => assert.deepEqual(r, [])],
+];
+
+Deno.test({
+  name: "bash: the generated script completes through the program",
+  ignore: !has("bash"),
+  fn: async () => {
+    const lines = [
+      'eval "$(aws-vault --completion-script-bash)"',
+      "complete -p aws-vault",
+      't() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=(); _aws-vault_bash_autocomplete; ' +
+      `echo '#case'; printf '%s\\n' "\${COMPREPLY[@]}"; }`,
+      ...BASH_CASES.map(([words]) => `t ${words.map(q).join(" ")}`),
+    ];
+    const script = lines.join("\n");
+    const out = await withStub(async (path) => {
+      const r = await new Deno.Command("bash", { args: ["-c", script], env: { PATH: path } }).output();
+      assert.ok(r.success, new TextDecoder().decode(r.stderr));
+      return new TextDecoder().decode(r.stdout);
+    });
+    assert.ok(out.startsWith("complete -o default -F _aws-vault_bash_autocomplete aws-vault\n"), out);
+    const replies = out.split("#case\n").slice(1).map((c) => c.split("\n").filter((l) => l !== ""));
+    assert.equal(replies.length, BASH_CASES.length);
+    BASH_CASES.forEach(([, check], i) => check(replies[i]));
+  },
+});
+
+Deno.test({
+  name: "fish: the generated script completes through the program",
+  ignore: !has("fish"),
+  fn: async () => {
+    const lines = ["aws-vault --completion-script-fish | source"];
+    const inputs = [
+      "aws-vault ex",
+      "aws-vault exec ",
+      "aws-vault export --format=j",
+      "aws-vault exec --re",
+      "aws-vault exec dev -- l",
+    ];
+    for (const input of inputs) lines.push("echo '#case'", `complete -C ${q(input)}`);
+    const [ex, profiles, format, region, child] = await cases("fish", ["--no-config", "-c"], lines.join("\n"));
+    assert.deepEqual(ex, ["exec", "export"]);
+    assert.deepEqual(profiles, FIXTURE_PROFILES);
+    assert.deepEqual(format, ["--format=json"]);
+    assert.deepEqual(region, ["--region"]);
+    assert.ok(child.some((l) => l.split("\t")[0] === "ls"), child.join(" "));
+  },
+});
+
+Deno.test({
+  name: "zsh: the generated script parses and completes through the program",
+  ignore: !has("zsh"),
+  fn: async () => {
+    const result = parseCommandLine(["--completion-script-zsh"], { app: FIXTURE_APP });
+    const text = result.kind === "output" ? result.text : "";
+    const check = await new Deno.Command("zsh", { args: ["-n", "-c", text] }).output();
+    assert.ok(check.success, new TextDecoder().decode(check.stderr));
+    // Outside a completion widget `words` and `CURRENT` are plain variables and the builtins can be stubbed.
+    const lines = [
+      'compdef() { echo "#case"; echo "compdef $*"; }',
+      'compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }',
+      "_files() { echo _files; }",
+      '_normal() { echo "_normal ${words[*]} $CURRENT"; }',
+      'eval "$(aws-vault --completion-script-zsh)"',
+      "t() { echo '#case'; words=(\"$@\"); CURRENT=$#; _aws-vault; }",
+      "t aws-vault ex",
+      "t aws-vault exec ''",
+      "t aws-vault exec dev -- aws s3",
+      "t aws-vault exec dev aws ''",
+    ];
+    const [registered, ex, profiles, child, files] = await cases("zsh", ["-f", "-c"], lines.join("\n"));
+    assert.deepEqual(registered, ["compdef _aws-vault aws-vault"]);
+    assert.deepEqual(ex, ["exec", "export"]);
+    assert.deepEqual(profiles, FIXTURE_PROFILES);
+    assert.deepEqual(child, ["_normal aws s3 2"]);
+    assert.deepEqual(files, ["_files"]);
+  },
+});
