@@ -357,3 +357,21 @@ Deno.test("--version, version, --help on every command, and unbuilt commands say
     await sb.cleanup();
   }
 });
+
+Deno.test("--debug logs with aws-vault's prefix and never shows a secret or a whole access key", async () => {
+  const sb = await makeSandbox();
+  try {
+    const r = await runCli(["--debug", "add", "--env", "dbg"], {
+      env: { ...sb.env, AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
+    });
+    equal(r.code, 0, r.stderr);
+    match(r.stderr, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d aws-vault /m);
+    ok(r.stderr.includes("****************MPLE"), r.stderr);
+    const list = await runCli(["list", "--debug"], { env: sb.env });
+    for (const text of [r.stdout, r.stderr, list.stdout, list.stderr]) {
+      ok(!text.includes(KEY_ID) && !text.includes(SECRET) && !text.includes("test-pass"), text);
+    }
+  } finally {
+    await sb.cleanup();
+  }
+});
