@@ -328,7 +328,14 @@ Deno.test("bad input: malformed config names file and line; unavailable backend;
     equal(r.stderr.startsWith(`aws-vault: error: ${sb.configPath}:3: `), true, r.stderr);
     const backend = await runCli(["list", "--backend", "secret-service"], { env: sb.env });
     equal(backend.code, 1);
-    match(backend.stderr, /secret-service/);
+    equal(
+      backend.stderr,
+      'aws-vault: error: backend "secret-service" is not available on this system; available: file\n',
+    );
+    const bogus = await runCli(["list", "--backend=bogus"], { env: { ...sb.env, AWS_VAULT_BACKEND: "file" } });
+    equal(bogus.stderr, 'aws-vault: error: unknown backend "bogus"; available: file\n');
+    const fromEnv = await runCli(["list"], { env: { ...sb.env, AWS_VAULT_BACKEND: "wincred" } });
+    match(fromEnv.stderr, /backend "wincred" is not available on this system/);
     const prompt = await runCli(["list", "--prompt=pass"], { env: sb.env });
     match(prompt.stderr, /--prompt=pass \(or AWS_VAULT_PROMPT=pass\) has been removed/);
     const unknown = await runCli(["list", "--prompt=nope"], { env: sb.env });

@@ -7,7 +7,7 @@ import { type Env, loadConfigFileSync } from "../config/config_file.ts";
 import { debug, setDebug } from "../log.ts";
 import { PROMPT_DRIVERS, validatePromptDriver } from "../prompt/drivers.ts";
 import { VERSION } from "../version.ts";
-import { AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/mod.ts";
+import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/mod.ts";
 import { addCommand } from "./add.ts";
 import { clearCommand } from "./clear.ts";
 import type { Command, Output } from "./command.ts";
@@ -77,6 +77,7 @@ export async function runCli(argv: readonly string[], options: { env: Env; out: 
   setDebug(global.debug);
   debug(`aws-vault ${VERSION}`);
   validatePromptDriver(global.prompt);
+  assertBackendAvailable(global.backend);
   const command = COMMANDS.find((c) => c.spec === result.command)!;
   return await command.run({ flags: result.flags, args: result.args, global, env, out });
 }

@@ -17,14 +17,16 @@ export interface GlobalFlagsOptions {
 
 /**
  * The global flag specs. Help strings are aws-vault's; Go prints a list as `[a b c]`, hence the format.
- * `--prompt` is deliberately not an enum: its errors (`--prompt=pass` removed, unknown driver) have their own messages.
+ * `--backend` and `--prompt` are deliberately not enums: its errors (`--prompt=pass` removed, unknown driver) have their own messages.
  */
 export function globalFlags(options: GlobalFlagsOptions): FlagSpec[] {
   return [
     { name: "debug", kind: "bool", help: "Show debugging output" },
     {
       name: "backend",
-      kind: "enum",
+      // Not an enum: a backend aws-vault has but this machine lacks deserves "not available on this system",
+      // which the vault layer says when it opens the store; `values` still feeds completion.
+      kind: "string",
       help: `Secret backend to use [${options.backends.join(" ")}]`,
       env: "AWS_VAULT_BACKEND",
       default: options.defaultBackend,

@@ -48,6 +48,17 @@ export function openKeyring(options: OpenKeyringOptions = {}): Keyring {
     case "file":
       return new FileKeyring(options.file);
   }
+  assertBackendAvailable(backend);
+  throw new VaultError(`backend ${JSON.stringify(backend)} has no implementation`);
+}
+
+/**
+ * Checks a backend name without opening anything, so a wrong `--backend` / `AWS_VAULT_BACKEND` fails up front for
+ * every command, as aws-vault's enum flag does.
+ * @throws VaultError naming the available backends
+ */
+export function assertBackendAvailable(backend: string): void {
+  if (AVAILABLE_BACKENDS.includes(backend)) return;
   const available = AVAILABLE_BACKENDS.join(", ");
   if (KNOWN_BACKENDS.includes(backend)) {
     throw new VaultError(`backend ${JSON.stringify(backend)} is not available on this system; available: ${available}`);

@@ -34,11 +34,13 @@ export const FIXTURE_APP: AppSpec = {
   name: "aws-vault",
   help: "A vault for securely storing and accessing AWS credentials in development environments.",
   version: "v7.9.9-test",
+  // --backend made an enum here (the real one is a string checked by the vault layer) so the parser's env-sourced
+  // enum errors stay covered.
   flags: globalFlags({
     backends: ["secret-service", "pass", "file"],
     defaultBackend: "secret-service",
     prompts: ["terminal", "ykman"],
-  }),
+  }).map((f) => f.name === "backend" ? { ...f, kind: "enum" as const } : f),
   commands: [
     {
       name: "add",
