@@ -382,3 +382,22 @@ Deno.test("--debug logs with aws-vault's prefix and never shows a secret or a wh
     await sb.cleanup();
   }
 });
+
+Deno.test("Ctrl-C at the hidden prompt cancels with 130 and stores nothing; no terminal and no input is an error", async () => {
+  const sb = await makeSandbox();
+  try {
+    const r = await runOnTerminal(["add", "cancelled"], {
+      env: sb.env,
+      answers: [["Enter Access Key ID: ", `${KEY_ID}\r`], ["Enter Secret Access Key: ", "abc\x03"]],
+    });
+    equal(r.code, 130, r.output);
+    ok(r.output.includes("aws-vault: error: cancelled"), r.output);
+    equal(await Deno.stat(sb.vaultDir).then(() => true, () => false), false, "nothing was written");
+
+    const noInput = await runCli(["add", "x"], { env: sb.env });
+    equal(noInput.code, 1);
+    match(noInput.stderr, /aws-vault: error: no terminal to ask for the access key ID, and standard input is closed/);
+  } finally {
+    await sb.cleanup();
+  }
+});
