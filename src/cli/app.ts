@@ -10,7 +10,7 @@ import { VERSION } from "../version.ts";
 import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/mod.ts";
 import { addCommand } from "./add.ts";
 import { clearCommand } from "./clear.ts";
-import type { Command, Output } from "./command.ts";
+import type { Command, Output, ProcessEnv } from "./command.ts";
 import { execCommand } from "./exec.ts";
 import { exportCommand } from "./export.ts";
 import { globalFlags, globalOptionsFrom } from "./global.ts";
@@ -62,7 +62,7 @@ function profileNamesForCompletion(env: Env): string[] {
  * Runs aws-vault with `argv` (without the program name) and resolves to the exit code.
  * @throws AppError for every user-facing failure; `main.ts` prints it
  */
-export async function runCli(argv: readonly string[], options: { env: Env; out: Output }): Promise<number> {
+export async function runCli(argv: readonly string[], options: { env: ProcessEnv; out: Output }): Promise<number> {
   const { env, out } = options;
   const result = parseCommandLine(argv, {
     app: appSpec(),

@@ -15,6 +15,12 @@ export interface Output {
   stderr(text: string): void;
 }
 
+/** The process environment: single lookups plus the whole set (exec hands it to the child). `Deno.env` fits. */
+export interface ProcessEnv extends Env {
+  /** Every variable, as a fresh object. */
+  toObject(): Record<string, string>;
+}
+
 /** Everything a command needs from its invocation. Commands never read `Deno.args` or `Deno.env` themselves. */
 export interface CommandContext {
   /** The command's and the global flags, keyed by long name (durations in milliseconds). */
@@ -24,7 +30,7 @@ export interface CommandContext {
   /** Global options in typed form. */
   readonly global: GlobalOptions;
   /** The process environment (injectable for tests). */
-  readonly env: Env;
+  readonly env: ProcessEnv;
   /** Output streams. */
   readonly out: Output;
 }

@@ -1,13 +1,75 @@
 /**
- * `exec PROFILE [-- CMD ARGS…]`: run a command with credentials. Its command line is complete; the action
- * arrives with the credential chain.
+ * `exec PROFILE [-- CMD ARGS…]`: run a command with credentials in its environment (spec §1.5, §4).
  * @module
  */
 
-import type { Command } from "./command.ts";
+import { AppError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { buildChildEnv } from "./child_env.ts";
 import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG, STDOUT_FLAG } from "./duration_flags.ts";
-import { notImplemented } from "./not_implemented.ts";
-import { PROFILE_ARG } from "./profile_arg.ts";
+import { runCommand } from "./exec_process.ts";
+import { exportCredentials } from "./export.ts";
+import { fetchCredentials, NO_CACHE_FLAG, refuseNested } from "./fetch_credentials.ts";
+import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+
+/** The flag combinations aws-vault refuses, in its order and words. */
+function validate(context: CommandContext): void {
+  const f = (name: string) => boolFlag(context.flags, name);
+  const ecs = f("ecs-server") || f("server");
+  const checks: [boolean, string][] = [
+    [f("ec2-server") && ecs, "Can't use --ec2-server with --ecs-server"],
+    [f("ec2-server") && f("json"), "Can't use --ec2-server with --json"],
+    [f("ec2-server") && f("no-session"), "Can't use --ec2-server with --no-session"],
+    [ecs && f("json"), "Can't use --ecs-server with --json"],
+    [ecs && f("no-session"), "Can't use --ecs-server with --no-session"],
+    [
+      ecs && context.global.prompt === "terminal",
+      "Can't use --prompt=terminal with --ecs-server. Specify a different prompt driver",
+    ],
+    [
+      f("ec2-server") && context.global.prompt === "terminal",
+      "Can't use --prompt=terminal with --ec2-server. Specify a different prompt driver",
+    ],
+  ];
+  for (const [bad, message] of checks) if (bad) throw new AppError(message);
+  if (f("ec2-server") || ecs) {
+    throw new AppError("exec: the --ec2-server and --ecs-server modes are not implemented in this version yet");
+  }
+  if (f("profile-env")) throw new AppError("exec: --profile-env is not implemented in this version yet");
+}
+
+function defaultShell(context: CommandContext): string {
+  return context.env.get("SHELL") || (Deno.build.os === "windows" ? "cmd.exe" : "/bin/sh");
+}
+
+async function run(context: CommandContext): Promise<number> {
+  refuseNested(context);
+  validate(context);
+  if (boolFlag(context.flags, "json")) return await exportCredentials(context, { format: "json" });
+
+  const name = requireProfile(context);
+  let command = context.args.cmd as string | undefined;
+  const args = [...(context.args.args as readonly string[] | undefined ?? [])];
+  const { profile, credentials } = await fetchCredentials(context, name);
+
+  if (command === undefined) {
+    command = defaultShell(context);
+    const notice = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
+    const showHelp = !context.global.debug && Deno.stdout.isTerminal() &&
+      context.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1";
+    if (showHelp) context.out.stderr(notice + "\n");
+    else debug(notice);
+  }
+  const env = buildChildEnv(context.env.toObject(), {
+    profile: name,
+    region: profile.region,
+    endpointUrl: profile.endpointUrl,
+    credentials,
+  });
+  debug(`Setting subprocess env: AWS_VAULT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...`);
+  return await runCommand(command, { args, env });
+}
 
 /** The `exec` command. */
 export const execCommand: Command = {
@@ -17,6 +79,7 @@ export const execCommand: Command = {
     flags: [
       DURATION_FLAG,
       NO_SESSION_FLAG,
+      NO_CACHE_FLAG,
       REGION_FLAG,
       MFA_TOKEN_FLAG,
       {
@@ -49,5 +112,5 @@ export const execCommand: Command = {
       { name: "args", help: "Command arguments", repeated: true },
     ],
   },
-  run: () => notImplemented("exec"),
+  run,
 };

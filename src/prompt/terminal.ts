@@ -90,9 +90,15 @@ async function readHidden(tty: Deno.FsFile): Promise<string> {
   return decoder.decode(new Uint8Array(bytes));
 }
 
-async function ask(message: string, options: { hidden: boolean; what: string }): Promise<string> {
+async function ask(
+  message: string,
+  options: { hidden: boolean; what: string; stdinFallback?: boolean },
+): Promise<string> {
   const tty = openTty();
   if (!tty) {
+    if (options.stdinFallback === false) {
+      throw new NoTerminalError(`no terminal to ask for the ${options.what}`);
+    }
     Deno.stderr.writeSync(encoder.encode(message));
     const line = await readStdinLine(options.what);
     if (options.hidden) Deno.stderr.writeSync(encoder.encode("\n"));
@@ -119,9 +125,11 @@ export function promptVisible(message: string, options?: { what?: string }): Pro
  * Asks for a secret with echo off (a secret access key, a passphrase, an MFA code).
  * @param message the prompt, e.g. `Enter Secret Access Key: `
  * @param options.what names the value in errors when nobody can answer
+ * @param options.stdinFallback read standard input when there is no terminal (default true); prompts that may run
+ *   under another program (MFA codes under credential_process) turn it off rather than read someone else's pipe
  */
-export function promptSecret(message: string, options?: { what?: string }): Promise<string> {
-  return ask(message, { hidden: true, what: options?.what ?? "secret" });
+export function promptSecret(message: string, options?: { what?: string; stdinFallback?: boolean }): Promise<string> {
+  return ask(message, { hidden: true, what: options?.what ?? "secret", stdinFallback: options?.stdinFallback });
 }
 
 /** Asks a yes/no question; only `y` or `yes` (any case) count as yes, as in aws-vault. */

@@ -1,0 +1,57 @@
+/**
+ * The environment `exec` gives its command (spec §4.2).
+ * @module
+ */
+
+import type { Credentials } from "../credentials/credentials.ts";
+import { formatIso8601 } from "./credentials_output.ts";
+
+/** Variables removed from the inherited environment so no other credentials or profile leak into the child. */
+export const UNSET_VARS: readonly string[] = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_CREDENTIAL_FILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_PROFILE",
+  "AWS_SDK_LOAD_CONFIG",
+];
+
+/** What goes into the child's environment besides what it inherits. */
+export interface ChildEnvOptions {
+  /** The profile name, exported as `AWS_VAULT` (nested-exec detection). */
+  readonly profile: string;
+  /** The resolved region, exported as `AWS_REGION` and `AWS_DEFAULT_REGION`. */
+  readonly region?: string;
+  /** A custom endpoint (`endpoint_url` / `AWS_ENDPOINT_URL`), passed on as `AWS_ENDPOINT_URL`. */
+  readonly endpointUrl?: string;
+  /** Credentials to inject (default mode). Server modes pass none and set their own variables via `extra`. */
+  readonly credentials?: Credentials;
+  /** More variables to set last (server URLs and tokens). */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+/** Builds the child environment from the parent's: unset the list above, then set ours. */
+export function buildChildEnv(
+  parent: Readonly<Record<string, string>>,
+  options: ChildEnvOptions,
+): Record<string, string> {
+  const env: Record<string, string> = { ...parent };
+  for (const name of UNSET_VARS) delete env[name];
+  env.AWS_VAULT = options.profile;
+  if (options.region) {
+    env.AWS_REGION = options.region;
+    env.AWS_DEFAULT_REGION = options.region;
+  }
+  if (options.endpointUrl) env.AWS_ENDPOINT_URL = options.endpointUrl;
+  const creds = options.credentials;
+  if (creds) {
+    env.AWS_ACCESS_KEY_ID = creds.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY = creds.secretAccessKey;
+    if (creds.sessionToken) env.AWS_SESSION_TOKEN = creds.sessionToken;
+    if (creds.expiration) env.AWS_CREDENTIAL_EXPIRATION = formatIso8601(creds.expiration);
+  }
+  Object.assign(env, options.extra ?? {});
+  return env;
+}

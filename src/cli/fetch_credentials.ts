@@ -1,0 +1,73 @@
+/**
+ * What `exec` and `export` share: check the profile exists, resolve it with the command's flags, build the
+ * provider chain and retrieve credentials.
+ * @module
+ */
+
+import type { ProfileFlags } from "../config/profile_config.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { resolveProfile } from "../config/profile.ts";
+import { assertProfileExists } from "../config/suggest.ts";
+import { getProviderForProfile } from "../credentials/chain.ts";
+import type { Credentials } from "../credentials/credentials.ts";
+import { AppError } from "../errors.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
+import { loadConfig, openVault } from "./vault_access.ts";
+import type { FlagSpec } from "./parser.ts";
+
+/** `--no-cache` with its `AWS_VAULT_NO_CACHE` default (not in aws-vault, which cannot turn its cache off). */
+export const NO_CACHE_FLAG: FlagSpec = {
+  name: "no-cache",
+  kind: "bool",
+  env: "AWS_VAULT_NO_CACHE",
+  help: "Neither reuse nor store cached sessions in the vault",
+};
+
+/** The nested-session refusal shared by exec and export (spec §4.1). */
+export function refuseNested(context: CommandContext): void {
+  if (context.env.get("AWS_VAULT")) {
+    throw new AppError(
+      "running in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force",
+    );
+  }
+}
+
+/** The resolved profile and its credentials. */
+export interface FetchedCredentials {
+  readonly profile: ProfileConfig;
+  readonly credentials: Credentials;
+}
+
+/** The profile flags common to exec, export and login, from the parsed command line. */
+export function profileFlagsOf(context: CommandContext): ProfileFlags {
+  const f = context.flags;
+  return {
+    region: typeof f.region === "string" && f.region !== "" ? f.region : undefined,
+    mfaToken: typeof f["mfa-token"] === "string" && f["mfa-token"] !== "" ? f["mfa-token"] : undefined,
+    mfaPromptMethod: context.global.prompt,
+    duration: typeof f.duration === "number" && f.duration > 0 ? f.duration : undefined,
+    ssoUseStdout: boolFlag(f, "stdout"),
+  };
+}
+
+/**
+ * Resolves `name` and retrieves its credentials through the provider chain.
+ * @throws ConfigError for an unknown profile (with the closest names), CredentialsError when a source fails
+ */
+export async function fetchCredentials(context: CommandContext, name: string): Promise<FetchedCredentials> {
+  const config = await loadConfig(context);
+  const vault = openVault(context);
+  // Listing the vault costs a directory scan: only needed when the config does not know the profile.
+  if (!config.hasSection(name)) {
+    assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
+  }
+  const profile = resolveProfile(config, name, { flags: profileFlagsOf(context), env: context.env });
+  const provider = await getProviderForProfile(profile, {
+    vault,
+    noSession: boolFlag(context.flags, "no-session"),
+    noCache: boolFlag(context.flags, "no-cache"),
+    env: context.env,
+  });
+  return { profile, credentials: await provider.retrieve() };
+}

@@ -1,0 +1,92 @@
+/**
+ * The process side of `exec`: PATH lookup, exit statuses, signal forwarding, and the process replacement (execve)
+ * with SIGPIPE restored, exercised through a real parent process (tests/support/exec_harness.ts).
+ */
+import { equal, ok } from "node:assert/strict";
+import { lookPath } from "../src/cli/exec_process.ts";
+
+const harness = new URL("./support/exec_harness.ts", import.meta.url).pathname;
+
+function start(mode: "subprocess" | "replace", cmd: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", harness, mode, ...cmd],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function waitForLine(stream: ReadableStream<Uint8Array>, text: string): Promise<void> {
+  const reader = stream.getReader();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before ${JSON.stringify(text)}: ${seen}`);
+    seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+}
+
+const alive = (pid: number) => {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+Deno.test("lookPath: names with a slash as is, PATH search, executables only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/tool`, "#!/bin/sh\n");
+    await Deno.chmod(`${dir}/tool`, 0o755);
+    await Deno.writeTextFile(`${dir}/data`, "x");
+    equal(lookPath("tool", { path: `/nonexistent:${dir}` }), `${dir}/tool`);
+    equal(lookPath("data", { path: dir }), undefined);
+    equal(lookPath(`${dir}/tool`, { path: "" }), `${dir}/tool`);
+    equal(lookPath("no-such-command-here", { path: dir }), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const mode of ["subprocess", "replace"] as const) {
+  Deno.test(`${mode}: the exit code and a killing signal come back as the status`, async () => {
+    equal((await start(mode, ["sh", "-c", "exit 7"]).output()).code, 7);
+    equal((await start(mode, ["sh", "-c", "kill -TERM $$"]).output()).code, 143);
+  });
+}
+
+Deno.test("subprocess: TERM is forwarded, INT is not (the terminal already sends it), SIGUSR1 opens no inspector", async () => {
+  const child = start("subprocess", ["sh", "-c", "trap 'exit 42' TERM; echo started; while :; do sleep 0.05; done"]);
+  await waitForLine(child.stdout, "started");
+  // Past Deno's 500 ms threshold for opening the inspector on SIGUSR1.
+  await new Promise((r) => setTimeout(r, 700));
+  Deno.kill(child.pid, "SIGUSR1");
+  Deno.kill(child.pid, "SIGINT");
+  await new Promise((r) => setTimeout(r, 300));
+  ok(alive(child.pid), "the parent survives INT and waits for its child");
+  const inspector = await Deno.connect({ hostname: "127.0.0.1", port: 9229 }).then(
+    (c) => (c.close(), true),
+    () => false,
+  );
+  equal(inspector, false, "no V8 inspector listening after SIGUSR1");
+  Deno.kill(child.pid, "SIGTERM");
+  const status = await child.status;
+  equal(status.code, 42, "TERM reached the child, whose own exit code came back");
+  await child.stderr.cancel();
+});
+
+Deno.test("replace: the command gets SIGPIPE back at its default and no blocked signals", async () => {
+  const out = await start("replace", ["sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"]).output();
+  equal(out.code, 0);
+  const text = new TextDecoder().decode(out.stdout);
+  const ign = BigInt("0x" + /SigIgn:\s*([0-9a-f]+)/.exec(text)![1]);
+  const blk = BigInt("0x" + /SigBlk:\s*([0-9a-f]+)/.exec(text)![1]);
+  equal(ign & (1n << 12n), 0n, "SIGPIPE (13) not ignored");
+  equal(blk, 0n);
+  // `yes | head -1` ends only if yes dies of SIGPIPE.
+  const pipe = await start("replace", ["sh", "-c", "yes | head -n 1"]).output();
+  equal(new TextDecoder().decode(pipe.stdout), "y\n");
+});
