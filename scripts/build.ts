@@ -34,13 +34,63 @@ async function run(args: string[]): Promise<{ ok: boolean; output: string }> {
   return { ok: out.success, output: text };
 }
 
+/** The specifier `src/aws/clients.ts` loads the SDK with; the bundle replaces it with the embedded module. */
+const SDK_IMPORT = 'import("./sdk.ts")';
+
+/**
+ * A `deno bundle` of everything would hoist the Node built-ins the AWS SDK imports to the top of the one file,
+ * adding ~60 ms to every run, even the ones that never call AWS. So the SDK module is bundled on its own (minified),
+ * embedded in the main bundle as a string, and imported from a blob: URL only when a call is made. A blob module has
+ * no `require`, which the SDK's CommonJS parts use for Node built-ins: one is made with `createRequire`.
+ */
+async function embedSdk(main: string, tmp: string): Promise<string | undefined> {
+  const sdkOut = `${tmp}/sdk.js`;
+  const sdkEntry = new URL("src/aws/sdk.ts", root).pathname;
+  const result = await run(["bundle", "--quiet", "--minify", "--platform", "deno", "-o", sdkOut, sdkEntry]);
+  if (!result.ok) {
+    console.error(result.output);
+    return undefined;
+  }
+  const sdk = 'import { createRequire as __awsVaultCreateRequire } from "node:module";\n' +
+    'var require = __awsVaultCreateRequire("file:///aws-vault/sdk.js");\n' + await Deno.readTextFile(sdkOut);
+  const uses = main.split(SDK_IMPORT).length - 1;
+  if (uses !== 1) {
+    console.error(`bundle: expected ${SDK_IMPORT} once in the bundle, found it ${uses} times`);
+    return undefined;
+  }
+  return main.replace(SDK_IMPORT, "import(__awsVaultSdkUrl())") +
+    "\n// The AWS SDK, loaded on first use (see scripts/build.ts).\n" +
+    `function __awsVaultSdkUrl() {\n  return URL.createObjectURL(new Blob([${
+      JSON.stringify(sdk)
+    }], { type: "text/javascript" }));\n}\n`;
+}
+
 async function bundle(): Promise<boolean> {
   await Deno.mkdir(dist, { recursive: true });
   const out = new URL("aws-vault.js", dist).pathname;
-  const result = await run(["bundle", "--quiet", "--platform", "deno", "-o", out, entry]);
-  if (!result.ok) {
-    console.error(result.output);
-    return false;
+  const tmp = await Deno.makeTempDir({ prefix: "aws-vault-build-" });
+  try {
+    const mainOut = `${tmp}/main.js`;
+    const result = await run([
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--external",
+      "./sdk.ts",
+      "-o",
+      mainOut,
+      entry,
+    ]);
+    if (!result.ok) {
+      console.error(result.output);
+      return false;
+    }
+    const text = await embedSdk(await Deno.readTextFile(mainOut), tmp);
+    if (text === undefined) return false;
+    await Deno.writeTextFile(out, text);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
   console.log(`bundle: wrote ${out} (${(await Deno.stat(out)).size} bytes)`);
   return true;

@@ -1,0 +1,160 @@
+/**
+ * AWS SDK client construction from a resolved profile: region, endpoint overrides, source credentials, retries,
+ * proxies and a custom CA bundle. The SDK is imported only when a call is really made (importing the STS client
+ * costs tens of milliseconds, too much for the cached `credential_process` path), and is configured so it reads
+ * nothing by itself: no shared config/credentials files, no `AWS_PROFILE`, no endpoint variables.
+ * @module
+ */
+
+import type { AssumeRoleCommandOutput, STSClient } from "@aws-sdk/client-sts";
+import { type EnvSource, toEnv } from "../config/config_file.ts";
+import { resolveEndpoint } from "../config/endpoints.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import type { Credentials } from "../credentials/credentials.ts";
+import { ConfigError } from "../errors.ts";
+import { CredentialsError } from "../credentials/provider.ts";
+
+/**
+ * The region used when the profile has none. aws-vault passes an empty region through to the Go SDK, which then
+ * reaches the global STS endpoint; SDK v3 refuses to build a client without one, and us-east-1 is where the global
+ * endpoint lives, so this behaves the same.
+ */
+export const DEFAULT_REGION = "us-east-1";
+
+/** Attempts per call, the SDK's standard retry mode: throttling, 5xx and resets are retried with back-off. */
+export const MAX_ATTEMPTS = 3;
+
+/** The STS SDK module, for building commands. */
+export type StsModule = typeof import("@aws-sdk/client-sts");
+
+/** Options of {@link createStsClient}. */
+export interface ClientOptions {
+  /** The credentials that sign the calls; omitted for unsigned calls (web identity). */
+  credentials?: Credentials;
+  /** The environment for endpoint and CA bundle settings (default `Deno.env`). */
+  env?: EnvSource;
+}
+
+/** Temporary credentials returned by STS; they always expire. */
+export type StsCredentials = Credentials & { readonly sessionToken: string; readonly expiration: Date };
+
+const caCache = new Map<string, string[]>();
+
+/** PEM certificates from `AWS_CA_BUNDLE`, read once per path; undefined when unset. */
+export function caBundleCerts(env?: EnvSource): string[] | undefined {
+  const path = toEnv(env).get("AWS_CA_BUNDLE");
+  if (!path) return undefined;
+  let certs = caCache.get(path);
+  if (!certs) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (e) {
+      throw new ConfigError(`AWS_CA_BUNDLE ${path}: ${e instanceof Error ? e.message : e}`);
+    }
+    certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (certs.length === 0) throw new ConfigError(`AWS_CA_BUNDLE ${path}: no PEM certificates found`);
+    caCache.set(path, certs);
+  }
+  return certs;
+}
+
+/**
+ * The SDK client settings for `service` of `profile`: every value the SDK would otherwise look up in the
+ * environment or the shared config files is given explicitly.
+ */
+export async function sdkClientConfig(
+  profile: ProfileConfig,
+  service: string,
+  options?: ClientOptions,
+): Promise<Record<string, unknown>> {
+  const { FetchRequestHandler, collectBody } = await import("./http_handler.ts");
+  const endpoint = resolveEndpoint(profile, service, { env: options?.env });
+  const creds = options?.credentials;
+  return {
+    region: profile.region || DEFAULT_REGION,
+    ...(endpoint ? { endpoint } : {}),
+    // The SDK would otherwise consult AWS_ENDPOINT_URL_* and the AWS_PROFILE section itself; resolveEndpoint
+    // already applied those rules, including ignore_configured_endpoint_urls.
+    ignoreConfiguredEndpointUrls: true,
+    // Static credentials, without expiration: the SDK must not try to "refresh" a source session near its end.
+    credentials: creds
+      ? {
+        accessKeyId: creds.accessKeyId,
+        secretAccessKey: creds.secretAccessKey,
+        ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
+      }
+      : () => Promise.reject(new Error("no credentials for an unsigned call")),
+    maxAttempts: MAX_ATTEMPTS,
+    retryMode: "standard",
+    defaultsMode: "standard",
+    useDualstackEndpoint: false,
+    useFipsEndpoint: false,
+    authSchemePreference: [],
+    sigv4aSigningRegionSet: [],
+    userAgentAppId: "aws-vault",
+    requestHandler: new FetchRequestHandler({ caCerts: caBundleCerts(options?.env) }),
+    streamCollector: collectBody,
+  };
+}
+
+/**
+ * Builds an STS client for `profile` (region, endpoint per spec §3.7, source credentials).
+ * @returns the client and the SDK module whose command classes it accepts
+ */
+export async function createStsClient(
+  profile: ProfileConfig,
+  options?: ClientOptions,
+): Promise<{ client: STSClient; sdk: StsModule }> {
+  const [{ sts: sdk }, config] = await Promise.all([import("./sdk.ts"), sdkClientConfig(profile, "sts", options)]);
+  return { client: new sdk.STSClient(config), sdk };
+}
+
+/** Turns STS's credential shape into ours; STS always sends all four fields. */
+export function fromStsCredentials(c: AssumeRoleCommandOutput["Credentials"]): StsCredentials {
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new Error("STS returned incomplete credentials");
+  }
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration,
+  };
+}
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Describes an SDK failure for users: `<Code>: <AWS message>` for service errors, `could not reach <endpoint>: …`
+ * for network failures. AWS error messages never contain the caller's secrets.
+ */
+export function describeAwsError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const err = e as Error & SdkError;
+  if (err.name === "EndpointUnreachableError") return err.message;
+  const status = err.$metadata?.httpStatusCode;
+  const message = err.message && err.message !== "UnknownError" ? err.message : "";
+  const code = err.name && err.name !== "Error" ? err.name : "";
+  const text = code && message ? `${code}: ${message}` : code || message || "unknown error";
+  return status && !message ? `${text} (HTTP ${status})` : text;
+}
+
+/**
+ * Runs one AWS call and maps its failure to a {@link CredentialsError} naming the profile and the call:
+ * `profile admin: sts:AssumeRole failed: AccessDenied: User: arn:… is not authorized …`.
+ * Errors that are already user-facing (a cancelled MFA prompt, a failing mfa_process) pass through unchanged.
+ */
+export async function callAws<T>(profileName: string, operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof CredentialsError || (e instanceof Error && "exitCode" in e)) throw e;
+    throw new CredentialsError(profileName, describeAwsError(e), { operation, cause: e });
+  }
+}

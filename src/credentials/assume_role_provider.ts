@@ -1,0 +1,98 @@
+/**
+ * STS AssumeRole with every parameter aws-vault sends (spec §3.3).
+ * @module
+ */
+
+import type { AssumeRoleCommandInput } from "@aws-sdk/client-sts";
+import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
+import type { EnvSource } from "../config/config_file.ts";
+import { formatDuration } from "../config/duration.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { debug, maskSecret } from "../log.ts";
+import type { Credentials } from "./credentials.ts";
+import { type MfaOptions, mfaTokenSource } from "./mfa.ts";
+import type { CredentialsProvider } from "./provider.ts";
+
+/** Options of {@link AssumeRoleProvider}. */
+export interface AssumeRoleProviderOptions {
+  /** The environment for endpoint settings (default `Deno.env`). */
+  env?: EnvSource;
+  /** MFA code sources. */
+  mfa?: MfaOptions;
+  /** Clock for the default session name and the debug line, for tests. */
+  now?: () => Date;
+}
+
+/**
+ * The default RoleSessionName: the time as decimal Unix nanoseconds, as aws-vault's `time.Now().UnixNano()`.
+ * JavaScript clocks have millisecond resolution, so the last six digits are zero.
+ */
+export function defaultRoleSessionName(now: Date): string {
+  return String(BigInt(now.getTime()) * 1_000_000n);
+}
+
+/**
+ * The AssumeRole request for `profile` (without TokenCode, which is asked for only when the call is made).
+ * The profile given is the effective one: `mfaSerial` already cleared for chained MFA, the duration already capped.
+ */
+export function assumeRoleInput(profile: ProfileConfig, now: Date): AssumeRoleCommandInput {
+  const input: AssumeRoleCommandInput = {
+    RoleArn: profile.roleArn,
+    RoleSessionName: profile.roleSessionName || defaultRoleSessionName(now),
+    DurationSeconds: Math.floor(profile.assumeRoleDuration / 1000),
+  };
+  if (profile.externalId) input.ExternalId = profile.externalId;
+  if (profile.mfaSerial) input.SerialNumber = profile.mfaSerial;
+  if (profile.sessionTags?.size) {
+    input.Tags = [...profile.sessionTags].map(([Key, Value]) => ({ Key, Value }));
+  }
+  if (profile.transitiveSessionTags?.length) input.TransitiveTagKeys = [...profile.transitiveSessionTags];
+  if (profile.sourceIdentity) input.SourceIdentity = profile.sourceIdentity;
+  return input;
+}
+
+/** Assumes the profile's `role_arn` with the source provider's credentials. */
+export class AssumeRoleProvider implements CredentialsProvider {
+  /** The effective profile (MFA cleared when chained, duration capped when role chaining). */
+  readonly profile: ProfileConfig;
+  /** The credentials the role is assumed with. */
+  readonly source: CredentialsProvider;
+  readonly description: string;
+  #options: AssumeRoleProviderOptions;
+
+  /**
+   * @param profile the effective profile: `role_arn`, durations, tags, `mfa_serial` as it should be sent
+   * @param source the credentials to call with (stored keys, a session token or another role)
+   */
+  constructor(profile: ProfileConfig, source: CredentialsProvider, options?: AssumeRoleProviderOptions) {
+    this.profile = profile;
+    this.source = source;
+    this.#options = options ?? {};
+    const mfa = profile.mfaSerial ? ` with MFA ${profile.mfaSerial}` : "";
+    this.description =
+      `AssumeRole ${profile.roleArn} for profile ${profile.profileName}${mfa} from ${source.description}`;
+  }
+
+  /** Calls STS; prompts for an MFA code only now. @throws CredentialsError naming profile and call */
+  async retrieve(): Promise<Credentials> {
+    const p = this.profile;
+    const credentials = await this.source.retrieve();
+    const input = assumeRoleInput(p, this.#now());
+    if (input.SerialNumber) input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
+    const creds = await callAws(p.profileName, "sts:AssumeRole", async () => {
+      const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env });
+      try {
+        return fromStsCredentials((await client.send(new sdk.AssumeRoleCommand(input))).Credentials);
+      } finally {
+        client.destroy();
+      }
+    });
+    const left = formatDuration(creds.expiration.getTime() - this.#now().getTime());
+    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using AssumeRole, expires in ${left}`);
+    return creds;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+}

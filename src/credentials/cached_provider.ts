@@ -1,0 +1,117 @@
+/**
+ * The session cache in the vault (spec §3.6, §10.2): a cached session is reused while at least `AWS_MIN_TTL`
+ * of it remains, otherwise the wrapped provider is called and its result stored.
+ * @module
+ */
+
+import { formatDuration } from "../config/duration.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { debug, maskSecret } from "../log.ts";
+import { SESSION_TYPES, type SessionKeyLookup, type SessionKeyring } from "../vault/session_keyring.ts";
+import type { Credentials } from "./credentials.ts";
+import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+
+/** Options of {@link CachedSessionProvider}. */
+export interface CachedSessionProviderOptions {
+  /** The session store (one instance per chain, so old sessions are swept once). */
+  sessions: SessionKeyring;
+  /** Which cached session this is. */
+  lookup: SessionKeyLookup;
+  /** Reuse only while at least this many ms remain (`AWS_MIN_TTL`). */
+  minTtl: number;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** Serves a session from the vault while it is fresh enough, otherwise refreshes it through `inner`. */
+export class CachedSessionProvider implements CredentialsProvider {
+  /** The provider called on a miss. */
+  readonly inner: CredentialsProvider;
+  /** The session's key fields. */
+  readonly lookup: SessionKeyLookup;
+  readonly description: string;
+  #options: CachedSessionProviderOptions;
+
+  /**
+   * @param inner the provider whose sessions are cached; its credentials must expire
+   * @param options the store, the key and the reuse window
+   */
+  constructor(inner: CredentialsProvider, options: CachedSessionProviderOptions) {
+    this.inner = inner;
+    this.lookup = options.lookup;
+    this.#options = options;
+    this.description = `cached ${inner.description}`;
+  }
+
+  /** Returns the cached session when fresh enough, else calls the inner provider and caches its result. */
+  async retrieve(): Promise<Credentials> {
+    const { sessions, lookup, minTtl } = this.#options;
+    const now = (this.#options.now?.() ?? new Date()).getTime();
+    const cached = await sessions.get(lookup);
+    const expiration = cached?.credentials.expiration;
+    if (cached && expiration && expiration.getTime() - now >= minTtl) {
+      debug(
+        `Re-using cached credentials ${maskSecret(cached.credentials.accessKeyId)} from ${lookup.type} cache for ` +
+          `${lookup.profileName}, expires in ${formatDuration(expiration.getTime() - now)}`,
+      );
+      return cached.credentials;
+    }
+    const fresh = await this.inner.retrieve();
+    if (!fresh.expiration) {
+      throw new CredentialsError(lookup.profileName, `${this.inner.description} returned credentials without expiry`);
+    }
+    await sessions.set(lookup, fresh);
+    return fresh;
+  }
+}
+
+/** The cache key of a profile's GetSessionToken sessions: aws-vault's own, so a store shared with it is reused. */
+export function sessionTokenLookup(profile: ProfileConfig): SessionKeyLookup {
+  return { type: SESSION_TYPES.getSessionToken, profileName: profile.profileName, mfaSerial: profile.mfaSerial ?? "" };
+}
+
+/** The cache key of a profile's credential_process results (aws-vault's). */
+export function credentialProcessLookup(profile: ProfileConfig): SessionKeyLookup {
+  return { type: SESSION_TYPES.credentialProcess, profileName: profile.profileName, mfaSerial: "" };
+}
+
+/** What determines an AssumeRole result, hashed into its session type by {@link assumeRoleLookup}. */
+export interface AssumeRoleCacheMaterial {
+  /** The effective profile (MFA cleared when chained, duration capped). */
+  profile: ProfileConfig;
+  /** The STS endpoint the call goes to, if not the default. */
+  endpoint?: string;
+  /** Identifies the source credentials, e.g. the source provider's description. */
+  source: string;
+}
+
+/**
+ * The cache key of AssumeRole sessions: `sts.AssumeRole.<16 hex of SHA-256>` over everything that changes the
+ * result (role ARN, duration, region, endpoint, session tags, transitive tags, external id, source identity, an
+ * explicit role session name, the source chain), with the MFA serial in the key's MFA field.
+ *
+ * Why not aws-vault's plain `sts.AssumeRole`: its key holds only profile and MFA serial, so after editing the role
+ * ARN, duration or tags a still-valid old session is served (spec §3.6), and it caches only MFA-backed roles.
+ * We cache every AssumeRole, so a stale session would be far more likely. The distinct type keeps the Go aws-vault
+ * from reusing these entries (it never finds its `sts.AssumeRole,` prefix), while its `list` and `clear` still see
+ * them, and GetSessionToken sessions, the ones that save MFA prompts, stay shared in aws-vault's exact format.
+ */
+export async function assumeRoleLookup(material: AssumeRoleCacheMaterial): Promise<SessionKeyLookup> {
+  const p = material.profile;
+  const text = JSON.stringify([
+    p.roleArn ?? "",
+    Math.floor(p.assumeRoleDuration / 1000),
+    p.region ?? "",
+    material.endpoint ?? "",
+    [...(p.sessionTags ?? [])],
+    p.transitiveSessionTags ?? [],
+    p.externalId ?? "",
+    p.sourceIdentity ?? "",
+    p.roleSessionName ?? "",
+    p.mfaSerial ?? "",
+    material.source,
+  ]);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  const hex = [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { type: `${SESSION_TYPES.assumeRole}.${hex}`, profileName: p.profileName, mfaSerial: p.mfaSerial ?? "" };
+}

@@ -1,0 +1,240 @@
+/**
+ * Picks the providers for a resolved profile, as aws-vault's `vault.go` (spec §3.1, §3.2 with the ByteNess
+ * fork's corrected role-chaining rules): stored keys or a source profile, GetSessionToken priming, AssumeRole,
+ * chained MFA, the 1h cap for role chaining, and the session cache around each STS call.
+ * @module
+ */
+
+import type { EnvSource } from "../config/config_file.ts";
+import { formatDuration } from "../config/duration.ts";
+import { resolveEndpoint } from "../config/endpoints.ts";
+import { minTtlFromEnv } from "../config/profile.ts";
+import {
+  getSessionTokenDuration,
+  hasCredentialProcess,
+  hasMfaSerial,
+  hasRole,
+  hasSourceProfile,
+  hasSsoStartUrl,
+  hasWebIdentity,
+  type ProfileConfig,
+} from "../config/profile_config.ts";
+import { debug } from "../log.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import type { Keyring } from "../vault/keyring.ts";
+import { SessionKeyring } from "../vault/session_keyring.ts";
+import { AssumeRoleProvider } from "./assume_role_provider.ts";
+import {
+  assumeRoleLookup,
+  CachedSessionProvider,
+  credentialProcessLookup,
+  sessionTokenLookup,
+} from "./cached_provider.ts";
+import { CredentialProcessProvider } from "./credential_process_provider.ts";
+import type { Credentials } from "./credentials.ts";
+import { KeyringProvider } from "./keyring_provider.ts";
+import type { MfaOptions } from "./mfa.ts";
+import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import { SessionTokenProvider } from "./session_token_provider.ts";
+
+/** AWS's limit for a role assumed with temporary credentials ("role chaining"). */
+export const ROLE_CHAINING_MAXIMUM_DURATION = 3_600_000;
+
+/** Options of {@link getProviderForProfile}. */
+export interface ChainOptions {
+  /** The vault with stored credentials and cached sessions. */
+  vault: Keyring;
+  /** `--no-session`: never call GetSessionToken. */
+  noSession?: boolean;
+  /** `--no-cache` / rotate: neither reuse nor store sessions. */
+  noCache?: boolean;
+  /** `login`: no GetSessionToken for this profile (federation needs long-term keys). */
+  disableSessionsForProfile?: string;
+  /** Reuse window in ms (default `AWS_MIN_TTL`, 5m). */
+  minTtl?: number;
+  /** The environment (endpoints, CA bundle, `AWS_MIN_TTL`); default `Deno.env`. */
+  env?: EnvSource;
+  /** Clock, for tests. */
+  now?: () => Date;
+  /** MFA prompt override for servers and tests. */
+  mfa?: MfaOptions;
+}
+
+/** A profile kind this build cannot serve yet; fails when credentials are asked for, not when the chain is built. */
+class UnsupportedProvider implements CredentialsProvider {
+  readonly description: string;
+  #profile: string;
+  constructor(profile: string, what: string) {
+    this.#profile = profile;
+    this.description = what;
+  }
+  retrieve(): Promise<Credentials> {
+    return Promise.reject(new CredentialsError(this.#profile, `${this.description} are not supported yet`));
+  }
+}
+
+/**
+ * Whether the chain from `profile` up to the target holds exactly one role and it wants more than the 1h
+ * role-chaining limit: that role is then assumed straight from long-term keys to keep its full duration.
+ */
+export function assumeRoleKeepsFullDuration(profile: ProfileConfig): boolean {
+  let role: ProfileConfig | undefined;
+  for (let c: ProfileConfig | undefined = profile; c; c = c.chainedFromProfile) {
+    if (!hasRole(c)) continue;
+    if (role) return false; // two or more roles: genuine role chaining, capped to 1h
+    role = c;
+  }
+  return role !== undefined && role.assumeRoleDuration > ROLE_CHAINING_MAXIMUM_DURATION;
+}
+
+/**
+ * Whether GetSessionToken may be used for `profile`, and if not, why (the spec's debug reasons).
+ * aws-vault 7's extra "duration greater than 1h" rule is replaced by {@link assumeRoleKeepsFullDuration}.
+ */
+export function canUseGetSessionToken(
+  profile: ProfileConfig,
+  options: Pick<ChainOptions, "noSession" | "disableSessionsForProfile">,
+): { ok: true } | { ok: false; reason: string } {
+  if (options.noSession) return { ok: false, reason: "sessions are disabled" };
+  if (options.disableSessionsForProfile === profile.profileName) {
+    return { ok: false, reason: "sessions are disabled for this profile" };
+  }
+  const child = profile.chainedFromProfile;
+  if (child) {
+    if (!hasMfaSerial(child)) return { ok: false, reason: `profile '${child.profileName}' has no MFA serial defined` };
+    if (!hasMfaSerial(profile)) {
+      return { ok: false, reason: `profile '${profile.profileName}' has no MFA serial defined` };
+    }
+    if (child.mfaSerial !== profile.mfaSerial) {
+      return { ok: false, reason: `MFA serial doesn't match profile '${child.profileName}'` };
+    }
+  }
+  return { ok: true };
+}
+
+function unwrap(p: CredentialsProvider): CredentialsProvider {
+  return p instanceof CachedSessionProvider ? p.inner : p;
+}
+
+/** Whether a role assumed from `source` is role chaining (source is temporary STS credentials), so capped at 1h. */
+function isTemporaryStsSource(source: CredentialsProvider): boolean {
+  const inner = unwrap(source);
+  return inner instanceof SessionTokenProvider || inner instanceof AssumeRoleProvider;
+}
+
+class ChainBuilder {
+  #options: ChainOptions;
+  #env: EnvSource;
+  #minTtl: number;
+  #sessions: SessionKeyring;
+  #storedNames?: Promise<string[]>;
+  /** The MFA serial a GetSessionToken earlier in this chain already satisfied. */
+  #chainedMfa?: string;
+
+  constructor(options: ChainOptions) {
+    this.#options = options;
+    this.#env = options.env ?? Deno.env;
+    this.#minTtl = options.minTtl ?? minTtlFromEnv(this.#env);
+    this.#sessions = new SessionKeyring(options.vault, { now: options.now });
+  }
+
+  async forProfile(p: ProfileConfig): Promise<CredentialsProvider> {
+    this.#storedNames ??= new CredentialKeyring(this.#options.vault).keys();
+    const stored = (await this.#storedNames).includes(p.profileName);
+    if (stored || hasSourceProfile(p)) return await this.#withSession(p, stored);
+    if (hasSsoStartUrl(p)) {
+      debug(`profile ${p.profileName}: using SSO role credentials`);
+      return new UnsupportedProvider(p.profileName, "SSO role credentials (sso_start_url)");
+    }
+    if (hasWebIdentity(p)) {
+      debug(`profile ${p.profileName}: using web identity`);
+      return new UnsupportedProvider(p.profileName, "web identity credentials (web_identity_token_file/_process)");
+    }
+    if (hasCredentialProcess(p)) {
+      debug(`profile ${p.profileName}: using credential process`);
+      const provider = new CredentialProcessProvider(p.profileName, p.credentialProcess!, { now: this.#options.now });
+      return this.#cached(provider, credentialProcessLookup(p));
+    }
+    throw new CredentialsError(p.profileName, "credentials missing");
+  }
+
+  async #sourceCreds(p: ProfileConfig, stored: boolean): Promise<CredentialsProvider> {
+    if (stored) {
+      debug(`profile ${p.profileName}: using stored credentials`);
+      return new KeyringProvider(this.#options.vault, p.profileName);
+    }
+    debug(`profile ${p.profileName}: sourcing credentials from profile ${p.sourceProfile!.profileName}`);
+    return await this.forProfile(p.sourceProfile!);
+  }
+
+  async #withSession(p: ProfileConfig, stored: boolean): Promise<CredentialsProvider> {
+    let source = await this.#sourceCreds(p, stored);
+
+    // GetSessionToken priming ([BN+]): the session carries one MFA authentication for the whole chain, but a role
+    // assumed from it is limited to 1h. Prime when the session itself is the result or is shared by role profiles,
+    // unless a single role wants more than 1h (then it is assumed straight from the long-term keys).
+    const isSourceForRoleProfile = p.chainedFromProfile !== undefined && hasRole(p.chainedFromProfile);
+    const shouldPrime = (!hasRole(p) || isSourceForRoleProfile) && !assumeRoleKeepsFullDuration(p);
+    if (shouldPrime && source instanceof KeyringProvider) {
+      const can = canUseGetSessionToken(p, this.#options);
+      if (!can.ok) {
+        debug(`profile ${p.profileName}: skipping GetSessionToken because ${can.reason}`);
+      } else {
+        this.#chainedMfa = p.mfaSerial;
+        debug(`profile ${p.profileName}: using GetSessionToken${p.mfaSerial ? " (with MFA)" : ""}`);
+        const gst = new SessionTokenProvider(p, source, {
+          duration: getSessionTokenDuration(p),
+          env: this.#env,
+          mfa: this.#options.mfa,
+          now: this.#options.now,
+        });
+        source = this.#cached(gst, sessionTokenLookup(p));
+      }
+    }
+    if (!hasRole(p)) return source;
+
+    let effective = p;
+    if (isTemporaryStsSource(source) && p.assumeRoleDuration > ROLE_CHAINING_MAXIMUM_DURATION) {
+      debug(
+        `profile ${p.profileName}: capping AssumeRole duration from ${formatDuration(p.assumeRoleDuration)} ` +
+          `to AWS maximum ${formatDuration(ROLE_CHAINING_MAXIMUM_DURATION)} for role chaining`,
+      );
+      effective = { ...effective, assumeRoleDuration: ROLE_CHAINING_MAXIMUM_DURATION };
+    }
+    const mfaChained = !!p.mfaSerial && p.mfaSerial === this.#chainedMfa;
+    if (mfaChained) effective = { ...effective, mfaSerial: undefined };
+    const details = mfaChained ? " (chained MFA)" : effective.mfaSerial ? " (with MFA)" : "";
+    debug(`profile ${p.profileName}: using AssumeRole${details}`);
+    const role = new AssumeRoleProvider(effective, source, {
+      env: this.#env,
+      mfa: this.#options.mfa,
+      now: this.#options.now,
+    });
+    if (this.#options.noCache) return role;
+    const endpoint = resolveEndpoint(effective, "sts", { env: this.#env });
+    return this.#cached(role, await assumeRoleLookup({ profile: effective, endpoint, source: source.description }));
+  }
+
+  #cached(provider: CredentialsProvider, lookup: CachedSessionProvider["lookup"]): CredentialsProvider {
+    if (this.#options.noCache) return provider;
+    return new CachedSessionProvider(provider, {
+      sessions: this.#sessions,
+      lookup,
+      minTtl: this.#minTtl,
+      now: this.#options.now,
+    });
+  }
+}
+
+/**
+ * The credentials provider for a resolved profile (spec §3.1): stored keys or a source profile (with
+ * GetSessionToken / AssumeRole as §3.2 decides), else SSO, else web identity, else credential_process.
+ * Building the chain lists the vault but reads no secret, calls no AWS API and never prompts.
+ * @throws CredentialsError `profile <p>: credentials missing` when nothing applies
+ */
+export async function getProviderForProfile(
+  profile: ProfileConfig,
+  options: ChainOptions,
+): Promise<CredentialsProvider> {
+  return await new ChainBuilder(options).forProfile(profile);
+}

@@ -1,0 +1,75 @@
+/**
+ * STS GetSessionToken over long-term credentials, with MFA when the profile has `mfa_serial` (spec §3.3).
+ * @module
+ */
+
+import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
+import type { EnvSource } from "../config/config_file.ts";
+import { formatDuration } from "../config/duration.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { debug, maskSecret } from "../log.ts";
+import type { Credentials } from "./credentials.ts";
+import { type MfaOptions, mfaTokenSource } from "./mfa.ts";
+import type { CredentialsProvider } from "./provider.ts";
+
+/** Options of {@link SessionTokenProvider}. */
+export interface SessionTokenProviderOptions {
+  /** Session duration in ms (the profile's `getSessionTokenDuration`). */
+  duration: number;
+  /** The environment for endpoint settings (default `Deno.env`). */
+  env?: EnvSource;
+  /** MFA code sources. */
+  mfa?: MfaOptions;
+  /** Clock for the debug line, for tests. */
+  now?: () => Date;
+}
+
+/** Calls GetSessionToken with the source provider's credentials. */
+export class SessionTokenProvider implements CredentialsProvider {
+  /** The profile whose settings (region, endpoint, mfa_serial) the call uses. */
+  readonly profile: ProfileConfig;
+  /** The long-term credentials. */
+  readonly source: CredentialsProvider;
+  /** Requested duration in ms. */
+  readonly duration: number;
+  readonly description: string;
+  #options: SessionTokenProviderOptions;
+
+  /**
+   * @param profile the profile (region, endpoint, `mfa_serial`, `mfa_process`, `--mfa-token`)
+   * @param source the long-term credentials to call with
+   */
+  constructor(profile: ProfileConfig, source: CredentialsProvider, options: SessionTokenProviderOptions) {
+    this.profile = profile;
+    this.source = source;
+    this.duration = options.duration;
+    this.#options = options;
+    const mfa = profile.mfaSerial ? ` with MFA ${profile.mfaSerial}` : "";
+    this.description = `GetSessionToken for profile ${profile.profileName}${mfa} from ${source.description}`;
+  }
+
+  /** Calls STS; prompts for an MFA code only now. @throws CredentialsError naming profile and call */
+  async retrieve(): Promise<Credentials> {
+    const p = this.profile;
+    const credentials = await this.source.retrieve();
+    const input: { DurationSeconds: number; SerialNumber?: string; TokenCode?: string } = {
+      DurationSeconds: Math.floor(this.duration / 1000),
+    };
+    if (p.mfaSerial) {
+      input.SerialNumber = p.mfaSerial;
+      input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
+    }
+    const creds = await callAws(p.profileName, "sts:GetSessionToken", async () => {
+      const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env });
+      try {
+        return fromStsCredentials((await client.send(new sdk.GetSessionTokenCommand(input))).Credentials);
+      } finally {
+        client.destroy();
+      }
+    });
+    const now = this.#options.now?.() ?? new Date();
+    const left = formatDuration(creds.expiration.getTime() - now.getTime());
+    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using GetSessionToken, expires in ${left}`);
+    return creds;
+  }
+}

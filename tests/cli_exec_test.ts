@@ -1,0 +1,210 @@
+/**
+ * The issue's "tried as a new user would": keys added, a config with an MFA user and two chained roles, then
+ * `exec`, `export` and `credential_process` each hand working credentials to the real AWS CLI, which calls the fake
+ * AWS endpoint (signatures verified) with them.
+ */
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { cliCommand, makeSandbox, runCli, runOnTerminal, type Sandbox } from "./support/cli.ts";
+import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
+import { findAwsCli } from "./support/fake_aws/testing.ts";
+
+const ACCOUNT = "111111111111";
+const MFA = `arn:aws:iam::${ACCOUNT}:mfa/jonsmith`;
+const USER = {
+  userName: "jonsmith",
+  accessKeyId: "AKIAJONSMITHEXAMPLE1",
+  secretAccessKey: "jonsmith-secret-key/abc+def",
+  mfaSerial: MFA,
+  mfaSecret: "JBSWY3DPEHPK3PXP",
+};
+const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+
+function config(extra = ""): string {
+  return `[profile jonsmith]
+region = eu-west-1
+mfa_serial = ${MFA}
+
+[profile foo-readonly]
+source_profile = jonsmith
+role_arn = ${role("readonly")}
+
+[profile foo-admin]
+source_profile = jonsmith
+role_arn = ${role("admin")}
+mfa_serial = ${MFA}
+
+[profile bar-role1]
+source_profile = jonsmith
+role_arn = ${role("role1")}
+mfa_serial = ${MFA}
+
+[profile bar-role2]
+source_profile = bar-role1
+role_arn = ${role("role2")}
+${extra}`;
+}
+
+async function setup(extraConfig = ""): Promise<{ fake: FakeAws; sb: Sandbox; env: Record<string, string> }> {
+  const fake = await startFakeAws();
+  fake.addUser(USER);
+  fake.addRole({ arn: role("readonly") });
+  fake.addRole({ arn: role("admin"), requireMfa: true });
+  fake.addRole({ arn: role("role1"), requireMfa: true });
+  fake.addRole({ arn: role("role2") });
+  const sb = await makeSandbox({ config: config(extraConfig) });
+  // AWS_PAGER: the AWS CLI v2 pipes output through a pager when it is on a terminal.
+  const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url, AWS_PAGER: "" };
+  const added = await runCli(["add", "--env", "jonsmith"], {
+    env: { ...env, AWS_ACCESS_KEY_ID: USER.accessKeyId, AWS_SECRET_ACCESS_KEY: USER.secretAccessKey },
+  });
+  equal(added.code, 0, added.stderr);
+  return { fake, sb, env };
+}
+
+/** The AWS CLI's view of who it is, given the environment aws-vault prepared. */
+function callerIdentityArgs(aws: string, fake: FakeAws): string[] {
+  return [aws, "sts", "get-caller-identity", "--endpoint-url", fake.url, "--region", "us-east-1", "--output", "json"];
+}
+
+const aws = await findAwsCli();
+
+Deno.test({
+  name: "exec: the AWS CLI runs as the chained role after one MFA prompt on the terminal",
+  ignore: aws === undefined,
+  async fn() {
+    const { fake, sb, env } = await setup();
+    try {
+      const r = await runOnTerminal(["exec", "bar-role2", "--", ...callerIdentityArgs(aws!, fake)], {
+        env,
+        answers: [[`Enter MFA code for ${MFA}: `, `${fake.totp(MFA)}\r`]],
+      });
+      equal(r.code, 0, r.output);
+      match(r.output, new RegExp(`"Arn": "arn:aws:sts::${ACCOUNT}:assumed-role/role2/`));
+      ok(!r.output.includes(fake.totp(MFA)), "the MFA code is not echoed");
+      // GetSessionToken with MFA primed the chain; role1 then role2 without a second prompt.
+      deepStrictEqual(fake.calls.filter((c) => c.service === "sts").map((c) => c.action), [
+        "GetSessionToken",
+        "AssumeRole",
+        "AssumeRole",
+        "GetCallerIdentity",
+      ]);
+      equal(fake.callsTo("GetSessionToken")[0].params.SerialNumber, MFA);
+
+      // Second run: every session comes from the vault cache; no prompt, no STS call but the CLI's own.
+      fake.clearCalls();
+      const again = await runCli(["exec", "bar-role2", "--", ...callerIdentityArgs(aws!, fake)], { env });
+      equal(again.code, 0, again.stderr);
+      deepStrictEqual(fake.calls.map((c) => c.action), ["GetCallerIdentity"]);
+      const sessions = (await runCli(["list", "--sessions"], { env })).stdout;
+      match(sessions, /sts\.GetSessionToken:/);
+    } finally {
+      await fake.close();
+      await sb.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "export --format=json is a working credential_process; mfa_process supplies the code",
+  ignore: aws === undefined,
+  async fn() {
+    const codeFile = await Deno.makeTempFile();
+    const vaultCmd = [...cliCommand(), "export", "--format=json", "foo-admin"].join(" ");
+    const { fake, sb, env } = await setup(`
+[profile via-vault]
+credential_process = ${vaultCmd}
+`);
+    try {
+      // mfa_process is inherited from the source profile (ByteNess behaviour): set it on jonsmith.
+      await Deno.writeTextFile(
+        sb.configPath,
+        (await Deno.readTextFile(sb.configPath)).replace(
+          "[profile jonsmith]\n",
+          `[profile jonsmith]\nmfa_process = cat ${codeFile}\n`,
+        ),
+      );
+      await Deno.writeTextFile(codeFile, fake.totp(MFA) + "\n");
+      const exported = await runCli(["export", "--format=json", "foo-admin"], { env });
+      equal(exported.code, 0, exported.stderr);
+      const json = JSON.parse(exported.stdout);
+      deepStrictEqual(Object.keys(json), ["Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"]);
+      equal(json.Version, 1);
+      match(json.AccessKeyId, /^ASIA/);
+
+      const cli = await new Deno.Command(aws!, {
+        args: callerIdentityArgs(aws!, fake).slice(1),
+        env: { ...env, AWS_CONFIG_FILE: sb.configPath, AWS_PROFILE: "via-vault" },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(cli.stdout);
+      equal(cli.code, 0, new TextDecoder().decode(cli.stderr));
+      match(text, new RegExp(`assumed-role/admin/`));
+    } finally {
+      await fake.close();
+      await sb.cleanup();
+      await Deno.remove(codeFile);
+    }
+  },
+});
+
+Deno.test("export formats, --no-session, exit codes and the nested-session refusal", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const plain = await runCli(["export", "--no-session", "jonsmith"], { env });
+    equal(plain.code, 0, plain.stderr);
+    equal(
+      plain.stdout,
+      `AWS_ACCESS_KEY_ID=${USER.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${USER.secretAccessKey}\n` +
+        "AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n",
+    );
+    deepStrictEqual(fake.calls, [], "--no-session without a role makes no call");
+
+    // The region is the target profile's (or --region), not its source profile's, as in aws-vault.
+    const script = 'echo "$AWS_VAULT ${AWS_REGION:-none} ${AWS_SESSION_TOKEN:+token}"; exit 3';
+    const ro = await runCli(["exec", "foo-readonly", "--", "sh", "-c", script], { env });
+    equal(ro.code, 3, ro.stderr);
+    equal(ro.stdout, "foo-readonly none token\n");
+    const withRegion = await runCli(["exec", "--region", "ap-south-1", "foo-readonly", "--", "sh", "-c", script], {
+      env,
+    });
+    equal(withRegion.stdout, "foo-readonly ap-south-1 token\n");
+    // A different region is a different cached session; the same one is reused.
+    equal(fake.callsTo("AssumeRole").length, 2);
+    await runCli(["exec", "foo-readonly", "--", "true"], { env });
+    equal(fake.callsTo("AssumeRole").length, 2);
+
+    const nested = await runCli(["export", "foo-readonly"], { env: { ...env, AWS_VAULT: "x" } });
+    equal(nested.code, 1);
+    equal(
+      nested.stderr,
+      "aws-vault: error: running in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force\n",
+    );
+    const unknown = await runCli(["export", "foo-admn"], { env });
+    match(unknown.stderr, /profile "foo-admn" not found in .* did you mean "foo-admin"/);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
+
+Deno.test("failures name the profile, the STS call and AWS's message; nothing secret is printed", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const r = await runCli(["export", "--mfa-token", "000000", "foo-admin"], { env });
+    equal(r.code, 1);
+    match(r.stderr, /^aws-vault: error: profile jonsmith: sts:GetSessionToken failed: AccessDenied: /);
+    ok(!r.stderr.includes(USER.secretAccessKey) && !r.stderr.includes(USER.accessKeyId));
+    fake.addRole({ arn: role("locked"), externalId: "right" });
+    await Deno.writeTextFile(
+      sb.configPath,
+      `${config()}\n[profile locked]\nsource_profile = jonsmith\nrole_arn = ${role("locked")}\nexternal_id = wrong\n`,
+    );
+    const denied = await runCli(["export", "--no-session", "locked"], { env });
+    match(denied.stderr, /profile locked: sts:AssumeRole failed: AccessDenied: .*not authorized/);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
