@@ -26,6 +26,17 @@ async function sandbox(): Promise<Record<string, string>> {
   const vault = new FileKeyring({ dir: `${home}/.awsvault/keys`, env: () => "bench" });
   await new CredentialKeyring(vault).set("base", { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "s" });
   const sessions = new SessionKeyring(vault);
+  // A valid cached GetSessionToken session for `base`, so `export base` is the cached credential_process path.
+  await sessions.set({
+    type: "sts.GetSessionToken",
+    profileName: "base",
+    mfaSerial: "arn:aws:iam::123456789012:mfa/me",
+  }, {
+    accessKeyId: "ASIACACHED",
+    secretAccessKey: "s",
+    sessionToken: "t",
+    expiration: new Date(Date.now() + 3_600_000),
+  });
   for (let i = 0; i < 20; i++) {
     await sessions.set({ type: "sts.AssumeRole", profileName: `p${i}`, mfaSerial: "m" }, {
       accessKeyId: "ASIA",
@@ -35,6 +46,7 @@ async function sandbox(): Promise<Record<string, string>> {
     });
   }
   return {
+    AWS_VAULT_FILE_PASSPHRASE: "bench",
     HOME: home,
     PATH: Deno.env.get("PATH") ?? "",
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
@@ -66,18 +78,18 @@ try {
 }
 console.log(`deno ${Deno.version.deno}, ${runs} runs each, after 3 warm-up runs`);
 for (const [kind, entry] of Object.entries(entries)) {
-  for (const cmd of [["--version"], ["list"]]) {
+  for (const cmd of [["--version"], ["list"], ["export", "--format=json", "base"]]) {
     const args = ["run", "-A", "--quiet", entry, ...cmd];
     for (let i = 0; i < 3; i++) await time(args, env);
     const samples: number[] = [];
     for (let i = 0; i < runs; i++) samples.push(await time(args, env));
-    console.log(`${kind.padEnd(7)} ${cmd.join(" ").padEnd(10)} ${stats(samples)}`);
+    console.log(`${kind.padEnd(7)} ${cmd.join(" ").padEnd(30)} ${stats(samples)}`);
   }
 }
 const empty = await Deno.makeTempFile({ suffix: ".js" });
 const bare = ["run", "--quiet", empty];
 const samples: number[] = [];
 for (let i = 0; i < runs; i++) samples.push(await time(bare, env));
-console.log(`${"deno".padEnd(7)} ${"empty.js".padEnd(10)} ${stats(samples)}  (the runtime's own floor)`);
+console.log(`${"deno".padEnd(7)} ${"empty.js".padEnd(30)} ${stats(samples)}  (the runtime's own floor)`);
 await Deno.remove(empty);
 await Deno.remove(env.HOME, { recursive: true });

@@ -208,3 +208,78 @@ Deno.test("failures name the profile, the STS call and AWS's message; nothing se
     await sb.cleanup();
   }
 });
+
+Deno.test("exec without a command starts $SHELL with the subshell notice; exec --json is export --format=json", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const r = await runOnTerminal(["exec", "foo-readonly"], {
+      env: { ...env, SHELL: "/bin/sh" },
+      // The terminal buffers what is typed until the shell reads it.
+      answers: [["the subshell\r\n", 'echo "in $AWS_VAULT"; exit 5\r']],
+    });
+    equal(r.code, 5, r.output);
+    ok(r.output.includes("Starting subshell /bin/sh, use `exit` to exit the subshell"), r.output);
+    ok(r.output.includes("in foo-readonly"), r.output);
+
+    const quiet = await runOnTerminal(["exec", "foo-readonly"], {
+      env: { ...env, SHELL: "/bin/sh", AWS_VAULT_DISABLE_HELP_MESSAGE: "1" },
+      answers: [["", "exit 0\r"]],
+    });
+    ok(!quiet.output.includes("Starting subshell"), quiet.output);
+
+    const json = await runCli(["exec", "--json", "foo-readonly"], { env });
+    equal(json.code, 0, json.stderr);
+    deepStrictEqual(Object.keys(JSON.parse(json.stdout)), [
+      "Version",
+      "AccessKeyId",
+      "SecretAccessKey",
+      "SessionToken",
+      "Expiration",
+    ]);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
+
+Deno.test("--duration and AWS_VAULT_DURATION reach STS; --no-cache neither reads nor writes sessions", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    fake.addRole({ arn: role("long"), maxSessionDuration: 43200 });
+    await Deno.writeTextFile(
+      sb.configPath,
+      `${config()}\n[profile long]\nsource_profile = jonsmith\nrole_arn = ${role("long")}\n`,
+    );
+    equal((await runCli(["export", "--duration", "2h", "long"], { env })).code, 0);
+    equal((await runCli(["export", "long"], { env: { ...env, AWS_VAULT_DURATION: "90m" } })).code, 0);
+    deepStrictEqual(fake.callsTo("AssumeRole").map((c) => c.params.DurationSeconds), ["7200", "5400"]);
+
+    const before = (await runCli(["list", "--sessions"], { env })).stdout;
+    const nc = await runCli(["export", "--no-cache", "long"], { env });
+    equal(nc.code, 0, nc.stderr);
+    equal(fake.callsTo("AssumeRole").length, 3, "--no-cache does not reuse the cached session");
+    equal((await runCli(["list", "--sessions"], { env })).stdout, before, "--no-cache stores nothing");
+    equal((await runCli(["export", "long"], { env: { ...env, AWS_VAULT_NO_CACHE: "1" } })).code, 0);
+    equal(fake.callsTo("AssumeRole").length, 4);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
+
+Deno.test("an MFA code needed with no terminal is a clear error, never a read of someone else's stdin", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const r = await runCli(["export", "foo-admin"], { env, stdin: "123456\n" });
+    equal(r.code, 1);
+    equal(
+      r.stderr,
+      `aws-vault: error: no terminal to ask for the MFA code for ${MFA} (use --mfa-token or mfa_process when there ` +
+        "is no terminal)\n",
+    );
+    equal(fake.callsTo("GetSessionToken").length, 0);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});

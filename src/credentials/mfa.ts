@@ -27,8 +27,15 @@ export function mfaPromptMessage(mfaSerial: string): string {
   return `Enter MFA code for ${mfaSerial}: `;
 }
 
-/** The terminal driver: hidden input on the controlling terminal, so it works while stdout is captured. */
-export const terminalPrompt: MfaPrompt = (mfaSerial) => promptSecret(mfaPromptMessage(mfaSerial), { what: "MFA code" });
+/**
+ * The terminal driver: hidden input on the controlling terminal, so it works while stdout is captured. Without a
+ * terminal it fails rather than read standard input, which under credential_process belongs to another program.
+ */
+export const terminalPrompt: MfaPrompt = (mfaSerial) =>
+  promptSecret(mfaPromptMessage(mfaSerial), {
+    what: `MFA code for ${mfaSerial} (use --mfa-token or mfa_process when there is no terminal)`,
+    stdinFallback: false,
+  });
 
 const drivers = new Map<string, MfaPrompt>([["terminal", terminalPrompt]]);
 
