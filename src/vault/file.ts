@@ -143,9 +143,25 @@ export class FileKeyring implements Keyring {
     await syncDir(this.dir);
   }
 
-  /** Keys of all usable items, sorted. */
+  /**
+   * Keys of the store's files, sorted, from the directory listing alone: no file is opened, so this stays cheap on
+   * the credential_process path. Subdirectories, temp files and names that are not encoded keys are left out;
+   * a damaged file still counts here ({@link scan} checks contents, and `get` reports it by name).
+   */
   async keys(): Promise<string[]> {
-    return (await this.scan()).keys;
+    const keys: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.dir)) {
+        if (entry.isDirectory || entry.name.startsWith(TEMP_PREFIX)) continue;
+        if (encode(decode(entry.name), "/") !== entry.name) continue;
+        keys.push(decode(entry.name));
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      if (e instanceof Deno.errors.NotADirectory) throw this.#notADirectory();
+      throw new VaultError(`cannot list ${JSON.stringify(this.dir)}: ${errorText(e)}`, { cause: e });
+    }
+    return keys.sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
   }
 
   /**
