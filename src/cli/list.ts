@@ -18,7 +18,9 @@ import { loadConfig, openVault } from "./vault_access.ts";
 /** `sts.GetSessionToken:59m12s`, or `…:expired` once past its expiry (aws-vault would print a negative time). */
 function sessionLabel(session: SessionKey, now: Date): string {
   const left = Math.floor((session.expiration.getTime() - now.getTime()) / 1000) * 1000;
-  return `${session.type}:${left > 0 ? formatDuration(left) : "expired"}`;
+  // Our AssumeRole cache types carry a settings hash (`sts.AssumeRole.<hex>`) that means nothing to a reader.
+  const type = session.type.replace(/^(sts\.AssumeRole)\.[0-9a-f]+$/, "$1");
+  return `${type}:${left > 0 ? formatDuration(left) : "expired"}`;
 }
 
 /** `oidc:<sso-session name>` when a `[sso-session]` has the start URL, else `oidc:<host>` (as the ByteNess fork). */
