@@ -53,10 +53,20 @@ async function sandbox(): Promise<Record<string, string>> {
   };
 }
 
-async function time(args: string[], env: Record<string, string>): Promise<number> {
+/**
+ * Bundle runs start in the sandbox HOME, as a user's would: from this repository, Deno would also load its
+ * deno.json and lock file, which the source runs need (import map) and the shipped file does not.
+ */
+async function time(args: string[], env: Record<string, string>, options?: { cwd?: string }): Promise<number> {
   const start = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), { args, env, clearEnv: true, stdout: "null", stderr: "piped" })
-    .output();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    clearEnv: true,
+    cwd: options?.cwd,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
   const ms = performance.now() - start;
   if (!out.success) throw new Error(`${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   return ms;
@@ -77,19 +87,27 @@ try {
   Deno.exit(1);
 }
 console.log(`deno ${Deno.version.deno}, ${runs} runs each, after 3 warm-up runs`);
-for (const [kind, entry] of Object.entries(entries)) {
-  for (const cmd of [["--version"], ["list"], ["export", "--format=json", "base"]]) {
-    const args = ["run", "-A", "--quiet", entry, ...cmd];
-    for (let i = 0; i < 3; i++) await time(args, env);
-    const samples: number[] = [];
-    for (let i = 0; i < runs; i++) samples.push(await time(args, env));
-    console.log(`${kind.padEnd(7)} ${cmd.join(" ").padEnd(30)} ${stats(samples)}`);
-  }
-}
 const empty = await Deno.makeTempFile({ suffix: ".js" });
 const bare = ["run", "--quiet", empty];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const [kind, entry] of Object.entries(entries)) {
+  const cwd = kind === "bundle" ? env.HOME : root;
+  for (const cmd of [["--version"], ["list"], ["export", "--format=json", "base"]]) {
+    const args = ["run", "-A", "--quiet", entry, ...cmd];
+    for (let i = 0; i < 3; i++) await time(args, env, { cwd });
+    // Interleaved with the bare runtime, so both see the same machine load.
+    const samples: number[] = [];
+    const floor: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      floor.push(await time(bare, env, { cwd: env.HOME }));
+      samples.push(await time(args, env, { cwd }));
+    }
+    const added = (median(samples) - median(floor)).toFixed(1);
+    console.log(`${kind.padEnd(7)} ${cmd.join(" ").padEnd(28)} ${stats(samples)}  +${added} ms over empty.js`);
+  }
+}
 const samples: number[] = [];
-for (let i = 0; i < runs; i++) samples.push(await time(bare, env));
-console.log(`${"deno".padEnd(7)} ${"empty.js".padEnd(30)} ${stats(samples)}  (the runtime's own floor)`);
+for (let i = 0; i < runs; i++) samples.push(await time(bare, env, { cwd: env.HOME }));
+console.log(`${"deno".padEnd(7)} ${"empty.js".padEnd(28)} ${stats(samples)}  (the runtime's own floor)`);
 await Deno.remove(empty);
 await Deno.remove(env.HOME, { recursive: true });

@@ -58,11 +58,13 @@ const LEGACY = [
   /^(.+?) session \((\d+)\)$/,
 ];
 
-const b64 = (s: string) => new TextEncoder().encode(s).toBase64({ alphabet: "base64url", omitPadding: true });
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+const b64 = (s: string) => utf8Encoder.encode(s).toBase64({ alphabet: "base64url", omitPadding: true });
 
 function unb64(s: string): string | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return undefined;
-  return new TextDecoder().decode(Uint8Array.fromBase64(s, { alphabet: "base64url" }));
+  return utf8Decoder.decode(Uint8Array.fromBase64(s, { alphabet: "base64url" }));
 }
 
 /** The key prefix shared by every expiry of one session: `<type>,<b64 profile>,<b64 mfa>,`. */
@@ -98,7 +100,8 @@ export function isLegacySessionKey(name: string): boolean {
 
 /** Whether `name` is a session key of any format (so not a profile's credentials). */
 export function isSessionKey(name: string): boolean {
-  return parseSessionKey(name) !== undefined || isLegacySessionKey(name);
+  // The pattern alone decides, as in aws-vault; it is also much cheaper than decoding every key on a cold start.
+  return CURRENT.test(name) || isLegacySessionKey(name);
 }
 
 /** Serialises session credentials as Go's `json.Marshal(types.Credentials)`; expiration in RFC 3339 (nano) UTC. */
@@ -235,8 +238,9 @@ export class SessionKeyring {
     const now = this.#now().getTime();
     return await this.#removeWhere((name) => {
       if (isLegacySessionKey(name)) return true;
-      const key = parseSessionKey(name);
-      return key !== undefined && key.expiration.getTime() < now;
+      // The expiry is the key's last field: no need to decode the rest (this runs on every cached lookup).
+      const m = CURRENT.exec(name);
+      return m !== null && Number(m[4]) * 1000 < now;
     });
   }
 
