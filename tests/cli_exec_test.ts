@@ -283,3 +283,89 @@ Deno.test("an MFA code needed with no terminal is a clear error, never a read of
     await sb.cleanup();
   }
 });
+
+Deno.test({
+  name: "the AWS CLI sees the user itself under --no-session and under a GetSessionToken session",
+  ignore: aws === undefined,
+  async fn() {
+    const { fake, sb, env } = await setup();
+    try {
+      const userArn = `"Arn": "arn:aws:iam::${ACCOUNT}:user/jonsmith"`;
+      const plain = await runCli(["exec", "--no-session", "jonsmith", "--", ...callerIdentityArgs(aws!, fake)], {
+        env,
+      });
+      equal(plain.code, 0, plain.stderr);
+      ok(plain.stdout.includes(userArn), plain.stdout);
+      const session = await runCli(
+        ["exec", "--mfa-token", fake.totp(MFA), "jonsmith", "--", ...callerIdentityArgs(aws!, fake)],
+        { env },
+      );
+      equal(session.code, 0, session.stderr);
+      ok(session.stdout.includes(userArn), session.stdout);
+      deepStrictEqual(fake.calls.map((c) => `${c.action}:${c.accessKeyId?.slice(0, 4)}`), [
+        "GetCallerIdentity:AKIA",
+        "GetSessionToken:AKIA",
+        "GetCallerIdentity:ASIA",
+      ]);
+    } finally {
+      await fake.close();
+      await sb.cleanup();
+    }
+  },
+});
+
+Deno.test("faults: endpoint down, a duration AWS rejects, an expired cached session, throttling", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closedPort = listener.addr.port;
+    listener.close();
+    const down = await runCli(["export", "--no-session", "foo-readonly"], {
+      env: { ...env, AWS_ENDPOINT_URL: `http://127.0.0.1:${closedPort}` },
+    });
+    equal(down.code, 1);
+    ok(
+      down.stderr.startsWith(
+        `aws-vault: error: profile foo-readonly: sts:AssumeRole failed: could not reach http://127.0.0.1:${closedPort}:`,
+      ),
+      down.stderr,
+    );
+    match(down.stderr, /Connection refused/);
+
+    await Deno.writeTextFile(
+      sb.configPath,
+      config() + "\n[profile too-long]\nsource_profile = jonsmith\n" +
+        `role_arn = ${role("readonly")}\nduration_seconds = 43200\n`,
+    );
+    const tooLong = await runCli(["export", "too-long"], { env });
+    equal(tooLong.code, 1);
+    match(tooLong.stderr, /profile too-long: sts:AssumeRole failed: ValidationError: .*DurationSeconds exceeds/);
+
+    // A session whose expiry has passed is never used: a new one is made and the old one removed.
+    const { SessionKeyring } = await import("../src/vault/session_keyring.ts");
+    const { FileKeyring } = await import("../src/vault/file.ts");
+    const vault = new FileKeyring({ dir: sb.vaultDir, env: (n) => env[n] });
+    const expired = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    await new SessionKeyring(vault, { now: () => new Date(Date.now() - 7_200_000) }).set(
+      { type: "sts.GetSessionToken", profileName: "jonsmith", mfaSerial: MFA },
+      {
+        accessKeyId: "ASIAEXPIRED",
+        secretAccessKey: "x",
+        sessionToken: "y",
+        expiration: new Date(Date.now() - 60_000),
+      },
+    );
+    fake.clearCalls();
+    fake.injectFault({ action: "GetSessionToken", kind: "throttle" });
+    const fresh = await runCli(["export", "--format=json", "--mfa-token", fake.totp(MFA), "jonsmith"], { env });
+    equal(fresh.code, 0, fresh.stderr);
+    ok(!fresh.stdout.includes("ASIAEXPIRED"));
+    deepStrictEqual(fake.calls.map((c) => `${c.action}:${c.status}`), ["GetSessionToken:400", "GetSessionToken:200"]);
+    const names = (await Array.fromAsync(Deno.readDir(sb.vaultDir))).map((e) => e.name);
+    ok(!names.some((n) => n.endsWith(`,${expired.getTime() / 1000}`)), `expired session removed: ${names}`);
+    ok(names.some((n) => n.startsWith("sts.GetSessionToken,")), "the new session is cached");
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
