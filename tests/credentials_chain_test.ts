@@ -16,28 +16,7 @@ import { KeyringProvider } from "../src/credentials/keyring_provider.ts";
 import { CredentialsError, type CredentialsProvider } from "../src/credentials/provider.ts";
 import { SessionTokenProvider } from "../src/credentials/session_token_provider.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
-import { ItemNotFoundError } from "../src/errors.ts";
-import type { Keyring, VaultItem } from "../src/vault/keyring.ts";
-
-/** The chain only needs the Keyring interface. */
-class MemoryKeyring implements Keyring {
-  readonly backend = "memory";
-  items = new Map<string, VaultItem>();
-  get(key: string) {
-    const item = this.items.get(key);
-    return item ? Promise.resolve(item) : Promise.reject(new ItemNotFoundError(key));
-  }
-  set(item: VaultItem) {
-    this.items.set(item.key, item);
-    return Promise.resolve();
-  }
-  remove(key: string) {
-    return this.items.delete(key) ? Promise.resolve() : Promise.reject(new ItemNotFoundError(key));
-  }
-  keys() {
-    return Promise.resolve([...this.items.keys()].sort());
-  }
-}
+import { MemoryKeyring } from "./support/memory_keyring.ts";
 
 const MATRIX = await Deno.readTextFile(new URL("./fixtures/config/reference_matrix.ini", import.meta.url));
 const H = 3_600_000;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ItemNotFoundError } from "../src/errors.ts";
 import { CredentialKeyring, credentialsFromJson, credentialsToJson } from "../src/vault/credential_keyring.ts";
-import { type Keyring, parseRfc3339, type VaultItem } from "../src/vault/keyring.ts";
+import { parseRfc3339 } from "../src/vault/keyring.ts";
 import { OidcTokenKeyring, oidcTokenToJson } from "../src/vault/oidc_keyring.ts";
 import {
   formatSessionKey,
@@ -12,42 +12,7 @@ import {
   sessionCredentialsToJson,
   SessionKeyring,
 } from "../src/vault/session_keyring.ts";
-
-const dec = new TextDecoder();
-const enc = new TextEncoder();
-
-/** An in-memory backend: the typed keyrings only need the interface. */
-class MemoryKeyring implements Keyring {
-  readonly backend = "memory";
-  items = new Map<string, VaultItem>();
-  get(key: string) {
-    const item = this.items.get(key);
-    return item ? Promise.resolve(item) : Promise.reject(new ItemNotFoundError(key));
-  }
-  set(item: VaultItem) {
-    this.items.set(item.key, item);
-    return Promise.resolve();
-  }
-  remove(key: string) {
-    return this.items.delete(key) ? Promise.resolve() : Promise.reject(new ItemNotFoundError(key));
-  }
-  keys() {
-    return Promise.resolve([...this.items.keys()].sort());
-  }
-  raw(key: string) {
-    return dec.decode(this.items.get(key)!.data);
-  }
-  put(key: string, data: string) {
-    this.items.set(key, {
-      key,
-      data: enc.encode(data),
-      label: "",
-      description: "",
-      keychainNotTrustApplication: false,
-      keychainNotSynchronizable: false,
-    });
-  }
-}
+import { MemoryKeyring } from "./support/memory_keyring.ts";
 
 Deno.test("credentials: exact Go bytes, item fields, tolerant reading, invalid data without secrets", async () => {
   const mem = new MemoryKeyring();

@@ -148,7 +148,15 @@ export class FileKeyring implements Keyring {
    * the credential_process path. Subdirectories, temp files and names that are not encoded keys are left out;
    * a damaged file still counts here ({@link scan} checks contents, and `get` reports it by name).
    */
-  async keys(): Promise<string[]> {
+  keys(): Promise<string[]> {
+    try {
+      return Promise.resolve(this.#listNames());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #listNames(): string[] {
     const keys: string[] = [];
     try {
       // Synchronous on purpose: cheaper than the blocking-I/O pool for one small directory on the hot path.
