@@ -10,6 +10,7 @@ import { VERSION } from "../version.ts";
 import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/mod.ts";
 import { addCommand } from "./add.ts";
 import { clearCommand } from "./clear.ts";
+import { containerProxyCommand } from "./container_proxy.ts";
 import type { Command, Output, ProcessEnv } from "./command.ts";
 import { execCommand } from "./exec.ts";
 import { exportCommand } from "./export.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   clearCommand,
   loginCommand,
   proxyCommand,
+  containerProxyCommand,
   versionCommand,
 ];
 

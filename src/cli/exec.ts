@@ -8,9 +8,10 @@ import { debug } from "../log.ts";
 import { boolFlag, type Command, type CommandContext } from "./command.ts";
 import { buildChildEnv } from "./child_env.ts";
 import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG, STDOUT_FLAG } from "./duration_flags.ts";
-import { runCommand } from "./exec_process.ts";
+import { lookPath, runCommand } from "./exec_process.ts";
+import { runWithEc2Server, runWithEcsServer } from "./exec_servers.ts";
 import { exportCredentials } from "./export.ts";
-import { fetchCredentials, NO_CACHE_FLAG, refuseNested } from "./fetch_credentials.ts";
+import { fetchCredentials, NO_CACHE_FLAG, refuseNested, resolveChain } from "./fetch_credentials.ts";
 import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
 
 /** The flag combinations aws-vault refuses, in its order and words. */
@@ -33,9 +34,6 @@ function validate(context: CommandContext): void {
     ],
   ];
   for (const [bad, message] of checks) if (bad) throw new AppError(message);
-  if (f("ec2-server") || ecs) {
-    throw new AppError("exec: the --ec2-server and --ecs-server modes are not implemented in this version yet");
-  }
   if (f("profile-env")) throw new AppError("exec: --profile-env is not implemented in this version yet");
 }
 
@@ -51,16 +49,29 @@ async function run(context: CommandContext): Promise<number> {
   const name = requireProfile(context);
   let command = context.args.cmd as string | undefined;
   const args = [...(context.args.args as readonly string[] | undefined ?? [])];
-  const { profile, credentials } = await fetchCredentials(context, name);
-
+  // aws-vault shows its notices only to a person starting a subshell; otherwise they go to the debug log.
+  const helpVisible = !context.global.debug && command === undefined && Deno.stdout.isTerminal() &&
+    context.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1";
+  const notice = (text: string) => helpVisible ? context.out.stderr(text + "\n") : debug(text);
   if (command === undefined) {
     command = defaultShell(context);
-    const notice = `Starting subshell ${command}, use \`exit\` to exit the subshell`;
-    const showHelp = !context.global.debug && Deno.stdout.isTerminal() &&
-      context.env.get("AWS_VAULT_DISABLE_HELP_MESSAGE") !== "1";
-    if (showHelp) context.out.stderr(notice + "\n");
-    else debug(notice);
+    notice(`Starting subshell ${command}, use \`exit\` to exit the subshell`);
   }
+
+  const server = boolFlag(context.flags, "ec2-server")
+    ? "ec2"
+    : boolFlag(context.flags, "ecs-server") || boolFlag(context.flags, "server")
+    ? "ecs"
+    : undefined;
+  if (server) {
+    const path = lookPath(command, { path: context.env.get("PATH") });
+    if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`);
+    const { profile, provider } = await resolveChain(context, name);
+    const options = { profileName: name, profile, provider, path, args, notice };
+    return server === "ecs" ? await runWithEcsServer(context, options) : await runWithEc2Server(context, options);
+  }
+
+  const { profile, credentials } = await fetchCredentials(context, name);
   const env = buildChildEnv(context.env.toObject(), {
     profile: name,
     region: profile.region,
@@ -98,6 +109,17 @@ export const execCommand: Command = {
           "Run a ECS credential server in the background for credentials (the SDK or app must support AWS_CONTAINER_CREDENTIALS_FULL_URI)",
       },
       { name: "lazy", kind: "bool", help: "When using --ecs-server, lazily fetch credentials" },
+      {
+        name: "ecs-server-bind",
+        kind: "string",
+        placeholder: "ADDRESS",
+        help: "Address the ECS server listens on (default 127.0.0.1); e.g. the Docker bridge address for containers",
+      },
+      {
+        name: "ec2-imdsv1",
+        kind: "bool",
+        help: "Also answer IMDSv1 requests (without a session token) on the EC2 metadata server",
+      },
       STDOUT_FLAG,
       {
         name: "profile-env",

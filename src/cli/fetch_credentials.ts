@@ -10,6 +10,7 @@ import { resolveProfile } from "../config/profile.ts";
 import { assertProfileExists } from "../config/suggest.ts";
 import { getProviderForProfile } from "../credentials/chain.ts";
 import type { Credentials } from "../credentials/credentials.ts";
+import type { CredentialsProvider } from "../credentials/provider.ts";
 import { AppError } from "../errors.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { boolFlag, type CommandContext } from "./command.ts";
@@ -51,11 +52,17 @@ export function profileFlagsOf(context: CommandContext): ProfileFlags {
   };
 }
 
+/** A resolved profile and the provider chain that yields its credentials, not yet asked for any. */
+export interface ResolvedChain {
+  readonly profile: ProfileConfig;
+  readonly provider: CredentialsProvider;
+}
+
 /**
- * Resolves `name` and retrieves its credentials through the provider chain.
- * @throws ConfigError for an unknown profile (with the closest names), CredentialsError when a source fails
+ * Resolves `name` and builds its provider chain (no AWS call, no prompt yet).
+ * @throws ConfigError for an unknown profile (with the closest names)
  */
-export async function fetchCredentials(context: CommandContext, name: string): Promise<FetchedCredentials> {
+export async function resolveChain(context: CommandContext, name: string): Promise<ResolvedChain> {
   const config = await loadConfig(context);
   const vault = openVault(context);
   // Listing the vault costs a directory scan: only needed when the config does not know the profile.
@@ -69,5 +76,14 @@ export async function fetchCredentials(context: CommandContext, name: string): P
     noCache: boolFlag(context.flags, "no-cache"),
     env: context.env,
   });
+  return { profile, provider };
+}
+
+/**
+ * Resolves `name` and retrieves its credentials through the provider chain.
+ * @throws ConfigError for an unknown profile (with the closest names), CredentialsError when a source fails
+ */
+export async function fetchCredentials(context: CommandContext, name: string): Promise<FetchedCredentials> {
+  const { profile, provider } = await resolveChain(context, name);
   return { profile, credentials: await provider.retrieve() };
 }

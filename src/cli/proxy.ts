@@ -1,11 +1,57 @@
 /**
- * `proxy` (hidden, alias `server`): the privileged 169.254.169.254 forwarder for `exec --ec2-server`.
- * Its command line is complete; the action arrives with the credential servers.
+ * `proxy` (hidden, alias `server`): the privileged 169.254.169.254 forwarder for `exec --ec2-server` (spec §1.9, §5.1).
+ * It owns the loopback alias for its lifetime: added at start, removed on `/stop`, SIGINT, SIGTERM or SIGHUP.
  * @module
  */
 
-import type { Command } from "./command.ts";
-import { notImplemented } from "./not_implemented.ts";
+import { debug } from "../log.ts";
+import { startEc2Proxy, stopProxy } from "../server/ec2_proxy.ts";
+import { addLoopbackAlias, removeLoopbackAlias } from "../server/loopback_alias.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { guardSigusr1 } from "./libc.ts";
+
+/** The signals that end the proxy; Windows only delivers SIGINT and SIGBREAK to Deno. */
+function stopSignals(): Deno.Signal[] {
+  return Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];
+}
+
+/** Waits at most `ms` for `promise`; a client holding a connection open must not keep the alias alive. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
+}
+
+async function runProxy(): Promise<number> {
+  guardSigusr1();
+  const created = await addLoopbackAlias();
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => stop = resolve);
+  let proxy;
+  try {
+    proxy = await startEc2Proxy({ onStop: () => stop() });
+  } catch (error) {
+    // An alias that was already there may belong to a proxy that is still running: leave it.
+    if (created) await removeLoopbackAlias().catch(() => {});
+    throw error;
+  }
+  const signals = stopSignals();
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  await stopped;
+  debug("Shutting down the EC2 metadata proxy");
+  for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  await within(proxy.close(), 2000);
+  await removeLoopbackAlias();
+  return 0;
+}
+
+async function run(context: CommandContext): Promise<number> {
+  if (boolFlag(context.flags, "stop")) {
+    await stopProxy();
+    return 0;
+  }
+  return await runProxy();
+}
 
 /** The `proxy` command. */
 export const proxyCommand: Command = {
@@ -17,5 +63,5 @@ export const proxyCommand: Command = {
     flags: [{ name: "stop", kind: "bool", help: "Stop the proxy" }],
     args: [],
   },
-  run: () => notImplemented("proxy"),
+  run,
 };

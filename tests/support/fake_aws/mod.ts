@@ -33,7 +33,7 @@ export type { FakeRole, FakeService, FakeUser, Fault, RecordedCall } from "./typ
 
 /** A running fake AWS endpoint. */
 export interface FakeAws {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (or the `hostname` it was started with). */
   readonly url: string;
   /** The account users live in; default `111111111111`. */
   readonly accountId: string;
@@ -58,15 +58,22 @@ export interface FakeAws {
   close(): Promise<void>;
 }
 
-/** Starts a fake AWS endpoint on 127.0.0.1 (any free port unless `port` is given). */
+/**
+ * Starts a fake AWS endpoint on 127.0.0.1 (any free port unless `port` is given). `hostname` binds another local
+ * address instead, e.g. a veth end that a test's network namespace can reach.
+ */
 export async function startFakeAws(
-  options: { accountId?: string; now?: () => Date; port?: number } = {},
+  options: { accountId?: string; now?: () => Date; port?: number; hostname?: string } = {},
 ): Promise<FakeAws> {
   const state = new FakeState({
     accountId: options.accountId ?? "111111111111",
     now: options.now ?? (() => new Date()),
   });
-  const listener = await listen(state, { protocols: [queryProtocol([STS, IAM])], port: options.port });
+  const listener = await listen(state, {
+    protocols: [queryProtocol([STS, IAM])],
+    port: options.port,
+    hostname: options.hostname,
+  });
   let closed: Promise<void> | undefined;
   return {
     url: listener.url,

@@ -61,11 +61,12 @@ async function answer(dispatch: Dispatch, state: FakeState, closing: AbortSignal
   });
 }
 
-/** Starts listening on 127.0.0.1 (port 0 = any free port). */
+/** Starts listening on 127.0.0.1 or `hostname` (port 0 = any free port). */
 export function listen(
   state: FakeState,
-  options: { protocols: readonly Protocol[]; port?: number },
+  options: { protocols: readonly Protocol[]; port?: number; hostname?: string },
 ): Promise<Listener> {
+  const hostname = options.hostname ?? "127.0.0.1";
   const closing = new AbortController();
   const handler = async (request: Request): Promise<Response> => {
     const incoming: IncomingRequest = {
@@ -83,11 +84,11 @@ export function listen(
   };
   return new Promise((resolve) => {
     const server = Deno.serve({
-      hostname: "127.0.0.1",
+      hostname,
       port: options.port ?? 0,
       onListen: ({ port }) => {
         resolve({
-          url: `http://127.0.0.1:${port}`,
+          url: `http://${hostname}:${port}`,
           close: async () => {
             closing.abort();
             await server.shutdown();

@@ -1,0 +1,113 @@
+/**
+ * `container-proxy` (hidden): runs the ECS credentials reverse proxy inside a container network (see
+ * docs/docker/README.md). The token comes from the environment or a file, never from a flag: any local user can read
+ * a process's argv.
+ * @module
+ */
+
+import { debug } from "../log.ts";
+import {
+  ContainerProxyError,
+  DEFAULT_CONTAINER_PROXY_LISTEN,
+  parseListenAddress,
+  startContainerProxy,
+} from "../server/container_proxy.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { guardSigusr1 } from "./libc.ts";
+
+const TOKEN_ENV = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+const TOKEN_FILE_ENV = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+
+function stringFlag(context: CommandContext, name: string): string | undefined {
+  const value = context.flags[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** `--token-file`, then `$AWS_CONTAINER_AUTHORIZATION_TOKEN`, then `$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`. */
+async function readToken(context: CommandContext): Promise<string> {
+  const file = stringFlag(context, "token-file") ??
+    (context.env.get(TOKEN_ENV) ? undefined : context.env.get(TOKEN_FILE_ENV));
+  let token = context.env.get(TOKEN_ENV) ?? "";
+  if (file) {
+    try {
+      token = (await Deno.readTextFile(file)).trim();
+    } catch (error) {
+      throw new ContainerProxyError(`cannot read the token file ${file}: ${(error as Error).message}`);
+    }
+  }
+  if (!token) throw new ContainerProxyError(`no Authorization token: set ${TOKEN_ENV} or pass --token-file`);
+  // A line break would let the token end the header early; fetch refuses it with a message quoting the value.
+  if (/[\r\n]/.test(token)) throw new ContainerProxyError("the Authorization token contains a line break");
+  return token;
+}
+
+/** `--check-running`: a health probe for container orchestrators. Exit 0 when the proxy answers `/health`. */
+async function checkRunning(listen: string): Promise<number> {
+  const { hostname, port } = parseListenAddress(listen);
+  const host = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
+  try {
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/health`;
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.body?.cancel();
+    return response.ok ? 0 : 1;
+  } catch {
+    return 1;
+  }
+}
+
+async function run(context: CommandContext): Promise<number> {
+  const listenText = stringFlag(context, "listen") ?? DEFAULT_CONTAINER_PROXY_LISTEN;
+  if (boolFlag(context.flags, "check-running")) return await checkRunning(listenText);
+  const listen = parseListenAddress(listenText);
+  const target = stringFlag(context, "target");
+  if (!target) {
+    throw new ContainerProxyError("no target: set AWS_CONTAINER_CREDENTIALS_FULL_URI or pass --target");
+  }
+  const token = await readToken(context);
+  guardSigusr1();
+  const proxy = await startContainerProxy({ listen, target, token });
+  // As PID 1 in a container, SIGTERM has no default action: without a listener `docker stop` waits 10 s and kills.
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];
+  await new Promise<void>((resolve) => {
+    for (const signal of signals) Deno.addSignalListener(signal, resolve);
+  });
+  debug("container-proxy: shutting down");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([proxy.close(), new Promise((resolve) => timer = setTimeout(resolve, 2000))]);
+  clearTimeout(timer);
+  return 0;
+}
+
+/** The hidden `container-proxy` command. */
+export const containerProxyCommand: Command = {
+  spec: {
+    name: "container-proxy",
+    hidden: true,
+    help: "Serve ECS container credentials inside a container network by forwarding to aws-vault's ECS server.",
+    flags: [
+      {
+        name: "listen",
+        kind: "string",
+        default: DEFAULT_CONTAINER_PROXY_LISTEN,
+        placeholder: "ADDR",
+        help: "Address to listen on (host:port)",
+      },
+      {
+        name: "target",
+        kind: "string",
+        env: "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        placeholder: "URL",
+        help: "Base URL of the ECS server started by `aws-vault exec --ecs-server`",
+      },
+      {
+        name: "token-file",
+        kind: "string",
+        placeholder: "FILE",
+        help: "File holding the ECS server's Authorization token (default: $AWS_CONTAINER_AUTHORIZATION_TOKEN)",
+      },
+      { name: "check-running", kind: "bool", help: "Exit 0 if a proxy answers on --listen, else 1" },
+    ],
+    args: [],
+  },
+  run,
+};

@@ -1,0 +1,111 @@
+/**
+ * The server modes of `exec` (spec §4.1 step 6, §5): the command runs as a child while a local server hands out
+ * credentials that refresh — the ECS server on a random loopback port with a token, or the EC2 metadata server on
+ * 127.0.0.1:9099 behind the privileged 169.254.169.254 proxy.
+ * @module
+ */
+
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { minTtlFromEnv } from "../config/profile.ts";
+import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
+import type { CredentialsProvider } from "../credentials/provider.ts";
+import { AppError } from "../errors.ts";
+import { startEc2Server } from "../server/ec2_server.ts";
+import { isProxyRunning, startProxyProcess, stopProxy } from "../server/ec2_proxy.ts";
+import { startEcsServer } from "../server/ecs_server.ts";
+import { buildChildEnv } from "./child_env.ts";
+import type { CommandContext } from "./command.ts";
+import { runSubprocess } from "./exec_process.ts";
+
+/** What a server mode needs from `exec`. */
+export interface ServerModeOptions {
+  readonly profileName: string;
+  readonly profile: ProfileConfig;
+  readonly provider: CredentialsProvider;
+  /** The resolved command to run (absolute path) and its arguments. */
+  readonly path: string;
+  readonly args: readonly string[];
+  /** Notices for the terminal (already filtered by the help-message rules). */
+  readonly notice: (text: string) => void;
+}
+
+/**
+ * `/role-arn/<ARN>`: AssumeRole from the profile's credentials with only the ARN, the default session name and
+ * the profile's role duration, as aws-vault does (no MFA, external id or tags).
+ */
+function roleProviderFor(options: ServerModeOptions, context: CommandContext) {
+  return (roleArn: string): CredentialsProvider =>
+    new AssumeRoleProvider(
+      {
+        ...options.profile,
+        roleArn,
+        mfaSerial: undefined,
+        externalId: undefined,
+        sessionTags: undefined,
+        transitiveSessionTags: undefined,
+        sourceIdentity: undefined,
+        roleSessionName: undefined,
+      },
+      options.provider,
+      { env: context.env },
+    );
+}
+
+/** Runs the command beside an ECS credential server; the server stops when the command exits. */
+export async function runWithEcsServer(context: CommandContext, options: ServerModeOptions): Promise<number> {
+  const bind = context.flags["ecs-server-bind"];
+  const server = await startEcsServer({
+    provider: options.provider,
+    roleProvider: roleProviderFor(options, context),
+    lazy: context.flags.lazy === true,
+    minTtl: minTtlFromEnv(context.env),
+    // A bind address on the command line is the user's explicit choice to serve beyond loopback (containers);
+    // the token is still required and the Host header must name that address.
+    hostname: typeof bind === "string" && bind !== "" ? bind : undefined,
+    allowNonLoopback: typeof bind === "string" && bind !== "",
+  });
+  try {
+    options.notice(
+      "Starting a local ECS credential server; your app's AWS sdk must support AWS_CONTAINER_CREDENTIALS_FULL_URI.",
+    );
+    const env = buildChildEnv(context.env.toObject(), {
+      profile: options.profileName,
+      region: options.profile.region,
+      endpointUrl: options.profile.endpointUrl,
+      extra: { AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token },
+    });
+    return await runSubprocess(options.path, { args: options.args, env });
+  } finally {
+    await server.close();
+  }
+}
+
+/** Runs the command beside the EC2 metadata server and its 169.254.169.254 proxy. */
+export async function runWithEc2Server(context: CommandContext, options: ServerModeOptions): Promise<number> {
+  if (await isProxyRunning()) throw new AppError("Another process is already bound to 169.254.169.254:80");
+  options.notice(
+    "Warning: Starting a local EC2 credential server on 169.254.169.254:80; AWS credentials will be accessible to " +
+      "any process while it is running",
+  );
+  const server = await startEc2Server({
+    provider: options.provider,
+    region: options.profile.region,
+    minTtl: minTtlFromEnv(context.env),
+    allowImdsV1: context.flags["ec2-imdsv1"] === true,
+  });
+  try {
+    await startProxyProcess();
+    try {
+      const env = buildChildEnv(context.env.toObject(), {
+        profile: options.profileName,
+        region: options.profile.region,
+        endpointUrl: options.profile.endpointUrl,
+      });
+      return await runSubprocess(options.path, { args: options.args, env });
+    } finally {
+      await stopProxy();
+    }
+  } finally {
+    await server.close();
+  }
+}

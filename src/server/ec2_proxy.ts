@@ -1,0 +1,266 @@
+/**
+ * The privileged half of `exec --ec2-server` (spec §5.1): an HTTP forwarder on 169.254.169.254:80 that hands every
+ * request to the unprivileged credentials server on 127.0.0.1:9099, plus the helpers `exec` uses to start, probe and
+ * stop it. Forwarding goes through `node:http` because `fetch` cannot send a chosen Host header, and the credentials
+ * server checks Host against DNS rebinding; it is imported on first use to keep it off every other command's start-up.
+ * @module
+ */
+
+import { AppError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { METADATA_ADDRESS } from "./loopback_alias.ts";
+
+/** A TCP listen address. */
+export interface ListenAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** Where the proxy listens in real use. */
+export const EC2_PROXY_LISTEN: ListenAddress = { hostname: METADATA_ADDRESS, port: 80 };
+
+/** The unprivileged EC2 credentials server the proxy forwards to (fixed port, as in aws-vault). */
+export const EC2_CREDENTIALS_SERVER_URL = "http://127.0.0.1:9099";
+
+/** The message `exec --ec2-server` fails with when the proxy does not come up. */
+export const PROXY_NOT_RUNNING_MESSAGE =
+  "The EC2 Instance Metadata endpoint proxy server isn't running. Run `aws-vault proxy` as Administrator or root " +
+  "in the background and then try this command again";
+
+/** Starting, binding or launching the proxy failed. */
+export class Ec2ProxyError extends AppError {}
+
+/** Options of {@link startEc2Proxy}. */
+export interface Ec2ProxyOptions {
+  /** Default {@link EC2_PROXY_LISTEN}. */
+  readonly listen?: ListenAddress;
+  /** Base URL requests are forwarded to; default {@link EC2_CREDENTIALS_SERVER_URL}. */
+  readonly target?: string;
+  /** Called (once the `/stop` answer is queued) when a client requests `/stop`. */
+  readonly onStop?: () => void;
+}
+
+/** A running proxy. */
+export interface Ec2Proxy {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly addr: ListenAddress;
+  /** Stops accepting connections and waits for answers in flight (the `/stop` answer among them). */
+  close(): Promise<void>;
+}
+
+// Headers that describe one connection, not the message (RFC 9110 §7.6.1); a proxy must not forward them.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+type NodeHttp = typeof import("node:http");
+let nodeHttp: Promise<NodeHttp> | undefined;
+
+function joinPath(base: string, path: string): string {
+  return base.endsWith("/") ? base.slice(0, -1) + path : base + path;
+}
+
+/** Forwards one request as Go's `httputil.NewSingleHostReverseProxy` does: Host kept, X-Forwarded-For added. */
+async function forward(request: Request, target: URL, remote: string): Promise<Response> {
+  const http = await (nodeHttp ??= import("node:http"));
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  });
+  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
+  const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
+  if (body) headers["content-length"] = String(body.length);
+  return await new Promise<Response>((resolve) => {
+    const outgoing = http.request({
+      hostname: target.hostname,
+      port: Number(target.port || 80),
+      method: request.method,
+      path: joinPath(target.pathname, url.pathname) + url.search,
+      headers,
+    }, (incoming) => {
+      const chunks: Uint8Array[] = [];
+      incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+      incoming.on("error", () => resolve(new Response(null, { status: 502 })));
+      incoming.on("end", () => {
+        const out = new Headers();
+        const raw = incoming.rawHeaders;
+        for (let i = 0; i + 1 < raw.length; i += 2) {
+          if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.append(raw[i], raw[i + 1]);
+        }
+        const status = incoming.statusCode ?? 502;
+        const noBody = request.method === "HEAD" || status === 204 || status === 304 || status < 200;
+        resolve(new Response(noBody ? null : concat(chunks), { status, headers: out }));
+      });
+    });
+    // Go's reverse proxy answers 502 with no body when the target cannot be reached.
+    outgoing.on("error", (error: Error) => {
+      debug(`ec2 proxy: ${request.method} ${url.pathname}: ${error.message}`);
+      resolve(new Response(null, { status: 502 }));
+    });
+    outgoing.end(body);
+  });
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/**
+ * Starts the proxy: `/stop` answers 200 and calls `onStop`; every other path is forwarded to `target` with its
+ * method, path, query, body and headers (Host and the IMDSv2 token headers among them).
+ * @throws Ec2ProxyError when the address cannot be bound
+ */
+export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> {
+  const listen = options.listen ?? EC2_PROXY_LISTEN;
+  const target = new URL(options.target ?? EC2_CREDENTIALS_SERVER_URL);
+  let stopping = false;
+  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> | Response => {
+    if (new URL(request.url).pathname === "/stop") {
+      if (!stopping && options.onStop) {
+        stopping = true;
+        setTimeout(options.onStop, 0);
+      }
+      return new Response(null, { status: 200 });
+    }
+    return forward(request, target, info.remoteAddr.hostname);
+  };
+  return new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve({
+        hostname: listen.hostname,
+        port: listen.port,
+        onListen: (addr) => {
+          debug(`EC2 Instance Metadata endpoint proxy server running on ${addr.hostname}:${addr.port}`);
+          resolve({ addr: { hostname: addr.hostname, port: addr.port }, close: () => server.shutdown() });
+        },
+      }, handler);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      reject(new Ec2ProxyError(`listen tcp ${listen.hostname}:${listen.port}: ${reason}`, { cause: error }));
+    }
+  });
+}
+
+/**
+ * Whether something accepts TCP connections on the proxy address. The connect attempt is abandoned (not cancelled:
+ * Deno cannot) after `timeoutMs`. Only call it where 169.254.169.254 is local, or a SYN goes to the default route.
+ */
+export async function isProxyRunning(
+  options: { address?: ListenAddress; timeoutMs?: number } = {},
+): Promise<boolean> {
+  const { hostname, port } = options.address ?? EC2_PROXY_LISTEN;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const attempt = Deno.connect({ hostname, port }).then((conn) => {
+    conn.close();
+    return true;
+  }, () => false);
+  const timeout = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), options.timeoutMs ?? 100));
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Asks a running proxy to stop (`GET /stop`); every error is ignored, as in aws-vault. */
+export async function stopProxy(options: { address?: ListenAddress } = {}): Promise<void> {
+  const { hostname, port } = options.address ?? EC2_PROXY_LISTEN;
+  try {
+    const response = await fetch(`http://${hostname}:${port}/stop`, { signal: AbortSignal.timeout(2000) });
+    await response.body?.cancel();
+  } catch {
+    // Not running, or already gone: nothing to stop.
+  }
+}
+
+/**
+ * How this program was started, to start it again: `[Deno.execPath()]` for a `deno compile` binary (its entry module
+ * lives under a virtual `deno-compile-<name>` directory), else `[deno, "run", "-A", <main module URL>]` for source or
+ * the bundle. Runtime flags other than permissions (`--config`, `--cached-only`, …) are not carried over.
+ */
+export function selfCommand(): string[] {
+  const main = Deno.mainModule;
+  if (/[\\/]deno-compile-/.test(main)) return [Deno.execPath()];
+  return [Deno.execPath(), "run", "-A", main];
+}
+
+/** The argv that starts `proxy`: directly when root or on Windows, else through `sudo -b` (it backgrounds itself). */
+export function proxyLaunchCommand(
+  self: readonly string[],
+  options: { os?: typeof Deno.build.os; root?: boolean } = {},
+): string[] {
+  const argv = [...self, "proxy"];
+  return (options.os ?? Deno.build.os) === "windows" || options.root ? argv : ["sudo", "-b", ...argv];
+}
+
+/** Options of {@link startProxyProcess}. */
+export interface StartProxyOptions {
+  readonly os?: typeof Deno.build.os;
+  /** The effective user id (default `Deno.uid()`); 0 starts the proxy without sudo. */
+  readonly uid?: number | null;
+  /** How long to wait for the proxy to answer; default 1 s on Windows (as aws-vault), 5 s elsewhere. */
+  readonly readyTimeoutMs?: number;
+  /** Readiness probe (default {@link isProxyRunning}). */
+  readonly isRunning?: () => Promise<boolean>;
+}
+
+/**
+ * Starts `aws-vault proxy` in the background and waits until it answers. With sudo, sudo's password prompt uses the
+ * terminal and this waits for sudo to return; unlike aws-vault it then also waits for the proxy to listen.
+ * @param self how to run this program, default {@link selfCommand}
+ * @throws Ec2ProxyError with {@link PROXY_NOT_RUNNING_MESSAGE} when it does not come up
+ */
+export async function startProxyProcess(
+  self: readonly string[] = selfCommand(),
+  options: StartProxyOptions = {},
+): Promise<void> {
+  const os = options.os ?? Deno.build.os;
+  const root = os !== "windows" && (options.uid === undefined ? Deno.uid() : options.uid) === 0;
+  const [cmd, ...args] = proxyLaunchCommand(self, { os, root });
+  debug(`Starting \`aws-vault proxy\`${cmd === "sudo" ? " with sudo" : ""}`);
+  let exited: Promise<Deno.CommandStatus> | undefined;
+  try {
+    if (cmd === "sudo") {
+      const status = await new Deno.Command(cmd, { args, stdin: "inherit", stdout: "inherit", stderr: "inherit" })
+        .spawn().status;
+      if (!status.success) throw new Ec2ProxyError(`${PROXY_NOT_RUNNING_MESSAGE} (sudo exited with ${status.code})`);
+    } else {
+      const child = new Deno.Command(cmd, {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "inherit",
+        detached: os !== "windows",
+      }).spawn();
+      child.unref();
+      exited = child.status;
+    }
+  } catch (error) {
+    if (error instanceof Ec2ProxyError) throw error;
+    throw new Ec2ProxyError(`${PROXY_NOT_RUNNING_MESSAGE} (${(error as Error).message})`, { cause: error });
+  }
+  const isRunning = options.isRunning ?? (() => isProxyRunning());
+  const deadline = Date.now() + (options.readyTimeoutMs ?? (os === "windows" ? 1000 : 5000));
+  let gone = false;
+  exited?.then(() => gone = true);
+  for (;;) {
+    if (await isRunning()) return;
+    if (gone || Date.now() >= deadline) throw new Ec2ProxyError(PROXY_NOT_RUNNING_MESSAGE);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

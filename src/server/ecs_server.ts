@@ -1,0 +1,174 @@
+/**
+ * The ECS container-credentials server (`exec --ecs-server`, spec §5.2), hardened beyond aws-vault's:
+ * a 256-bit token compared in constant time, a Host-header check against DNS rebinding, a loopback-only bind unless a
+ * non-loopback one is explicitly allowed, and a validated `/role-arn/` path.
+ *
+ * Clients send the token as `Authorization: <token>` (what every AWS SDK does with `AWS_CONTAINER_AUTHORIZATION_TOKEN`);
+ * `Authorization: Bearer <token>` is accepted too, for hand-written clients: the secret compared is the same.
+ * @module
+ */
+
+import { formatIso8601 } from "../cli/credentials_output.ts";
+import type { Credentials } from "../credentials/credentials.ts";
+import type { CredentialsProvider } from "../credentials/provider.ts";
+import { RefreshingCredentials } from "./credentials_cache.ts";
+import {
+  constantTimeEqual,
+  formatRemote,
+  goJson,
+  isAllowedHost,
+  isLoopbackHostName,
+  listen,
+  logRequest,
+  logServing,
+  randomToken,
+  safeErrorMessage,
+  ServerError,
+} from "./http_guard.ts";
+
+/** Options of {@link startEcsServer}. */
+export interface EcsServerOptions {
+  /** The base credentials, served on every path not under `/role-arn/`. */
+  provider: CredentialsProvider;
+  /** Makes the provider for `/role-arn/<ARN>` (AssumeRole on the base credentials); may throw to refuse an ARN. */
+  roleProvider: (roleArn: string) => CredentialsProvider;
+  /** Fetch the base credentials on the first request instead of at start (`--lazy`). */
+  lazy?: boolean;
+  /** `AWS_MIN_TTL` in ms; default 5 min. */
+  minTtl?: number;
+  /** Bind address; default `127.0.0.1`. Anything not loopback also needs `allowNonLoopback`. */
+  hostname?: string;
+  /** Bind port; default 0 (a random free port). */
+  port?: number;
+  /** Permit a non-loopback `hostname` (for containers). Requests must then name that address in Host. */
+  allowNonLoopback?: boolean;
+  /** Extra Host names accepted besides loopback literals and `hostname` (e.g. `host.docker.internal`). */
+  allowedHosts?: readonly string[];
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** A running ECS credentials server. */
+export interface EcsServer {
+  /** `http://127.0.0.1:<port>`: the value for `AWS_CONTAINER_CREDENTIALS_FULL_URI`. */
+  readonly url: string;
+  /** The secret for `AWS_CONTAINER_AUTHORIZATION_TOKEN`. */
+  readonly token: string;
+  /** Stops the server; resolves when it is down. */
+  close(): Promise<void>;
+}
+
+// Role names and paths: IAM allows [\w+=,.@-] and "/" separators.
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/;
+const ROLE_PREFIX = "/role-arn/";
+
+/** Whether `arn` has the shape of an IAM role ARN, the only thing `/role-arn/` assumes. */
+export function isRoleArn(arn: string): boolean {
+  return ROLE_ARN.test(arn);
+}
+
+function jsonResponse(status: number, body: Record<string, string>, contentType: string): Response {
+  return new Response(goJson(body), { status, headers: { "content-type": contentType, "cache-control": "no-store" } });
+}
+
+function message(status: number, text: string): Response {
+  return jsonResponse(status, { Message: text }, "application/json; charset=utf-8");
+}
+
+/**
+ * The ECS credentials body's fields, written sorted with a trailing newline: `AccessKeyId`, `Expiration`,
+ * `SecretAccessKey`, `Token`.
+ * Long-term keys have no expiry, but SDKs require one: they get an hour from now and come back for the same keys.
+ */
+export function ecsCredentialsBody(creds: Credentials, now: Date): Record<string, string> {
+  const expiration = creds.expiration ?? new Date(now.getTime() + 3_600_000);
+  return {
+    AccessKeyId: creds.accessKeyId,
+    Expiration: formatIso8601(expiration),
+    SecretAccessKey: creds.secretAccessKey,
+    Token: creds.sessionToken ?? "",
+  };
+}
+
+/**
+ * Starts the server. Without `lazy`, the base credentials are fetched first (prompting for MFA now, not mid-request).
+ * @throws ServerError `Retrieving creds: <err>` when that fetch fails, or naming the address when binding fails
+ */
+export async function startEcsServer(options: EcsServerOptions): Promise<EcsServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  if (!isLoopbackHostName(hostname) && !options.allowNonLoopback) {
+    throw new ServerError(`refusing to serve credentials on non-loopback address ${hostname}`);
+  }
+  const now = options.now ?? (() => new Date());
+  const cacheOptions = { minTtl: options.minTtl, now };
+  const base = new RefreshingCredentials(options.provider, cacheOptions);
+  const roles = new Map<string, RefreshingCredentials>();
+  const token = randomToken();
+  const names = [hostname.replace(/^\[(.*)\]$/, "$1"), `[${hostname}]`, ...(options.allowedHosts ?? [])];
+  let port = 0;
+
+  const authorized = (header: string | null): boolean => {
+    const presented = header?.startsWith("Bearer ") ? header.slice(7) : header ?? "";
+    return constantTimeEqual(presented, token);
+  };
+
+  const route = async (request: Request, path: string): Promise<Response> => {
+    if (!isAllowedHost(request.headers.get("host"), { port, names })) {
+      return message(403, `Access denied for host '${request.headers.get("host") ?? ""}'`);
+    }
+    if (!authorized(request.headers.get("authorization"))) return message(403, "invalid Authorization token");
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    let cache = base;
+    if (path.startsWith(ROLE_PREFIX)) {
+      let arn: string;
+      try {
+        arn = decodeURIComponent(path.slice(ROLE_PREFIX.length));
+      } catch {
+        return message(400, "invalid role ARN encoding");
+      }
+      if (!isRoleArn(arn)) return message(400, `invalid role ARN '${arn}'`);
+      let role = roles.get(arn);
+      if (!role) {
+        try {
+          role = new RefreshingCredentials(options.roleProvider(arn), cacheOptions);
+        } catch (e) {
+          return message(403, safeErrorMessage(e));
+        }
+        roles.set(arn, role);
+      }
+      cache = role;
+    }
+    try {
+      const creds = await cache.get();
+      logServing(creds, now());
+      return jsonResponse(200, ecsCredentialsBody(creds, now()), "application/json");
+    } catch (e) {
+      return message(500, safeErrorMessage(e));
+    }
+  };
+
+  const listener = listen({ hostname, port: options.port ?? 0 }, async (request, info) => {
+    const started = performance.now();
+    const path = new URL(request.url).pathname;
+    const response = await route(request, path);
+    logRequest(formatRemote(info.remoteAddr), { method: request.method, path }, {
+      status: response.status,
+      startedMs: started,
+    });
+    return response;
+  });
+  port = listener.port;
+
+  if (!options.lazy) {
+    try {
+      await base.get();
+    } catch (e) {
+      await listener.close();
+      throw new ServerError(`Retrieving creds: ${safeErrorMessage(e)}`, { cause: e });
+    }
+  }
+  const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return { url: `http://${shownHost}:${port}`, token, close: () => listener.close() };
+}

@@ -1,0 +1,152 @@
+/**
+ * `exec --ecs-server` end to end: the real AWS CLI, run as the child, gets its credentials from the ECS server
+ * (never from keys in its environment) and calls the fake AWS with them; the server dies with the child.
+ */
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { cliCommand, makeSandbox, runCli } from "./support/cli.ts";
+import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { findAwsCli } from "./support/fake_aws/testing.ts";
+
+const ACCOUNT = "111111111111";
+const aws = await findAwsCli();
+
+async function setup() {
+  const fake = await startFakeAws();
+  fake.addUser({ userName: "dev", accessKeyId: "AKIADEVEXAMPLE000001", secretAccessKey: "dev/secret" });
+  fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/base` });
+  fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/other` });
+  const sb = await makeSandbox({
+    config: `[profile dev]\nregion = eu-west-1\n[profile base]\nsource_profile = dev\n` +
+      `role_arn = arn:aws:iam::${ACCOUNT}:role/base\n`,
+  });
+  const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url, AWS_PAGER: "" };
+  const added = await runCli(["add", "--env", "dev"], {
+    env: { ...env, AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "dev/secret" },
+  });
+  equal(added.code, 0, added.stderr);
+  return { fake, sb, env };
+}
+
+Deno.test({
+  name: "exec --ecs-server: the AWS CLI gets role credentials from the server, /role-arn/ assumes another role",
+  ignore: aws === undefined,
+  async fn() {
+    const { fake, sb, env } = await setup();
+    try {
+      const script = [
+        // No keys in the child's environment: only the server's URL and token.
+        'test -z "$AWS_ACCESS_KEY_ID$AWS_SECRET_ACCESS_KEY$AWS_SESSION_TOKEN" || exit 90',
+        'case "$AWS_CONTAINER_CREDENTIALS_FULL_URI" in http://127.0.0.1:*) ;; *) exit 91;; esac',
+        `${aws} sts get-caller-identity --endpoint-url ${fake.url} --region us-east-1 --output text --query Arn`,
+        `curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ` +
+        `"$AWS_CONTAINER_CREDENTIALS_FULL_URI/role-arn/arn:aws:iam::${ACCOUNT}:role/other" | grep -c AccessKeyId`,
+        'curl -s -o /dev/null -w "%{http_code}\\n" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/"',
+        'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI" > url.txt',
+        "exit 7",
+      ].join("\n");
+      const r = await runCli(["exec", "--ecs-server", "base", "--", "sh", "-c", script], { env });
+      equal(r.code, 7, r.stderr);
+      const [arn, roleHits, unauthorized] = r.stdout.trim().split("\n");
+      match(arn, new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/base/`));
+      equal(roleHits, "1");
+      equal(unauthorized, "403", "a request without the token is refused");
+      deepStrictEqual(fake.callsTo("AssumeRole").map((c) => c.params.RoleArn), [
+        `arn:aws:iam::${ACCOUNT}:role/base`,
+        `arn:aws:iam::${ACCOUNT}:role/other`,
+      ]);
+      // The server stopped with the child.
+      const url = (await Deno.readTextFile(`${sb.home}/url.txt`)).trim();
+      const after = await fetch(url).then((res) => (res.body?.cancel(), "answered"), () => "refused");
+      equal(after, "refused");
+    } finally {
+      await fake.close();
+      await sb.cleanup();
+    }
+  },
+});
+
+Deno.test("exec --ecs-server --lazy fetches nothing until asked; an unreachable AWS is an HTTP error, not a crash", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const lazy = await runCli(["exec", "--ecs-server", "--lazy", "base", "--", "true"], { env });
+    equal(lazy.code, 0, lazy.stderr);
+    equal(fake.callsTo("AssumeRole").length, 0, "lazy: no STS call when nobody asks");
+
+    fake.injectFault({ action: "AssumeRole", kind: "server-error", times: 3 });
+    const script = 'curl -s -w " %{http_code}\\n" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ' +
+      '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/"; ' +
+      'curl -s -o /dev/null -w "%{http_code}\\n" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ' +
+      '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/"';
+    const r = await runCli(["exec", "--ecs-server", "--lazy", "--no-cache", "base", "--", "sh", "-c", script], {
+      env,
+    });
+    equal(r.code, 0, r.stderr);
+    // The failure's JSON body, its 500 status, then the retry's 200.
+    match(r.stdout, /^\{"Message":"profile base: sts:AssumeRole failed: InternalFailure: [^"]*"\}\n 500\n200\n$/);
+    ok(!r.stdout.includes("dev/secret"));
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
+
+Deno.test("server modes refuse the terminal prompt and the flag combinations aws-vault refuses", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const cases: [string[], string][] = [
+      [["--prompt=terminal", "exec", "--ecs-server", "base"], "Can't use --prompt=terminal with --ecs-server."],
+      [["--prompt=terminal", "exec", "--ec2-server", "base"], "Can't use --prompt=terminal with --ec2-server."],
+      [["exec", "--ecs-server", "--no-session", "base"], "Can't use --ecs-server with --no-session"],
+      [["exec", "--ec2-server", "--ecs-server", "base"], "Can't use --ec2-server with --ecs-server"],
+      [["exec", "-s", "--json", "base"], "Can't use --ecs-server with --json"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli([...args, "--", "true"], { env });
+      equal(r.code, 1, args.join(" "));
+      ok(r.stderr.includes(message), `${args.join(" ")}: ${r.stderr}`);
+    }
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
+
+Deno.test("a running exec --ecs-server cannot be opened by SIGUSR1 (no inspector on 9229) and keeps serving", async () => {
+  const { fake, sb, env } = await setup();
+  try {
+    const script = 'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN" > server.txt; ' +
+      "while [ ! -e stop ]; do sleep 0.05; done";
+    const [cmd, ...args] = [...cliCommand(), "exec", "--ecs-server", "base", "--", "sh", "-c", script];
+    const child = new Deno.Command(cmd, {
+      args,
+      env,
+      clearEnv: true,
+      cwd: sb.home,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const serverFile = `${sb.home}/server.txt`;
+    while (!(await Deno.stat(serverFile).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    // Past Deno's 500 ms mark, after which SIGUSR1 would start the V8 inspector.
+    await new Promise((r) => setTimeout(r, 800));
+    const [url, token] = (await Deno.readTextFile(serverFile)).trim().split(" ");
+    Deno.kill(child.pid, "SIGUSR1");
+    await new Promise((r) => setTimeout(r, 300));
+    const inspector = await Deno.connect({ hostname: "127.0.0.1", port: 9229 }).then(
+      (c) => (c.close(), true),
+      () => false,
+    );
+    equal(inspector, false, "no inspector after SIGUSR1");
+    const res = await fetch(url, { headers: { Authorization: token } });
+    equal(res.status, 200, "the server still answers");
+    match((await res.json()).AccessKeyId, /^ASIA/);
+    await Deno.writeTextFile(`${sb.home}/stop`, "");
+    const status = await child.status;
+    equal(status.code, 0);
+    await child.stderr.cancel();
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
