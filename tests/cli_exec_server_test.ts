@@ -150,3 +150,48 @@ Deno.test("a running exec --ecs-server cannot be opened by SIGUSR1 (no inspector
     await sb.cleanup();
   }
 });
+
+Deno.test("a lazy server needing MFA: no terminal prompt once the command runs; mfa_process works", async () => {
+  const fake = await startFakeAws();
+  const MFA = `arn:aws:iam::${ACCOUNT}:mfa/dev`;
+  fake.addUser({
+    userName: "dev",
+    accessKeyId: "AKIADEVEXAMPLE000001",
+    secretAccessKey: "dev/secret",
+    mfaSerial: MFA,
+    mfaSecret: "JBSWY3DPEHPK3PXP",
+  });
+  fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/guarded`, requireMfa: true });
+  const codeFile = await Deno.makeTempFile();
+  const config = (extra: string) =>
+    `[profile dev]\nmfa_serial = ${MFA}\n${extra}[profile guarded]\nsource_profile = dev\n` +
+    `role_arn = arn:aws:iam::${ACCOUNT}:role/guarded\nmfa_serial = ${MFA}\n`;
+  const sb = await makeSandbox({ config: config("") });
+  try {
+    const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url };
+    await runCli(["add", "--env", "dev"], {
+      env: { ...env, AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "dev/secret" },
+    });
+    const fetchTwice = 'for i in 1 2; do curl -s -w " %{http_code}\\n" -H "Authorization: ' +
+      '$AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/"; done';
+    const refused = await runCli(["exec", "--ecs-server", "--lazy", "guarded", "--", "sh", "-c", fetchTwice], { env });
+    equal(refused.code, 0, refused.stderr);
+    const lines = refused.stdout.trim().split("\n");
+    equal(lines.length, 4, refused.stdout);
+    match(lines[0], /"Message":"profile guarded: an MFA code for .* is needed while the credential server runs/);
+    equal(lines[1], " 500");
+    equal(lines[3], " 500", "the server stayed up and answered the retry with the same clear error");
+    equal(fake.callsTo("GetSessionToken").length, 0);
+
+    await Deno.writeTextFile(sb.configPath, config(`mfa_process = cat ${codeFile}\n`));
+    await Deno.writeTextFile(codeFile, fake.totp(MFA));
+    const served = await runCli(["exec", "--ecs-server", "--lazy", "guarded", "--", "sh", "-c", fetchTwice], { env });
+    const ok200 = served.stdout.trim().split("\n").filter((l) => l === " 200").length;
+    equal(ok200, 2, served.stdout + served.stderr);
+    equal(fake.callsTo("GetSessionToken").length, 1, "one MFA session served both requests");
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+    await Deno.remove(codeFile);
+  }
+});

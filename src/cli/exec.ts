@@ -4,6 +4,8 @@
  */
 
 import { AppError } from "../errors.ts";
+import { mfaPromptDriver } from "../credentials/mfa.ts";
+import { CredentialsError } from "../credentials/provider.ts";
 import { debug } from "../log.ts";
 import { boolFlag, type Command, type CommandContext } from "./command.ts";
 import { buildChildEnv } from "./child_env.ts";
@@ -66,8 +68,29 @@ async function run(context: CommandContext): Promise<number> {
   if (server) {
     const path = lookPath(command, { path: context.env.get("PATH") });
     if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`);
-    const { profile, provider } = await resolveChain(context, name);
-    const options = { profileName: name, profile, provider, path, args, notice };
+    // Once the command runs, the terminal is the command's: a refresh that needs MFA must not prompt there.
+    let childRunning = false;
+    const driver = context.global.prompt ?? "terminal";
+    const prompt = (serial: string) => {
+      if (childRunning && driver === "terminal") {
+        throw new CredentialsError(
+          name,
+          `an MFA code for ${serial} is needed while the credential server runs, and the terminal belongs to the ` +
+            "command: set mfa_process in the profile, or use a GUI --prompt driver",
+        );
+      }
+      return mfaPromptDriver(driver, name)(serial);
+    };
+    const { profile, provider } = await resolveChain(context, name, { mfa: { prompt } });
+    const options = {
+      profileName: name,
+      profile,
+      provider,
+      path,
+      args,
+      notice,
+      onChildStart: () => childRunning = true,
+    };
     return server === "ecs" ? await runWithEcsServer(context, options) : await runWithEc2Server(context, options);
   }
 

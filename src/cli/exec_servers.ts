@@ -27,6 +27,8 @@ export interface ServerModeOptions {
   readonly args: readonly string[];
   /** Notices for the terminal (already filtered by the help-message rules). */
   readonly notice: (text: string) => void;
+  /** Called just before the command starts (from then on the terminal is the command's). */
+  readonly onChildStart: () => void;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function runWithEcsServer(context: CommandContext, options: ServerM
       endpointUrl: options.profile.endpointUrl,
       extra: { AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token },
     });
+    options.onChildStart();
     return await runSubprocess(options.path, { args: options.args, env });
   } finally {
     await server.close();
@@ -101,6 +104,7 @@ export async function runWithEc2Server(context: CommandContext, options: ServerM
         region: options.profile.region,
         endpointUrl: options.profile.endpointUrl,
       });
+      options.onChildStart();
       return await runSubprocess(options.path, { args: options.args, env });
     } finally {
       await stopProxy();

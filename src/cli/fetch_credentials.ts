@@ -11,6 +11,7 @@ import { assertProfileExists } from "../config/suggest.ts";
 import { getProviderForProfile } from "../credentials/chain.ts";
 import type { Credentials } from "../credentials/credentials.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
+import type { MfaOptions } from "../credentials/mfa.ts";
 import { AppError } from "../errors.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { boolFlag, type CommandContext } from "./command.ts";
@@ -62,7 +63,11 @@ export interface ResolvedChain {
  * Resolves `name` and builds its provider chain (no AWS call, no prompt yet).
  * @throws ConfigError for an unknown profile (with the closest names)
  */
-export async function resolveChain(context: CommandContext, name: string): Promise<ResolvedChain> {
+export async function resolveChain(
+  context: CommandContext,
+  name: string,
+  options?: { mfa?: MfaOptions },
+): Promise<ResolvedChain> {
   const config = await loadConfig(context);
   const vault = openVault(context);
   // Listing the vault costs a directory scan: only needed when the config does not know the profile.
@@ -75,6 +80,7 @@ export async function resolveChain(context: CommandContext, name: string): Promi
     noSession: boolFlag(context.flags, "no-session"),
     noCache: boolFlag(context.flags, "no-cache"),
     env: context.env,
+    mfa: options?.mfa,
   });
   return { profile, provider };
 }
