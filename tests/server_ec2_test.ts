@@ -13,6 +13,7 @@ import { checkEc2Request, type Ec2Server, parseTokenTtl, startEc2Server } from "
 import { ServerError } from "../src/server/http_guard.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
+import { runClient } from "./support/clients.ts";
 
 const ALICE = { userName: "alice", accessKeyId: "AKIAALICE0000000001", secretAccessKey: "alice-secret-key" };
 const BASE_ROLE = "arn:aws:iam::222222222222:role/Base";
@@ -199,22 +200,6 @@ Deno.test("ec2: a taken port is a ServerError naming the address", async () => {
   });
   await assert.rejects(startEc2Server({ provider: scripted(SESSION), hostname: "0.0.0.0", port: 0 }), ServerError);
 });
-
-/** Runs a client in a child process with nothing from our environment but what the test gives. */
-async function runClient(cmd: string, args: string[], env: Record<string, string>) {
-  const home = await Deno.makeTempDir({ prefix: "server-client-home-" });
-  try {
-    const out = await new Deno.Command(cmd, {
-      args,
-      clearEnv: true,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: home, AWS_PAGER: "", ...env },
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what they got; nothing secret logged", async () => {
   const fake = await startFakeAws();

@@ -14,6 +14,7 @@ import { type EcsServer, isRoleArn, startEcsServer } from "../src/server/ecs_ser
 import { ServerError } from "../src/server/http_guard.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
+import { runClient } from "./support/clients.ts";
 
 const ALICE = { userName: "alice", accessKeyId: "AKIAALICE0000000001", secretAccessKey: "alice-secret-key" };
 const BASE_ROLE = "arn:aws:iam::222222222222:role/Base";
@@ -67,22 +68,6 @@ async function rawGet(port: number, path: string, headers: Record<string, string
   await conn.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\n${head}Connection: close\r\n\r\n`));
   const text = await new Response(conn.readable).text();
   return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
-}
-
-/** Runs a client in a child process with nothing from our environment but what the test gives. */
-async function runClient(cmd: string, args: string[], env: Record<string, string>) {
-  const home = await Deno.makeTempDir({ prefix: "server-client-home-" });
-  try {
-    const out = await new Deno.Command(cmd, {
-      args,
-      clearEnv: true,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: home, AWS_PAGER: "", ...env },
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
 }
 
 Deno.test("ecs: token is 256 random bits in base64url, fresh per server", async () => {
