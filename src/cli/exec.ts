@@ -4,16 +4,14 @@
  */
 
 import { AppError } from "../errors.ts";
-import { mfaPromptDriver } from "../credentials/mfa.ts";
-import { CredentialsError } from "../credentials/provider.ts";
 import { debug } from "../log.ts";
 import { boolFlag, type Command, type CommandContext } from "./command.ts";
 import { buildChildEnv } from "./child_env.ts";
 import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG, STDOUT_FLAG } from "./duration_flags.ts";
-import { lookPath, runCommand } from "./exec_process.ts";
-import { runWithEc2Server, runWithEcsServer } from "./exec_servers.ts";
+import { runCommand } from "./exec_process.ts";
+import { runServerMode } from "./exec_servers.ts";
 import { exportCredentials } from "./export.ts";
-import { fetchCredentials, NO_CACHE_FLAG, refuseNested, resolveChain } from "./fetch_credentials.ts";
+import { fetchCredentials, NO_CACHE_FLAG, refuseNested } from "./fetch_credentials.ts";
 import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
 
 /** The flag combinations aws-vault refuses, in its order and words. */
@@ -65,34 +63,7 @@ async function run(context: CommandContext): Promise<number> {
     : boolFlag(context.flags, "ecs-server") || boolFlag(context.flags, "server")
     ? "ecs"
     : undefined;
-  if (server) {
-    const path = lookPath(command, { path: context.env.get("PATH") });
-    if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`);
-    // Once the command runs, the terminal is the command's: a refresh that needs MFA must not prompt there.
-    let childRunning = false;
-    const driver = context.global.prompt ?? "terminal";
-    const prompt = (serial: string) => {
-      if (childRunning && driver === "terminal") {
-        throw new CredentialsError(
-          name,
-          `an MFA code for ${serial} is needed while the credential server runs, and the terminal belongs to the ` +
-            "command: set mfa_process in the profile, or use a GUI --prompt driver",
-        );
-      }
-      return mfaPromptDriver(driver, name)(serial);
-    };
-    const { profile, provider } = await resolveChain(context, name, { mfa: { prompt } });
-    const options = {
-      profileName: name,
-      profile,
-      provider,
-      path,
-      args,
-      notice,
-      onChildStart: () => childRunning = true,
-    };
-    return server === "ecs" ? await runWithEcsServer(context, options) : await runWithEc2Server(context, options);
-  }
+  if (server) return await runServerMode(context, { kind: server, profileName: name, command, args, notice });
 
   const { profile, credentials } = await fetchCredentials(context, name);
   const env = buildChildEnv(context.env.toObject(), {

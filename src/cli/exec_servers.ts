@@ -8,17 +8,19 @@
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { minTtlFromEnv } from "../config/profile.ts";
 import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
-import type { CredentialsProvider } from "../credentials/provider.ts";
+import { CredentialsError, type CredentialsProvider } from "../credentials/provider.ts";
+import { mfaPromptDriver } from "../credentials/mfa.ts";
 import { AppError } from "../errors.ts";
 import { startEc2Server } from "../server/ec2_server.ts";
 import { isProxyRunning, startProxyProcess, stopProxy } from "../server/ec2_proxy.ts";
 import { startEcsServer } from "../server/ecs_server.ts";
 import { buildChildEnv } from "./child_env.ts";
 import type { CommandContext } from "./command.ts";
-import { runSubprocess } from "./exec_process.ts";
+import { lookPath, runSubprocess } from "./exec_process.ts";
+import { resolveChain } from "./fetch_credentials.ts";
 
-/** What a server mode needs from `exec`. */
-export interface ServerModeOptions {
+/** What a server mode needs from `exec`, resolved. */
+interface ServerModeOptions {
   readonly profileName: string;
   readonly profile: ProfileConfig;
   readonly provider: CredentialsProvider;
@@ -54,7 +56,7 @@ function roleProviderFor(options: ServerModeOptions, context: CommandContext) {
 }
 
 /** Runs the command beside an ECS credential server; the server stops when the command exits. */
-export async function runWithEcsServer(context: CommandContext, options: ServerModeOptions): Promise<number> {
+async function runWithEcsServer(context: CommandContext, options: ServerModeOptions): Promise<number> {
   const bind = context.flags["ecs-server-bind"];
   const server = await startEcsServer({
     provider: options.provider,
@@ -84,7 +86,7 @@ export async function runWithEcsServer(context: CommandContext, options: ServerM
 }
 
 /** Runs the command beside the EC2 metadata server and its 169.254.169.254 proxy. */
-export async function runWithEc2Server(context: CommandContext, options: ServerModeOptions): Promise<number> {
+async function runWithEc2Server(context: CommandContext, options: ServerModeOptions): Promise<number> {
   if (await isProxyRunning()) throw new AppError("Another process is already bound to 169.254.169.254:80");
   options.notice(
     "Warning: Starting a local EC2 credential server on 169.254.169.254:80; AWS credentials will be accessible to " +
@@ -112,4 +114,50 @@ export async function runWithEc2Server(context: CommandContext, options: ServerM
   } finally {
     await server.close();
   }
+}
+
+/**
+ * Runs `command` in a server mode: resolves the profile's chain (credentials are fetched by the server, at start or
+ * on the first request with `--lazy`) and hands the command to the chosen server mode.
+ * @throws AppError when the command cannot be found
+ */
+export async function runServerMode(
+  context: CommandContext,
+  options: {
+    kind: "ecs" | "ec2";
+    profileName: string;
+    command: string;
+    args: readonly string[];
+    notice: (text: string) => void;
+  },
+): Promise<number> {
+  const name = options.profileName;
+  const path = lookPath(options.command, { path: context.env.get("PATH") });
+  if (path === undefined) {
+    throw new AppError(`exec: ${JSON.stringify(options.command)}: executable file not found in $PATH`);
+  }
+  // Once the command runs, the terminal is the command's: a refresh that needs MFA must not prompt there.
+  let childRunning = false;
+  const driver = context.global.prompt ?? "terminal";
+  const prompt = (serial: string) => {
+    if (childRunning && driver === "terminal") {
+      throw new CredentialsError(
+        name,
+        `an MFA code for ${serial} is needed while the credential server runs, and the terminal belongs to the ` +
+          "command: set mfa_process in the profile, or use a GUI --prompt driver",
+      );
+    }
+    return mfaPromptDriver(driver, name)(serial);
+  };
+  const { profile, provider } = await resolveChain(context, name, { mfa: { prompt } });
+  const mode: ServerModeOptions = {
+    profileName: name,
+    profile,
+    provider,
+    path,
+    args: options.args,
+    notice: options.notice,
+    onChildStart: () => childRunning = true,
+  };
+  return options.kind === "ecs" ? await runWithEcsServer(context, mode) : await runWithEc2Server(context, mode);
 }
