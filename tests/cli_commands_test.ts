@@ -328,14 +328,16 @@ Deno.test("bad input: malformed config names file and line; unavailable backend;
     const r = await runCli(["list"], { env: sb.env });
     equal(r.code, 1);
     equal(r.stderr.startsWith(`aws-vault: error: ${sb.configPath}:3: `), true, r.stderr);
-    const backend = await runCli(["list", "--backend", "secret-service"], { env: sb.env });
+    const { AVAILABLE_BACKENDS } = await import("../src/vault/mod.ts");
+    const available = AVAILABLE_BACKENDS.join(", ");
+    const backend = await runCli(["list", "--backend", "keychain"], { env: sb.env });
     equal(backend.code, 1);
     equal(
       backend.stderr,
-      'aws-vault: error: backend "secret-service" is not available on this system; available: file\n',
+      `aws-vault: error: backend "keychain" is not available on this system; available: ${available}\n`,
     );
     const bogus = await runCli(["list", "--backend=bogus"], { env: { ...sb.env, AWS_VAULT_BACKEND: "file" } });
-    equal(bogus.stderr, 'aws-vault: error: unknown backend "bogus"; available: file\n');
+    equal(bogus.stderr, `aws-vault: error: unknown backend "bogus"; available: ${available}\n`);
     const fromEnv = await runCli(["list"], { env: { ...sb.env, AWS_VAULT_BACKEND: "wincred" } });
     match(fromEnv.stderr, /backend "wincred" is not available on this system/);
     const prompt = await runCli(["list", "--prompt=pass"], { env: sb.env });

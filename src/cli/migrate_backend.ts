@@ -1,12 +1,92 @@
 /**
  * `migrate-backend --from A --to B`: copy stored credentials between secret stores (spec §1.10, from the
- * ByteNess fork). Its command line is complete; the action arrives with the OS secret stores.
+ * ByteNess fork), with the same messages; the copying itself lives in `vault/migrate.ts`.
  * @module
  */
 
-import { AVAILABLE_BACKENDS } from "../vault/mod.ts";
-import type { Command } from "./command.ts";
-import { notImplemented } from "./not_implemented.ts";
+import { AppError, VaultError } from "../errors.ts";
+import type { Keyring } from "../vault/keyring.ts";
+import { migrateCredentials, MigrationError, migrationProfiles, type ProfileMigration } from "../vault/migrate.ts";
+import { AVAILABLE_BACKENDS, openKeyring } from "../vault/mod.ts";
+import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { backendOpenOptions } from "./vault_access.ts";
+
+/** Options of {@link runMigrateBackend}. */
+export interface MigrateBackendOptions {
+  /** Opens a backend by name; default `openKeyring` with {@link backendOpenOptions}. Tests plug in their stores. */
+  open?: (backend: string) => Keyring;
+}
+
+function resultLine(result: ProfileMigration): string {
+  switch (result.outcome) {
+    case "skipped":
+      return "skipped, already exists in destination";
+    case "unreadable":
+      return `skipped, not readable as aws-vault credentials: ${result.reason}`;
+    default:
+      return `${result.outcome}, verified${result.deletedSource ? ", deleted source" : ""}`;
+  }
+}
+
+function openAs(open: (backend: string) => Keyring, backend: string, role: "source" | "destination"): Keyring {
+  try {
+    return open(backend);
+  } catch (e) {
+    throw new VaultError(`open ${role} backend ${JSON.stringify(backend)}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * The command's action: prints aws-vault's progress lines and summary to stdout and resolves to 0; a failed
+ * profile prints `failed: …` and rejects with the error (exit 1).
+ */
+export async function runMigrateBackend(context: CommandContext, options?: MigrateBackendOptions): Promise<number> {
+  const { flags, out } = context;
+  const from = String(flags.from ?? "");
+  const to = String(flags.to ?? "");
+  const profile = typeof flags.profile === "string" && flags.profile !== "" ? flags.profile : undefined;
+  if (from === to) throw new AppError("source and destination backends must differ");
+  const open = options?.open ?? ((backend: string) => openKeyring(backendOpenOptions(context, backend)));
+
+  const source = openAs(open, from, "source");
+  const profiles = await migrationProfiles(source, profile);
+  if (profiles.length === 0) {
+    out.stdout(`No credentials found in source backend ${from}.\n`);
+    return 0;
+  }
+  if (boolFlag(flags, "dry-run")) {
+    out.stdout(`Would migrate ${profiles.length} credential profile(s) from ${from} to ${to}:\n`);
+    out.stdout(profiles.map((p) => `  ${p}\n`).join("") + "\nNo changes made.\n");
+    return 0;
+  }
+  const destination = openAs(open, to, "destination");
+
+  let summary;
+  try {
+    summary = await migrateCredentials(source, destination, {
+      profiles,
+      overwrite: boolFlag(flags, "overwrite"),
+      deleteSource: boolFlag(flags, "delete-source"),
+      onStart: (p) => out.stdout(`Migrating ${p}... `),
+      onDone: (result) => out.stdout(resultLine(result) + "\n"),
+    });
+  } catch (e) {
+    if (e instanceof MigrationError) {
+      out.stdout(`failed: ${e.message}\n`);
+      if (e.stage === "copy") {
+        out.stdout("Migration stopped. Source credentials were not deleted for the failed profile.\n");
+      }
+    }
+    throw e;
+  }
+  out.stdout(
+    `\nMigration summary:\n  copied: ${summary.copied}\n  overwritten: ${summary.overwritten}\n` +
+      `  skipped: ${summary.skipped}\n` +
+      (summary.unreadable > 0 ? `  not readable as credentials: ${summary.unreadable}\n` : "") +
+      `  deleted from source: ${summary.deleted}\n`,
+  );
+  return 0;
+}
 
 /** The `migrate-backend` command. */
 export const migrateBackendCommand: Command = {
@@ -37,5 +117,5 @@ export const migrateBackendCommand: Command = {
     ],
     args: [],
   },
-  run: () => notImplemented("migrate-backend"),
+  run: (context) => runMigrateBackend(context),
 };

@@ -7,19 +7,30 @@
 import { type AwsConfigFile, loadConfigFile } from "../config/config_file.ts";
 import { promptSecret } from "../prompt/terminal.ts";
 import type { Keyring } from "../vault/keyring.ts";
-import { openKeyring } from "../vault/mod.ts";
+import { openKeyring, type OpenKeyringOptions } from "../vault/mod.ts";
 import type { CommandContext } from "./command.ts";
 
-/** Opens the backend chosen by `--backend`; the file backend asks for its passphrase only when it needs it. */
-export function openVault(context: CommandContext): Keyring {
-  return openKeyring({
-    backend: context.global.backend,
+/**
+ * How to open `backend` with the global flags of `context` (file directory and passphrase, pass store, secret-service
+ * collection). Opening reads nothing yet: the file backend asks for its passphrase on the first secret.
+ */
+export function backendOpenOptions(context: CommandContext, backend: string): OpenKeyringOptions {
+  const { global } = context;
+  return {
+    backend,
     file: {
-      dir: context.global.fileDir,
+      dir: global.fileDir,
       env: (name) => context.env.get(name),
       promptPassphrase: (message) => promptSecret(message, { what: "vault passphrase" }),
     },
-  });
+    pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env: context.env },
+    secretService: { collection: global.secretServiceCollection },
+  };
+}
+
+/** Opens the backend chosen by `--backend`. */
+export function openVault(context: CommandContext): Keyring {
+  return openKeyring(backendOpenOptions(context, context.global.backend));
 }
 
 /** Reads the AWS config file named by the environment (`AWS_CONFIG_FILE` or `~/.aws/config`). */

@@ -6,6 +6,7 @@
 import { VaultError } from "../errors.ts";
 import { FileKeyring, type FileKeyringOptions } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
+import { PassKeyring, type PassKeyringOptions } from "./pass.ts";
 
 /** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
 export const KNOWN_BACKENDS: readonly string[] = [
@@ -24,11 +25,14 @@ export const KNOWN_BACKENDS: readonly string[] = [
   "proton-pass",
 ];
 
-/** Backends this build can open, in preference order: the values of the CLI's `--backend` enum. */
-export const AVAILABLE_BACKENDS: readonly string[] = ["file"];
+/** Backends usable on this OS, in aws-vault's preference order: the values `--backend` accepts. */
+export const AVAILABLE_BACKENDS: readonly string[] = Deno.build.os === "windows" ? ["file"] : ["pass", "file"];
 
-/** The backend used when `--backend` is not given: the first available one. */
-export const DEFAULT_BACKEND: string = AVAILABLE_BACKENDS[0];
+/**
+ * The backend used when `--backend` is not given. As aws-vault on Linux, the encrypted file: it needs no desktop
+ * session, which secret-service does.
+ */
+export const DEFAULT_BACKEND = "file";
 
 /** Options of {@link openKeyring}: the backend name plus every backend's own options. */
 export interface OpenKeyringOptions {
@@ -36,6 +40,10 @@ export interface OpenKeyringOptions {
   backend?: string;
   /** Options for the `file` backend (directory, passphrase prompt, environment). */
   file?: FileKeyringOptions;
+  /** Options for the `pass` backend (store directory, command, prefix). */
+  pass?: PassKeyringOptions;
+  /** Options for the `secret-service` backend. */
+  secretService?: { collection?: string };
 }
 
 /**
@@ -47,6 +55,8 @@ export function openKeyring(options: OpenKeyringOptions = {}): Keyring {
   switch (backend) {
     case "file":
       return new FileKeyring(options.file);
+    case "pass":
+      return new PassKeyring(options.pass);
   }
   assertBackendAvailable(backend);
   throw new VaultError(`backend ${JSON.stringify(backend)} has no implementation`);
