@@ -25,6 +25,7 @@ export function backendOpenOptions(context: CommandContext, backend: string): Op
     },
     pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env: context.env },
     secretService: { collection: global.secretServiceCollection },
+    keychain: { name: global.keychain },
   };
 }
 

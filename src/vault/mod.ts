@@ -6,7 +6,9 @@
 import { VaultError } from "../errors.ts";
 import { FileKeyring, type FileKeyringOptions } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
+import { openKeychainKeyring } from "./keychain_ffi.ts";
 import { PassKeyring, type PassKeyringOptions } from "./pass.ts";
+import { openWincredKeyring } from "./wincred_ffi.ts";
 
 /** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
 export const KNOWN_BACKENDS: readonly string[] = [
@@ -26,13 +28,21 @@ export const KNOWN_BACKENDS: readonly string[] = [
 ];
 
 /** Backends usable on this OS, in aws-vault's preference order: the values `--backend` accepts. */
-export const AVAILABLE_BACKENDS: readonly string[] = Deno.build.os === "windows" ? ["file"] : ["pass", "file"];
+export const AVAILABLE_BACKENDS: readonly string[] = Deno.build.os === "windows"
+  ? ["wincred", "file"]
+  : Deno.build.os === "darwin"
+  ? ["keychain", "pass", "file"]
+  : ["pass", "file"];
 
 /**
- * The backend used when `--backend` is not given. As aws-vault on Linux, the encrypted file: it needs no desktop
- * session, which secret-service does.
+ * The backend used when `--backend` is not given, as aws-vault: the keychain on macOS, Credential Manager on Windows,
+ * and on Linux the encrypted file, which unlike secret-service needs no desktop session.
  */
-export const DEFAULT_BACKEND = "file";
+export const DEFAULT_BACKEND = Deno.build.os === "windows"
+  ? "wincred"
+  : Deno.build.os === "darwin"
+  ? "keychain"
+  : "file";
 
 /** Options of {@link openKeyring}: the backend name plus every backend's own options. */
 export interface OpenKeyringOptions {
@@ -44,6 +54,8 @@ export interface OpenKeyringOptions {
   pass?: PassKeyringOptions;
   /** Options for the `secret-service` backend. */
   secretService?: { collection?: string };
+  /** Options for the `keychain` backend (macOS). */
+  keychain?: { name?: string };
 }
 
 /**
@@ -57,6 +69,12 @@ export function openKeyring(options: OpenKeyringOptions = {}): Keyring {
       return new FileKeyring(options.file);
     case "pass":
       return new PassKeyring(options.pass);
+    case "keychain":
+      if (AVAILABLE_BACKENDS.includes("keychain")) return openKeychainKeyring({ name: options.keychain?.name });
+      break;
+    case "wincred":
+      if (AVAILABLE_BACKENDS.includes("wincred")) return openWincredKeyring();
+      break;
   }
   assertBackendAvailable(backend);
   throw new VaultError(`backend ${JSON.stringify(backend)} has no implementation`);

@@ -1,0 +1,366 @@
+/**
+ * The macOS keychain's native layer: Security.framework and CoreFoundation through `Deno.dlopen`, opened lazily and
+ * only on darwin (importing this module elsewhere loads nothing). It implements {@link KeychainApi} and wires it into
+ * {@link openKeychainKeyring}; aws-vault's rules live in `keychain.ts`. Every call and constant is listed in
+ * `docs/macos-keychain.md`.
+ *
+ * Ownership follows CoreFoundation's Create/Copy rule: whatever comes from a `*Create*`/`*Copy*` function or a
+ * `SecKeychainOpen`/`SecAccessCreate` out-parameter is released by the scope that made it; values read with
+ * `CFDictionaryGetValue`/`CFArrayGetValueAtIndex` and the exported constants are borrowed and never released.
+ * No variadic function is declared: calling one as fixed-arity breaks on arm64.
+ * @module
+ */
+
+import { VaultError } from "../errors.ts";
+import {
+  type KeychainApi,
+  keychainAvailable,
+  KeychainError,
+  KeychainKeyring,
+  type KeychainQuery,
+  type KeychainRecord,
+  OS_STATUS,
+} from "./keychain.ts";
+
+/** Path of CoreFoundation. */
+export const CF_PATH = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation";
+/** Path of Security.framework. */
+export const SECURITY_PATH = "/System/Library/Frameworks/Security.framework/Security";
+/** `kCFStringEncodingUTF8`. */
+export const CF_STRING_ENCODING_UTF8 = 0x08000100;
+
+// Exported constants are variables (`const CFStringRef kSecClass`): Deno gives the symbol's address, we deref it.
+// The callback structs are used by address, which is exactly what Deno gives.
+const staticPtr = { type: "pointer" } as const;
+
+/** CoreFoundation functions and constants (`CFIndex` = isize, `CFTypeID` = usize, `Boolean` = u8). */
+export const CF_SYMBOLS = {
+  CFRelease: { parameters: ["pointer"], result: "void" },
+  CFGetTypeID: { parameters: ["pointer"], result: "usize" },
+  CFStringGetTypeID: { parameters: [], result: "usize" },
+  CFDataGetTypeID: { parameters: [], result: "usize" },
+  CFArrayGetTypeID: { parameters: [], result: "usize" },
+  CFDictionaryGetTypeID: { parameters: [], result: "usize" },
+  CFStringCreateWithBytes: { parameters: ["pointer", "buffer", "isize", "u32", "u8"], result: "pointer" },
+  CFStringCreateExternalRepresentation: { parameters: ["pointer", "pointer", "u32", "u8"], result: "pointer" },
+  CFDataCreate: { parameters: ["pointer", "buffer", "isize"], result: "pointer" },
+  CFDataGetBytePtr: { parameters: ["pointer"], result: "pointer" },
+  CFDataGetLength: { parameters: ["pointer"], result: "isize" },
+  CFArrayCreate: { parameters: ["pointer", "buffer", "isize", "pointer"], result: "pointer" },
+  CFArrayGetCount: { parameters: ["pointer"], result: "isize" },
+  CFArrayGetValueAtIndex: { parameters: ["pointer", "isize"], result: "pointer" },
+  CFDictionaryCreate: {
+    parameters: ["pointer", "buffer", "buffer", "isize", "pointer", "pointer"],
+    result: "pointer",
+  },
+  CFDictionaryGetValue: { parameters: ["pointer", "pointer"], result: "pointer" },
+  kCFBooleanTrue: staticPtr,
+  kCFTypeArrayCallBacks: staticPtr,
+  kCFTypeDictionaryKeyCallBacks: staticPtr,
+  kCFTypeDictionaryValueCallBacks: staticPtr,
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * Security.framework functions (all return OSStatus) and the `kSec*` keys. Calls that can wait on a user prompt
+ * (unlock, access confirmation, new keychain password) are nonblocking so servers keep answering meanwhile.
+ */
+export const SECURITY_SYMBOLS = {
+  SecKeychainOpen: { parameters: ["buffer", "buffer"], result: "i32" },
+  SecKeychainGetStatus: { parameters: ["pointer", "buffer"], result: "i32" },
+  SecKeychainCreate: {
+    parameters: ["buffer", "u32", "pointer", "u8", "pointer", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  SecAccessCreate: { parameters: ["pointer", "pointer", "buffer"], result: "i32" },
+  SecItemAdd: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
+  SecItemCopyMatching: { parameters: ["pointer", "buffer"], result: "i32", nonblocking: true },
+  SecItemUpdate: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
+  SecItemDelete: { parameters: ["pointer"], result: "i32", nonblocking: true },
+  kSecClass: staticPtr,
+  kSecClassGenericPassword: staticPtr,
+  kSecAttrService: staticPtr,
+  kSecAttrAccount: staticPtr,
+  kSecAttrLabel: staticPtr,
+  kSecAttrDescription: staticPtr,
+  kSecAttrAccess: staticPtr,
+  kSecValueData: staticPtr,
+  kSecUseKeychain: staticPtr,
+  kSecMatchSearchList: staticPtr,
+  kSecMatchLimit: staticPtr,
+  kSecMatchLimitOne: staticPtr,
+  kSecMatchLimitAll: staticPtr,
+  kSecReturnData: staticPtr,
+  kSecReturnAttributes: staticPtr,
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Ptr = Deno.PointerObject;
+type SecKey = { [K in keyof typeof SECURITY_SYMBOLS]: K extends `kSec${string}` ? K : never }[
+  keyof typeof SECURITY_SYMBOLS
+];
+
+interface Native {
+  cf: Deno.DynamicLibrary<typeof CF_SYMBOLS>["symbols"];
+  sec: Deno.DynamicLibrary<typeof SECURITY_SYMBOLS>["symbols"];
+  k: Record<SecKey, Ptr>;
+  cfTrue: Ptr;
+  stringType: bigint;
+  dataType: bigint;
+  arrayType: bigint;
+  dictType: bigint;
+}
+
+let loaded: Native | undefined;
+
+function native(): Native {
+  if (loaded) return loaded;
+  if (Deno.build.os !== "darwin") throw new VaultError("the macOS keychain is only available on macOS");
+  const cf = Deno.dlopen(CF_PATH, CF_SYMBOLS).symbols;
+  const sec = Deno.dlopen(SECURITY_PATH, SECURITY_SYMBOLS).symbols;
+  const deref = (address: Deno.PointerValue, name: string): Ptr => {
+    const value = address && new Deno.UnsafePointerView(address).getPointer();
+    if (!value) throw new VaultError(`macOS keychain: constant ${name} is NULL`);
+    return value;
+  };
+  const k = {} as Record<SecKey, Ptr>;
+  for (const name of Object.keys(SECURITY_SYMBOLS) as (keyof typeof SECURITY_SYMBOLS)[]) {
+    if (name.startsWith("kSec")) k[name as SecKey] = deref(sec[name as SecKey], name);
+  }
+  loaded = {
+    cf,
+    sec,
+    k,
+    cfTrue: deref(cf.kCFBooleanTrue, "kCFBooleanTrue"),
+    stringType: BigInt(cf.CFStringGetTypeID()),
+    dataType: BigInt(cf.CFDataGetTypeID()),
+    arrayType: BigInt(cf.CFArrayGetTypeID()),
+    dictType: BigInt(cf.CFDictionaryGetTypeID()),
+  };
+  return loaded;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** A C array of pointers (`const void **`), as CFArrayCreate/CFDictionaryCreate take them. */
+export function pointerArray(pointers: readonly Deno.PointerValue[]): BigUint64Array {
+  return new BigUint64Array(pointers.map((p) => BigInt(Deno.UnsafePointer.value(p))));
+}
+
+/** Owns the CF objects one operation creates and releases them all, newest first. */
+class Scope {
+  #refs: Ptr[] = [];
+  constructor(readonly n: Native) {}
+
+  own(p: Deno.PointerValue, what: string): Ptr {
+    if (!p) throw new VaultError(`macOS keychain: ${what} returned NULL`);
+    this.#refs.push(p);
+    return p;
+  }
+  ownOut(out: BigUint64Array, what: string): Ptr {
+    return this.own(Deno.UnsafePointer.create(out[0]), what);
+  }
+  string(s: string): Ptr {
+    const b = utf8.encode(s);
+    return this.own(
+      this.n.cf.CFStringCreateWithBytes(null, b, BigInt(b.length), CF_STRING_ENCODING_UTF8, 0),
+      "CFString",
+    );
+  }
+  data(d: Uint8Array): Ptr {
+    return this.own(this.n.cf.CFDataCreate(null, d, BigInt(d.length)), "CFDataCreate");
+  }
+  array(values: Ptr[]): Ptr {
+    const arr = this.n.cf.CFArrayCreate(
+      null,
+      pointerArray(values),
+      BigInt(values.length),
+      this.n.cf.kCFTypeArrayCallBacks,
+    );
+    return this.own(arr, "CFArrayCreate");
+  }
+  dict(entries: [Ptr, Ptr][]): Ptr {
+    const { cf } = this.n;
+    const keys = pointerArray(entries.map((e) => e[0]));
+    const values = pointerArray(entries.map((e) => e[1]));
+    const d = cf.CFDictionaryCreate(
+      null,
+      keys,
+      values,
+      BigInt(entries.length),
+      cf.kCFTypeDictionaryKeyCallBacks,
+      cf.kCFTypeDictionaryValueCallBacks,
+    );
+    return this.own(d, "CFDictionaryCreate");
+  }
+  release(): void {
+    for (const p of this.#refs.reverse()) this.n.cf.CFRelease(p);
+    this.#refs = [];
+  }
+}
+
+async function withScope<T>(body: (s: Scope, n: Native) => Promise<T> | T): Promise<T> {
+  const n = native();
+  const scope = new Scope(n);
+  try {
+    return await body(scope, n);
+  } finally {
+    scope.release();
+  }
+}
+
+function check(operation: string, status: number): void {
+  if (status !== OS_STATUS.success) throw new KeychainError(operation, status);
+}
+
+function copyBytes(n: Native, data: Ptr): Uint8Array {
+  const length = Number(n.cf.CFDataGetLength(data));
+  const bytes = n.cf.CFDataGetBytePtr(data);
+  if (length === 0 || !bytes) return new Uint8Array(0);
+  return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(bytes, length).slice(0));
+}
+
+function typed(n: Native, value: Deno.PointerValue, type: bigint): Ptr | undefined {
+  return value && BigInt(n.cf.CFGetTypeID(value)) === type ? value : undefined;
+}
+
+function readString(s: Scope, value: Deno.PointerValue): string {
+  const str = typed(s.n, value, s.n.stringType);
+  if (!str) return "";
+  const ext = s.own(s.n.cf.CFStringCreateExternalRepresentation(null, str, CF_STRING_ENCODING_UTF8, 0), "CFString");
+  return fromUtf8.decode(copyBytes(s.n, ext));
+}
+
+function openKeychain(s: Scope, path: string): Ptr {
+  const out = new BigUint64Array(1);
+  check("SecKeychainOpen", s.n.sec.SecKeychainOpen(utf8.encode(path + "\0"), out));
+  return s.ownOut(out, "SecKeychainOpen");
+}
+
+/** Query entries shared by every item operation: class, service, account, restricted to our keychain. */
+function itemQuery(s: Scope, q: KeychainQuery): [Ptr, Ptr][] {
+  const { k } = s.n;
+  return [
+    [k.kSecClass, k.kSecClassGenericPassword],
+    [k.kSecAttrService, s.string(q.service)],
+    [k.kSecAttrAccount, s.string(q.account)],
+    [k.kSecMatchSearchList, s.array([openKeychain(s, q.keychain)])],
+  ];
+}
+
+function recordEntries(s: Scope, r: KeychainRecord): [Ptr, Ptr][] {
+  const { k } = s.n;
+  const entries: [Ptr, Ptr][] = [[k.kSecValueData, s.data(r.data)]];
+  if (r.label) entries.push([k.kSecAttrLabel, s.string(r.label)]);
+  if (r.description) entries.push([k.kSecAttrDescription, s.string(r.description)]);
+  return entries;
+}
+
+/** The {@link KeychainApi} over Security.framework. Loads the frameworks on first use; throws off macOS. */
+export function nativeKeychainApi(): KeychainApi {
+  return {
+    exists: (keychain) =>
+      withScope((s, n) => {
+        const status = n.sec.SecKeychainGetStatus(openKeychain(s, keychain), new Uint32Array(1));
+        if (status === OS_STATUS.noSuchKeychain) return false;
+        check("SecKeychainGetStatus", status);
+        return true;
+      }),
+    create: (keychain) =>
+      withScope(async (s, n) => {
+        const path = utf8.encode(keychain + "\0");
+        const out = new BigUint64Array(1);
+        // promptUser=1 and no initial access: macOS asks for the new keychain's password, as aws-vault does.
+        const status = await n.sec.SecKeychainCreate(path, 0, null, 1, null, out);
+        if (out[0] !== 0n) s.ownOut(out, "SecKeychainCreate");
+        check("SecKeychainCreate", status);
+        void path;
+      }),
+    find: (q) =>
+      withScope(async (s, n) => {
+        const { k } = n;
+        const query = s.dict([
+          ...itemQuery(s, q),
+          [k.kSecMatchLimit, k.kSecMatchLimitOne],
+          [k.kSecReturnAttributes, n.cfTrue],
+          [k.kSecReturnData, n.cfTrue],
+        ]);
+        const out = new BigUint64Array(1);
+        const status = await n.sec.SecItemCopyMatching(query, out);
+        if (status === OS_STATUS.itemNotFound) return undefined;
+        check("SecItemCopyMatching", status);
+        const result = typed(n, s.ownOut(out, "SecItemCopyMatching"), n.dictType);
+        if (!result) throw new VaultError("macOS keychain: unexpected result type from SecItemCopyMatching");
+        const data = typed(n, n.cf.CFDictionaryGetValue(result, k.kSecValueData), n.dataType);
+        return {
+          label: readString(s, n.cf.CFDictionaryGetValue(result, k.kSecAttrLabel)),
+          description: readString(s, n.cf.CFDictionaryGetValue(result, k.kSecAttrDescription)),
+          data: data ? copyBytes(n, data) : new Uint8Array(0),
+        };
+      }),
+    add: (item) =>
+      withScope(async (s, n) => {
+        const { k } = n;
+        const out = new BigUint64Array(1);
+        // NULL trusted list = the calling application; an empty CFArray = nobody (prompt on every read).
+        const trusted = item.trustApplication ? null : s.array([]);
+        check("SecAccessCreate", n.sec.SecAccessCreate(s.string(item.label), trusted, out));
+        const access = s.ownOut(out, "SecAccessCreate");
+        const attributes = s.dict([
+          [k.kSecClass, k.kSecClassGenericPassword],
+          [k.kSecAttrService, s.string(item.service)],
+          [k.kSecAttrAccount, s.string(item.account)],
+          ...recordEntries(s, item),
+          [k.kSecUseKeychain, openKeychain(s, item.keychain)],
+          [k.kSecAttrAccess, access],
+        ]);
+        const status = await n.sec.SecItemAdd(attributes, null);
+        if (status === OS_STATUS.duplicateItem) return false;
+        check("SecItemAdd", status);
+        return true;
+      }),
+    update: (q, record) =>
+      withScope(async (s, n) => {
+        check("SecItemUpdate", await n.sec.SecItemUpdate(s.dict(itemQuery(s, q)), s.dict(recordEntries(s, record))));
+      }),
+    delete: (q) =>
+      withScope(async (s, n) => {
+        const status = await n.sec.SecItemDelete(s.dict(itemQuery(s, q)));
+        if (status === OS_STATUS.itemNotFound) return false;
+        check("SecItemDelete", status);
+        return true;
+      }),
+    accounts: ({ keychain, service }) =>
+      withScope(async (s, n) => {
+        const { k, cf } = n;
+        const query = s.dict([
+          [k.kSecClass, k.kSecClassGenericPassword],
+          [k.kSecAttrService, s.string(service)],
+          [k.kSecMatchSearchList, s.array([openKeychain(s, keychain)])],
+          [k.kSecMatchLimit, k.kSecMatchLimitAll],
+          [k.kSecReturnAttributes, n.cfTrue],
+        ]);
+        const out = new BigUint64Array(1);
+        const status = await n.sec.SecItemCopyMatching(query, out);
+        if (status === OS_STATUS.itemNotFound) return [];
+        check("SecItemCopyMatching", status);
+        const array = typed(n, s.ownOut(out, "SecItemCopyMatching"), n.arrayType);
+        if (!array) throw new VaultError("macOS keychain: unexpected result type from SecItemCopyMatching");
+        const accounts: string[] = [];
+        for (let i = 0, count = Number(cf.CFArrayGetCount(array)); i < count; i++) {
+          const dict = typed(n, cf.CFArrayGetValueAtIndex(array, BigInt(i)), n.dictType);
+          if (dict) accounts.push(readString(s, cf.CFDictionaryGetValue(dict, k.kSecAttrAccount)));
+        }
+        return accounts;
+      }),
+  };
+}
+
+/**
+ * Opens the `keychain` backend over Security.framework.
+ * @throws VaultError on any OS other than macOS
+ */
+export function openKeychainKeyring(options: { name?: string } = {}): KeychainKeyring {
+  if (!keychainAvailable()) throw new VaultError(`the "keychain" backend needs macOS; this system is ${Deno.build.os}`);
+  return new KeychainKeyring({ name: options.name, api: nativeKeychainApi() });
+}
