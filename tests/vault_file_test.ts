@@ -224,15 +224,21 @@ Deno.test("home expansion of ~ and ~/ only", () => {
   assert.equal(new FileKeyring({ env }).dir, "/home/u/.awsvault/keys/");
 });
 
-Deno.test("openKeyring knows aws-vault's backend names and opens only the available ones", () => {
-  assert.deepEqual(AVAILABLE_BACKENDS, ["file"]);
-  assert.equal(DEFAULT_BACKEND, "file");
-  assert.equal(openKeyring({ file: { dir: "/nonexistent", env: () => undefined } }).backend, "file");
+Deno.test("openKeyring offers the backends of this OS with aws-vault's default, and names the others", () => {
+  const expected: Record<string, string[]> = {
+    linux: ["secret-service", "pass", "file"],
+    darwin: ["keychain", "pass", "file"],
+    windows: ["wincred", "file"],
+  };
+  assert.deepEqual(AVAILABLE_BACKENDS, expected[Deno.build.os] ?? expected.linux);
+  assert.equal(DEFAULT_BACKEND, { darwin: "keychain", windows: "wincred" }[Deno.build.os as string] ?? "file");
+  assert.equal(openKeyring({ backend: "file", file: { dir: "/nonexistent", env: () => undefined } }).backend, "file");
+  const foreign = Deno.build.os === "darwin" ? "wincred" : "keychain";
   assert.throws(
-    () => openKeyring({ backend: "secret-service" }),
+    () => openKeyring({ backend: foreign }),
     (e) =>
       e instanceof VaultError &&
-      e.message === 'backend "secret-service" is not available on this system; available: file',
+      e.message === `backend "${foreign}" is not available on this system; available: ${AVAILABLE_BACKENDS.join(", ")}`,
   );
-  assert.throws(() => openKeyring({ backend: "nope" }), /unknown backend "nope"; available: file/);
+  assert.throws(() => openKeyring({ backend: "nope" }), /unknown backend "nope"; available: /);
 });

@@ -7,7 +7,8 @@ import { VaultError } from "../errors.ts";
 import { FileKeyring, type FileKeyringOptions } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
 import { openKeychainKeyring } from "./keychain_ffi.ts";
-import { PassKeyring, type PassKeyringOptions } from "./pass.ts";
+import { PassKeyring, type PassKeyringOptions, PassNotAvailableError } from "./pass.ts";
+import { SecretServiceKeyring } from "./secret_service.ts";
 import { openWincredKeyring } from "./wincred_ffi.ts";
 
 /** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
@@ -32,7 +33,7 @@ export const AVAILABLE_BACKENDS: readonly string[] = Deno.build.os === "windows"
   ? ["wincred", "file"]
   : Deno.build.os === "darwin"
   ? ["keychain", "pass", "file"]
-  : ["pass", "file"];
+  : ["secret-service", "pass", "file"];
 
 /**
  * The backend used when `--backend` is not given, as aws-vault: the keychain on macOS, Credential Manager on Windows,
@@ -68,7 +69,19 @@ export function openKeyring(options: OpenKeyringOptions = {}): Keyring {
     case "file":
       return new FileKeyring(options.file);
     case "pass":
-      return new PassKeyring(options.pass);
+      try {
+        return new PassKeyring(options.pass);
+      } catch (e) {
+        if (!(e instanceof PassNotAvailableError)) throw e;
+        const others = AVAILABLE_BACKENDS.filter((b) => b !== "pass").join(", ");
+        throw new PassNotAvailableError(`${e.message}; or choose another --backend (available: ${others})`);
+      }
+    case "secret-service":
+      if (!AVAILABLE_BACKENDS.includes("secret-service")) break;
+      return new SecretServiceKeyring({
+        collection: options.secretService?.collection,
+        otherBackends: AVAILABLE_BACKENDS.filter((b) => b !== "secret-service"),
+      });
     case "keychain":
       if (AVAILABLE_BACKENDS.includes("keychain")) return openKeychainKeyring({ name: options.keychain?.name });
       break;
