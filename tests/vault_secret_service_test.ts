@@ -250,3 +250,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "CLI: migrate-backend file → secret-service and back; the source deleted only after a verified copy",
+  ignore: !!skip || !wired,
+  async fn() {
+    const ss = await startSecretService();
+    const sb = await makeSandbox();
+    try {
+      const env = { ...sb.env, ...ss.env, HOME: sb.home };
+      const keys = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG" };
+      for (const p of ["alpha", "beta"]) {
+        const add = await runCli(["add", "--env", "--no-add-config", p], { env: { ...env, ...keys } });
+        equal(add.code, 0, add.stderr);
+      }
+      const ssFlags = ["--secret-service-collection", "login"];
+      const migrate = await runCli(
+        [...ssFlags, "migrate-backend", "--from", "file", "--to", "secret-service", "--delete-source"],
+        { env },
+      );
+      equal(migrate.code, 0, migrate.stderr);
+      match(migrate.stdout, /Migrating alpha\.\.\. copied, verified, deleted source\n/);
+      match(migrate.stdout, /Migrating beta\.\.\. copied, verified, deleted source\n/);
+      equal((await runCli(["list", "--credentials"], { env })).stdout, "", "the file store is empty now");
+      const listed = await runCli([...ssFlags, "--backend", "secret-service", "list", "--credentials"], { env });
+      equal(listed.stdout, "alpha\nbeta\n", listed.stderr);
+      match((await ss.secretTool(["lookup", "profile", "beta"])).stdout, /^\{"Key":"beta","Data":"/);
+
+      // And back, without deleting: both stores then hold the credentials.
+      const back = await runCli([...ssFlags, "migrate-backend", "--from", "secret-service", "--to", "file"], { env });
+      equal(back.code, 0, back.stderr);
+      equal((await runCli(["list", "--credentials"], { env })).stdout, "alpha\nbeta\n");
+      const exported = await runCli(["export", "--no-session", "--format=json", "beta"], { env });
+      equal(JSON.parse(exported.stdout).SecretAccessKey, keys.AWS_SECRET_ACCESS_KEY);
+    } finally {
+      await sb.cleanup();
+      await ss.stop();
+    }
+  },
+});
