@@ -36,6 +36,8 @@ async function run(args: string[]): Promise<{ ok: boolean; output: string }> {
 
 /** The specifier `src/aws/clients.ts` loads the SDK with; the bundle replaces it with the embedded module. */
 const SDK_IMPORT = 'import("./sdk.ts")';
+/** The file URL the embedded SDK believes it was loaded from. */
+const SDK_URL = "file:///aws-vault/sdk.js";
 
 /**
  * A `deno bundle` of everything would hoist the Node built-ins the AWS SDK imports to the top of the one file,
@@ -51,8 +53,11 @@ async function embedSdk(main: string, tmp: string): Promise<string | undefined> 
     console.error(result.output);
     return undefined;
   }
+  // A blob: module's import.meta.url is a blob: URL, which Node's createRequire (used by the SDK's CommonJS shims)
+  // refuses: give it a file URL instead. Nothing in the SDK loads files relative to itself.
+  const body = (await Deno.readTextFile(sdkOut)).replaceAll("import.meta.url", JSON.stringify(SDK_URL));
   const sdk = 'import { createRequire as __awsVaultCreateRequire } from "node:module";\n' +
-    'var require = __awsVaultCreateRequire("file:///aws-vault/sdk.js");\n' + await Deno.readTextFile(sdkOut);
+    `var require = __awsVaultCreateRequire(${JSON.stringify(SDK_URL)});\n` + body;
   const uses = main.split(SDK_IMPORT).length - 1;
   if (uses !== 1) {
     console.error(`bundle: expected ${SDK_IMPORT} once in the bundle, found it ${uses} times`);

@@ -6,4 +6,7 @@
  * @module
  */
 
+export * as iam from "@aws-sdk/client-iam";
+export * as sso from "@aws-sdk/client-sso";
+export * as ssoOidc from "@aws-sdk/client-sso-oidc";
 export * as sts from "@aws-sdk/client-sts";

@@ -28,6 +28,8 @@ import { listen } from "./server.ts";
 import { FakeState } from "./state.ts";
 import { STS } from "./sts.ts";
 import type { FakeRole, FakeUser, Fault, RecordedCall } from "./types.ts";
+import { federationProtocol } from "./federation.ts";
+import { ssoProtocol } from "./sso.ts";
 
 export type { FakeRole, FakeService, FakeUser, Fault, RecordedCall } from "./types.ts";
 
@@ -70,7 +72,7 @@ export async function startFakeAws(
     now: options.now ?? (() => new Date()),
   });
   const listener = await listen(state, {
-    protocols: [queryProtocol([STS, IAM])],
+    protocols: [queryProtocol([STS, IAM]), federationProtocol, ssoProtocol],
     port: options.port,
     hostname: options.hostname,
   });

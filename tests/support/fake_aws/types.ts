@@ -31,7 +31,7 @@ export interface FakeRole {
 }
 
 /** Services the fake speaks. */
-export type FakeService = "sts" | "iam";
+export type FakeService = "sts" | "iam" | "sso" | "sso-oidc" | "signin";
 
 /** One request the fake answered, failed ones and unsigned ones included. */
 export interface RecordedCall {
