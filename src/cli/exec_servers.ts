@@ -10,6 +10,7 @@ import { minTtlFromEnv } from "../config/profile.ts";
 import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
 import { CredentialsError, type CredentialsProvider } from "../credentials/provider.ts";
 import { mfaPromptDriver } from "../credentials/mfa.ts";
+import { choosePromptDriver } from "../prompt/drivers.ts";
 import { AppError } from "../errors.ts";
 import { startEc2Server } from "../server/ec2_server.ts";
 import { isProxyRunning, startProxyProcess, stopProxy } from "../server/ec2_proxy.ts";
@@ -138,16 +139,23 @@ export async function runServerMode(
   }
   // Once the command runs, the terminal is the command's: a refresh that needs MFA must not prompt there.
   let childRunning = false;
-  const driver = context.global.prompt ?? "terminal";
+  // Server modes prefer a GUI driver or ykman when one is installed (aws-vault's PromptDriver(avoidTerminal=true)).
+  const chosen = choosePromptDriver({
+    requested: context.global.prompt,
+    avoidTerminal: true,
+    path: context.env.get("PATH"),
+  });
+  const driver = mfaPromptDriver(chosen, name, { env: context.env });
+  const usesTerminal = chosen === "terminal";
   const prompt = (serial: string) => {
-    if (childRunning && driver === "terminal") {
+    if (childRunning && usesTerminal) {
       throw new CredentialsError(
         name,
         `an MFA code for ${serial} is needed while the credential server runs, and the terminal belongs to the ` +
           "command: set mfa_process in the profile, or use a GUI --prompt driver",
       );
     }
-    return mfaPromptDriver(driver, name)(serial);
+    return driver(serial);
   };
   const { profile, provider } = await resolveChain(context, name, { mfa: { prompt } });
   const mode: ServerModeOptions = {

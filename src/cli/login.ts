@@ -1,12 +1,135 @@
 /**
- * `login [PROFILE]`: open the AWS console with federated credentials. Its command line is complete; the action
- * arrives with console federation.
+ * `login [PROFILE]`: open the AWS console with federated credentials (spec §7). Role sessions go to the federation
+ * endpoint as they are; an IAM user's keys are first exchanged for a GetFederationToken session, since the console
+ * accepts only temporary credentials and GetFederationToken refuses session credentials (so the target profile
+ * never gets a GetSessionToken session here).
  * @module
  */
 
-import type { Command } from "./command.ts";
+import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logoutUrl } from "../aws/signin.ts";
+import type { EnvSource } from "../config/config_file.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { resolveProfile } from "../config/profile.ts";
+import { assertProfileExists } from "../config/suggest.ts";
+import { formatDuration } from "../config/duration.ts";
+import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
+import { CachedSessionProvider } from "../credentials/cached_provider.ts";
+import { getProviderForProfile } from "../credentials/chain.ts";
+import type { Credentials } from "../credentials/credentials.ts";
+import { FederationTokenProvider, getCallerArn } from "../credentials/federation.ts";
+import type { CredentialsProvider } from "../credentials/provider.ts";
+import { AppError } from "../errors.ts";
+import { debug } from "../log.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import { openBrowser } from "./browser.ts";
+import { boolFlag, type Command, type CommandContext, stringArg } from "./command.ts";
 import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG } from "./duration_flags.ts";
-import { notImplemented } from "./not_implemented.ts";
+import { profileFlagsOf } from "./fetch_credentials.ts";
+import { loadConfig, openVault } from "./vault_access.ts";
+
+/** Login failed for a reason that is not a credential source's (no credentials at all, the federation endpoint). */
+export class LoginError extends AppError {}
+
+/** Credentials that are already there: the environment's, or the result of one retrieval. */
+function fixedProvider(credentials: Credentials, description: string): CredentialsProvider {
+  return { description, retrieve: () => Promise.resolve(credentials) };
+}
+
+/**
+ * Credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` (and the SDK's older aliases),
+ * or undefined when there is no access key.
+ * @throws LoginError when only half of a key pair is set
+ */
+export function environmentCredentials(env: { get(name: string): string | undefined }): Credentials | undefined {
+  const accessKeyId = env.get("AWS_ACCESS_KEY_ID") || env.get("AWS_ACCESS_KEY");
+  const secretAccessKey = env.get("AWS_SECRET_ACCESS_KEY") || env.get("AWS_SECRET_KEY");
+  const sessionToken = env.get("AWS_SESSION_TOKEN") || env.get("AWS_SECURITY_TOKEN");
+  if (!accessKeyId && !secretAccessKey) return undefined;
+  if (!accessKeyId || !secretAccessKey) {
+    const missing = accessKeyId ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID";
+    throw new LoginError(`unable to authenticate to AWS through your environment variables: ${missing} is not set`);
+  }
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/** The target profile and the provider of its (not yet console-ready) credentials. */
+async function sourceFor(context: CommandContext, name: string): Promise<[ProfileConfig, CredentialsProvider]> {
+  const config = await loadConfig(context);
+  const flags = profileFlagsOf(context);
+  const profileFlags = { ...flags, federationDuration: flags.duration };
+  if (!name) {
+    const creds = environmentCredentials(context.env);
+    if (!creds) throw new LoginError("argument 'profile' not provided, nor any AWS env vars found. Try --help");
+    // The empty profile still brings the region (--region, AWS_REGION, [default]) and endpoint settings.
+    const profile = resolveProfile(config, "", { flags: profileFlags, env: context.env });
+    return [{ ...profile, profileName: "(environment)" }, fixedProvider(creds, "environment credentials")];
+  }
+  const vault = openVault(context);
+  if (!config.hasSection(name)) {
+    assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
+  }
+  const profile = resolveProfile(config, name, { flags: profileFlags, env: context.env });
+  const provider = await getProviderForProfile(profile, {
+    vault,
+    noSession: boolFlag(context.flags, "no-session"),
+    disableSessionsForProfile: name,
+    env: context.env,
+  });
+  return [profile, provider];
+}
+
+/**
+ * Temporary credentials the console accepts. Role providers are used directly; anything else is retrieved once and
+ * asked who it is: a role or federated session passes as is, an IAM user's keys go through GetFederationToken.
+ * SSO and web identity sessions are recognised by their `assumed-role` ARN, at the cost of one STS call.
+ */
+async function consoleCredentials(
+  profile: ProfileConfig,
+  provider: CredentialsProvider,
+  options: { env: EnvSource },
+): Promise<Credentials> {
+  const { env } = options;
+  const inner = provider instanceof CachedSessionProvider ? provider.inner : provider;
+  if (inner instanceof AssumeRoleProvider) return await provider.retrieve();
+  const credentials = await provider.retrieve();
+  const arn = await getCallerArn(profile, credentials, { env });
+  const parts = arn.split(":");
+  if (parts.length < 6) throw new LoginError(`unable to parse ARN: ${arn}`);
+  const resource = parts.slice(5).join(":");
+  if (resource.startsWith("assumed-role") || resource.startsWith("federated-user")) return credentials;
+  debug("Creating a federated session");
+  return await new FederationTokenProvider(profile, fixedProvider(credentials, provider.description), {
+    duration: profile.getFederationTokenDuration,
+    env,
+  }).retrieve();
+}
+
+async function runLogin(context: CommandContext): Promise<number> {
+  const name = stringArg(context.args, "profile") || context.env.get("AWS_PROFILE") || "";
+  const [profile, provider] = await sourceFor(context, name);
+  const credentials = await consoleCredentials(profile, provider, { env: context.env });
+  if (credentials.expiration) {
+    const left = formatDuration(credentials.expiration.getTime() - Date.now());
+    debug(`Requesting a signin token for session expiring in ${left}`);
+  }
+  const endpoint = federationEndpoint(profile, { env: context.env });
+  let signinToken: string;
+  try {
+    signinToken = await getSigninToken(endpoint, credentials);
+  } catch (e) {
+    throw new LoginError(`profile ${profile.profileName}: ${(e as Error).message}`, { cause: e });
+  }
+  const path = typeof context.flags.path === "string" ? context.flags.path : undefined;
+  const destination = consoleDestination({ region: profile.region, path });
+  let url = loginUrl(endpoint, { destination, signinToken });
+  if (boolFlag(context.flags, "auto-logout")) url = logoutUrl(endpoint, url);
+  if (boolFlag(context.flags, "stdout")) {
+    context.out.stdout(`${url}\n`);
+  } else {
+    await openBrowser(url, { what: "the AWS console login URL" });
+  }
+  return 0;
+}
 
 /** The `login` command. */
 export const loginCommand: Command = {
@@ -40,5 +163,5 @@ export const loginCommand: Command = {
       hint: "profile",
     }],
   },
-  run: () => notImplemented("login"),
+  run: runLogin,
 };

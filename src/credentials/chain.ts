@@ -36,6 +36,7 @@ import { KeyringProvider } from "./keyring_provider.ts";
 import type { MfaOptions } from "./mfa.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
 import { SessionTokenProvider } from "./session_token_provider.ts";
+import { webIdentityLookup, WebIdentityProvider } from "./web_identity_provider.ts";
 
 /** AWS's limit for a role assumed with temporary credentials ("role chaining"). */
 export const ROLE_CHAINING_MAXIMUM_DURATION = 3_600_000;
@@ -148,7 +149,8 @@ class ChainBuilder {
     }
     if (hasWebIdentity(p)) {
       debug(`profile ${p.profileName}: using web identity`);
-      return new UnsupportedProvider(p.profileName, "web identity credentials (web_identity_token_file/_process)");
+      const provider = new WebIdentityProvider(p, { env: this.#env, now: this.#options.now });
+      return this.#cached(provider, webIdentityLookup(p));
     }
     if (hasCredentialProcess(p)) {
       debug(`profile ${p.profileName}: using credential process`);

@@ -1,12 +1,20 @@
 /**
- * Where MFA codes come from (spec §3.4): `--mfa-token`, then `mfa_process`, then a prompt driver. Codes are asked
- * for lazily, only when an STS call needs one; a reused cached session never prompts.
+ * Where MFA codes come from (spec §3.4): `--mfa-token`, then `mfa_process`, then a prompt driver (spec §11).
+ * Codes are asked for lazily, only when an STS call needs one; a reused cached session never prompts.
  * @module
  */
 
+import { type EnvSource, toEnv } from "../config/config_file.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug } from "../log.ts";
-import { promptSecret } from "../prompt/terminal.ts";
+import {
+  availablePromptDrivers,
+  BUILTIN_PROMPT_DRIVERS,
+  choosePromptDriver,
+  mfaPromptMessage as promptMessage,
+  PromptDriverError,
+  terminalPrompt as terminal,
+} from "../prompt/mod.ts";
 import { runShellCommand } from "./credential_process_provider.ts";
 import { CredentialsError } from "./provider.ts";
 
@@ -20,48 +28,72 @@ export interface MfaOptions {
    * Called once per MFA call that needs a code.
    */
   prompt?: MfaPrompt;
+  /**
+   * When no `--prompt` is given, prefer a dialog or ykman over the terminal (a credential server runs, or output
+   * is captured). Default: stdout is not a terminal, as in aws-vault.
+   */
+  avoidTerminal?: boolean;
+  /** The environment: PATH and the ykman variables (default `Deno.env`). */
+  env?: EnvSource;
 }
 
 /** The text every driver shows, as in aws-vault. */
-export function mfaPromptMessage(mfaSerial: string): string {
-  return `Enter MFA code for ${mfaSerial}: `;
-}
+export const mfaPromptMessage: (mfaSerial: string) => string = promptMessage;
 
-/**
- * The terminal driver: hidden input on the controlling terminal, so it works while stdout is captured. Without a
- * terminal it fails rather than read standard input, which under credential_process belongs to another program.
- */
-export const terminalPrompt: MfaPrompt = (mfaSerial) =>
-  promptSecret(mfaPromptMessage(mfaSerial), {
-    what: `MFA code for ${mfaSerial} (use --mfa-token or mfa_process when there is no terminal)`,
-    stdinFallback: false,
-  });
+/** The terminal driver (see `src/prompt/mod.ts`). */
+export const terminalPrompt: MfaPrompt = (mfaSerial) => terminal(mfaSerial);
 
-const drivers = new Map<string, MfaPrompt>([["terminal", terminalPrompt]]);
+const registered = new Map<string, MfaPrompt>();
 
-/** Makes a prompt driver available by name (`--prompt <name>`); later drivers (zenity, kdialog, ykman…) plug in here. */
+/** Makes an extra prompt driver available by name (`--prompt <name>`), e.g. for tests; it wins over a built-in. */
 export function registerMfaPromptDriver(name: string, driver: MfaPrompt): void {
-  drivers.set(name, driver);
+  registered.set(name, driver);
 }
 
-/** The names of the registered prompt drivers, sorted. */
-export function mfaPromptDriverNames(): string[] {
-  return [...drivers.keys()].sort();
+/** Options of {@link mfaPromptDriver}. */
+export interface MfaPromptDriverOptions {
+  /** See {@link MfaOptions.avoidTerminal}. */
+  avoidTerminal?: boolean;
+  /** The environment: PATH and the ykman variables (default `Deno.env`). */
+  env?: EnvSource;
+}
+
+/** The names of the usable prompt drivers (built-in ones whose program is on PATH, and registered ones), sorted. */
+export function mfaPromptDriverNames(options?: { env?: EnvSource }): string[] {
+  const path = toEnv(options?.env).get("PATH");
+  return [...new Set([...availablePromptDrivers({ path }), ...registered.keys()])].sort();
 }
 
 /**
- * The prompt driver `name`, or `terminal` when none is chosen.
+ * The prompt driver `name`; when `name` is empty, the automatic choice (terminal, or with `avoidTerminal` the
+ * first available dialog/ykman driver). Driver failures (`zenity: cancelled`) become errors naming the profile.
  * @throws CredentialsError naming the profile when the driver is not available here
  */
-export function mfaPromptDriver(name: string | undefined, profileName: string): MfaPrompt {
-  const driver = drivers.get(name || "terminal");
-  if (!driver) {
+export function mfaPromptDriver(
+  name: string | undefined,
+  profileName: string,
+  options?: MfaPromptDriverOptions,
+): MfaPrompt {
+  const env = options?.env;
+  const path = toEnv(env).get("PATH");
+  const chosen = choosePromptDriver({ requested: name || undefined, avoidTerminal: options?.avoidTerminal, path });
+  const extra = registered.get(chosen);
+  if (extra) return extra;
+  const builtin = BUILTIN_PROMPT_DRIVERS[chosen];
+  if (!builtin || !availablePromptDrivers({ path }).includes(chosen)) {
     throw new CredentialsError(
       profileName,
-      `MFA prompt driver "${name}" is not available (available: ${mfaPromptDriverNames().join(", ")})`,
+      `MFA prompt driver "${chosen}" is not available (available: ${mfaPromptDriverNames({ env }).join(", ")})`,
     );
   }
-  return driver;
+  return async (serial) => {
+    try {
+      return await builtin(serial, { env });
+    } catch (e) {
+      if (e instanceof PromptDriverError) throw new CredentialsError(profileName, e.message, { cause: e });
+      throw e;
+    }
+  };
 }
 
 /**
@@ -84,7 +116,7 @@ export async function runMfaProcess(command: string, profileName: string): Promi
 /**
  * The MFA code source for `profile`, as a function called only when a call needs a code:
  * `--mfa-token` (the same code for every call of the run), else `mfa_process`, else the prompt
- * (`options.prompt` or the profile's `--prompt` driver).
+ * (`options.prompt` or the profile's `--prompt` driver, chosen automatically when none is given).
  */
 export function mfaTokenSource(profile: ProfileConfig, options?: MfaOptions): () => Promise<string> {
   const serial = profile.mfaSerial ?? "";
@@ -97,7 +129,11 @@ export function mfaTokenSource(profile: ProfileConfig, options?: MfaOptions): ()
     return () => runMfaProcess(command, profile.profileName);
   }
   return async () => {
-    const prompt = options?.prompt ?? mfaPromptDriver(profile.mfaPromptMethod, profile.profileName);
+    const prompt = options?.prompt ??
+      mfaPromptDriver(profile.mfaPromptMethod, profile.profileName, {
+        avoidTerminal: options?.avoidTerminal ?? !Deno.stdout.isTerminal(),
+        env: options?.env,
+      });
     return (await prompt(serial)).trim();
   };
 }

@@ -1,0 +1,129 @@
+/**
+ * What `login` needs to turn an IAM user's keys into console-capable credentials (spec §3.3, §7): the caller's ARN,
+ * the IAM user name (`GetUsernameFromSession`) and a GetFederationToken provider with the allow-all policy.
+ * @module
+ */
+
+import { callAws, createStsClient, fromStsCredentials, sdkClientConfig } from "../aws/clients.ts";
+import type { EnvSource } from "../config/config_file.ts";
+import { formatDuration } from "../config/duration.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { debug, maskSecret } from "../log.ts";
+import type { Credentials } from "./credentials.ts";
+import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+
+/** GetFederationToken's limit on `Name`. */
+export const MAX_FEDERATED_NAME_LENGTH = 32;
+
+/**
+ * The session policy aws-vault passes: the federated user's rights are then the intersection with the IAM user's
+ * own policies, i.e. everything the user may do (GetFederationToken without a policy would grant nothing).
+ */
+export const ALLOW_ALL_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}';
+
+/** Options shared by the calls in this module. */
+export interface FederationCallOptions {
+  /** The environment for endpoint and CA bundle settings (default `Deno.env`). */
+  env?: EnvSource;
+}
+
+/**
+ * `sts:GetCallerIdentity` with `credentials`: the caller's ARN.
+ * @throws CredentialsError naming the profile and the call
+ */
+export async function getCallerArn(
+  profile: ProfileConfig,
+  credentials: Credentials,
+  options?: FederationCallOptions,
+): Promise<string> {
+  const arn = await callAws(profile.profileName, "sts:GetCallerIdentity", async () => {
+    const { client, sdk } = await createStsClient(profile, { credentials, env: options?.env });
+    try {
+      return (await client.send(new sdk.GetCallerIdentityCommand({}))).Arn;
+    } finally {
+      client.destroy();
+    }
+  });
+  if (!arn) throw new CredentialsError(profile.profileName, "sts:GetCallerIdentity returned no ARN");
+  return arn;
+}
+
+/**
+ * The IAM user name behind `credentials` (`GetUsernameFromSession`): `iam:GetUser` without a name, its `UserName`,
+ * else the last `:` segment of its ARN.
+ * @throws CredentialsError naming the profile and `iam:GetUser`, or `Couldn't determine current username`
+ */
+export async function getUsernameFromSession(
+  profile: ProfileConfig,
+  credentials: Credentials,
+  options?: FederationCallOptions,
+): Promise<string> {
+  const user = await callAws(profile.profileName, "iam:GetUser", async () => {
+    const [{ iam: sdk }, config] = await Promise.all([
+      import("../aws/sdk.ts"),
+      sdkClientConfig(profile, "iam", { credentials, env: options?.env }),
+    ]);
+    const client = new sdk.IAMClient(config);
+    try {
+      return (await client.send(new sdk.GetUserCommand({}))).User;
+    } finally {
+      client.destroy();
+    }
+  });
+  const name = user?.UserName || user?.Arn?.split(":").at(-1);
+  if (!name) throw new CredentialsError(profile.profileName, "Couldn't determine current username");
+  return name;
+}
+
+/** Options of {@link FederationTokenProvider}. */
+export interface FederationTokenProviderOptions extends FederationCallOptions {
+  /** Requested duration in ms (the profile's `getFederationTokenDuration`). */
+  duration: number;
+  /** Clock for the debug line, for tests. */
+  now?: () => Date;
+}
+
+/** Calls GetFederationToken for the IAM user owning the source's long-term keys. */
+export class FederationTokenProvider implements CredentialsProvider {
+  /** The profile whose region and endpoints the calls use. */
+  readonly profile: ProfileConfig;
+  /** The long-term keys (GetFederationToken refuses session credentials). */
+  readonly source: CredentialsProvider;
+  /** Requested duration in ms. */
+  readonly duration: number;
+  readonly description: string;
+  #options: FederationTokenProviderOptions;
+
+  /**
+   * @param profile the profile (region, endpoints)
+   * @param source the IAM user's long-term keys
+   */
+  constructor(profile: ProfileConfig, source: CredentialsProvider, options: FederationTokenProviderOptions) {
+    this.profile = profile;
+    this.source = source;
+    this.duration = options.duration;
+    this.#options = options;
+    this.description = `GetFederationToken for profile ${profile.profileName} from ${source.description}`;
+  }
+
+  /** Looks up the user name, then calls STS. @throws CredentialsError naming profile and call */
+  async retrieve(): Promise<Credentials> {
+    const p = this.profile;
+    const credentials = await this.source.retrieve();
+    const env = this.#options.env;
+    const name = (await getUsernameFromSession(p, credentials, { env })).slice(0, MAX_FEDERATED_NAME_LENGTH);
+    const input = { Name: name, Policy: ALLOW_ALL_POLICY, DurationSeconds: Math.floor(this.duration / 1000) };
+    const creds = await callAws(p.profileName, "sts:GetFederationToken", async () => {
+      const { client, sdk } = await createStsClient(p, { credentials, env });
+      try {
+        return fromStsCredentials((await client.send(new sdk.GetFederationTokenCommand(input))).Credentials);
+      } finally {
+        client.destroy();
+      }
+    });
+    const now = this.#options.now?.() ?? new Date();
+    const left = formatDuration(creds.expiration.getTime() - now.getTime());
+    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using GetFederationToken, expires in ${left}`);
+    return creds;
+  }
+}

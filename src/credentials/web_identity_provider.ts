@@ -1,0 +1,113 @@
+/**
+ * STS AssumeRoleWithWebIdentity (spec §3.3): a role assumed with an OIDC token read from
+ * `web_identity_token_file` or printed by `web_identity_token_process`. The call is unsigned; no base credentials.
+ * @module
+ */
+
+import type { AssumeRoleWithWebIdentityCommandInput } from "@aws-sdk/client-sts";
+import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
+import type { EnvSource } from "../config/config_file.ts";
+import { formatDuration } from "../config/duration.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { debug, maskSecret } from "../log.ts";
+import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
+import { defaultRoleSessionName } from "./assume_role_provider.ts";
+import { runShellCommand, type ShellCommandResult } from "./credential_process_provider.ts";
+import type { Credentials } from "./credentials.ts";
+import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+
+const OPERATION = "sts:AssumeRoleWithWebIdentity";
+
+/** Options of {@link WebIdentityProvider}. */
+export interface WebIdentityProviderOptions {
+  /** The environment for endpoint settings (default `Deno.env`). */
+  env?: EnvSource;
+  /** Clock for the default session name and the debug line, for tests. */
+  now?: () => Date;
+}
+
+/** The cache key of a profile's web identity sessions (aws-vault's `sts.AssumeRoleWithWebIdentity`). */
+export function webIdentityLookup(profile: ProfileConfig): SessionKeyLookup {
+  return { type: SESSION_TYPES.assumeRoleWithWebIdentity, profileName: profile.profileName, mfaSerial: "" };
+}
+
+/**
+ * The AssumeRoleWithWebIdentity request for `profile` and `token`. ExternalId, tags and MFA are not sent: the
+ * API takes none of them.
+ */
+export function webIdentityInput(
+  profile: ProfileConfig,
+  options: { token: string; now: Date },
+): AssumeRoleWithWebIdentityCommandInput {
+  return {
+    RoleArn: profile.roleArn,
+    RoleSessionName: profile.roleSessionName || defaultRoleSessionName(options.now),
+    DurationSeconds: Math.floor(profile.assumeRoleDuration / 1000),
+    WebIdentityToken: options.token,
+  };
+}
+
+/** Assumes the profile's `role_arn` with a web identity token. */
+export class WebIdentityProvider implements CredentialsProvider {
+  /** The profile: `role_arn`, `web_identity_token_file` or `_process`, durations. */
+  readonly profile: ProfileConfig;
+  readonly description: string;
+  #options: WebIdentityProviderOptions;
+
+  /** @param profile the resolved profile with a role and a token source */
+  constructor(profile: ProfileConfig, options?: WebIdentityProviderOptions) {
+    this.profile = profile;
+    this.#options = options ?? {};
+    this.description = `AssumeRoleWithWebIdentity ${profile.roleArn} for profile ${profile.profileName}`;
+  }
+
+  /** Gets a fresh token, then calls STS. @throws CredentialsError naming the profile (and the call) */
+  async retrieve(): Promise<Credentials> {
+    const p = this.profile;
+    const token = await this.#token();
+    const input = webIdentityInput(p, { token, now: this.#now() });
+    const creds = await callAws(p.profileName, OPERATION, async () => {
+      // No credentials: the SDK marks this operation as unauthenticated, so it never asks for any.
+      const { client, sdk } = await createStsClient(p, { env: this.#options.env });
+      try {
+        return fromStsCredentials((await client.send(new sdk.AssumeRoleWithWebIdentityCommand(input))).Credentials);
+      } finally {
+        client.destroy();
+      }
+    });
+    const left = formatDuration(creds.expiration.getTime() - this.#now().getTime());
+    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using AssumeRoleWithWebIdentity, expires in ${left}`);
+    return creds;
+  }
+
+  /** The token, read anew on every call: token files are rotated by their issuer (Kubernetes, CI runners). */
+  async #token(): Promise<string> {
+    const p = this.profile;
+    if (p.webIdentityTokenFile) {
+      try {
+        return await Deno.readTextFile(p.webIdentityTokenFile);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new CredentialsError(p.profileName, `unable to read file at ${p.webIdentityTokenFile}: ${why}`, {
+          cause: e,
+        });
+      }
+    }
+    const command = p.webIdentityTokenProcess ?? "";
+    const quoted = JSON.stringify(command);
+    let result: ShellCommandResult;
+    try {
+      result = await runShellCommand(command);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new CredentialsError(p.profileName, `running command ${quoted}: ${why}`, { cause: e });
+    }
+    if (!result.success) throw new CredentialsError(p.profileName, `running command ${quoted}: ${result.failure}`);
+    // Untrimmed, as aws-vault sends it.
+    return result.stdout;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+}
