@@ -15,6 +15,14 @@ import { ConfigError } from "../errors.ts";
 import { CredentialsError } from "../credentials/provider.ts";
 
 /**
+ * Loads the AWS SDK module. Every SDK use goes through here: `scripts/build.ts` swaps this one `import()` for the copy
+ * embedded in the bundle, so it must stay the only place that names `./sdk.ts`.
+ */
+export function loadSdk(): Promise<typeof import("./sdk.ts")> {
+  return import("./sdk.ts");
+}
+
+/**
  * The region used when the profile has none. aws-vault passes an empty region through to the Go SDK, which then
  * reaches the global STS endpoint; SDK v3 refuses to build a client without one, and us-east-1 is where the global
  * endpoint lives, so this behaves the same.
@@ -106,7 +114,7 @@ export async function createStsClient(
   profile: ProfileConfig,
   options?: ClientOptions,
 ): Promise<{ client: STSClient; sdk: StsModule }> {
-  const [{ sts: sdk }, config] = await Promise.all([import("./sdk.ts"), sdkClientConfig(profile, "sts", options)]);
+  const [{ sts: sdk }, config] = await Promise.all([loadSdk(), sdkClientConfig(profile, "sts", options)]);
   return { client: new sdk.STSClient(config), sdk };
 }
 

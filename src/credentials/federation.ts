@@ -4,7 +4,7 @@
  * @module
  */
 
-import { callAws, createStsClient, fromStsCredentials, sdkClientConfig } from "../aws/clients.ts";
+import { callAws, createStsClient, fromStsCredentials, loadSdk, sdkClientConfig } from "../aws/clients.ts";
 import type { EnvSource } from "../config/config_file.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
@@ -60,7 +60,7 @@ export async function getUsernameFromSession(
 ): Promise<string> {
   const user = await callAws(profile.profileName, "iam:GetUser", async () => {
     const [{ iam: sdk }, config] = await Promise.all([
-      import("../aws/sdk.ts"),
+      loadSdk(),
       sdkClientConfig(profile, "iam", { credentials, env: options?.env }),
     ]);
     const client = new sdk.IAMClient(config);
