@@ -143,7 +143,8 @@ region = eu-west-1
   // as in aws-vault.
   assert.equal(shape(await build(text, "both")), "cache[sts.GetSessionToken]:gst(both 1h0m0s) <- keys(jonsmith)");
   await assert.rejects((await build(text, "sso")).retrieve(), /profile sso: SSO role credentials .* not supported yet/);
-  await assert.rejects((await build(text, "web")).retrieve(), /profile web: web identity credentials .* not supported/);
+  // The web identity provider was chosen: it fails reading its (missing) token file.
+  await assert.rejects((await build(text, "web")).retrieve(), /profile web: unable to read file at \/t: /);
   assert.equal(shape(await build(text, "proc")), "cache[credential_process]:process(echo {})");
   assert.equal(shape(await build(text, "proc", { noCache: true })), "process(echo {})");
   assert.equal(shape(await build(text, "alias", { noSession: true })), "keys(jonsmith)");
