@@ -31,12 +31,12 @@ import {
   sessionTokenLookup,
 } from "./cached_provider.ts";
 import { CredentialProcessProvider } from "./credential_process_provider.ts";
-import type { Credentials } from "./credentials.ts";
 import { KeyringProvider } from "./keyring_provider.ts";
 import type { MfaOptions } from "./mfa.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
 import { SessionTokenProvider } from "./session_token_provider.ts";
 import { webIdentityLookup, WebIdentityProvider } from "./web_identity_provider.ts";
+import { SsoRoleCredentialsProvider, ssoRoleLookup } from "./sso_provider.ts";
 
 /** AWS's limit for a role assumed with temporary credentials ("role chaining"). */
 export const ROLE_CHAINING_MAXIMUM_DURATION = 3_600_000;
@@ -59,19 +59,6 @@ export interface ChainOptions {
   now?: () => Date;
   /** MFA prompt override for servers and tests. */
   mfa?: MfaOptions;
-}
-
-/** A profile kind this build cannot serve yet; fails when credentials are asked for, not when the chain is built. */
-class UnsupportedProvider implements CredentialsProvider {
-  readonly description: string;
-  #profile: string;
-  constructor(profile: string, what: string) {
-    this.#profile = profile;
-    this.description = what;
-  }
-  retrieve(): Promise<Credentials> {
-    return Promise.reject(new CredentialsError(this.#profile, `${this.description} are not supported yet`));
-  }
 }
 
 /**
@@ -145,7 +132,13 @@ class ChainBuilder {
     if (stored || hasSourceProfile(p)) return await this.#withSession(p, stored);
     if (hasSsoStartUrl(p)) {
       debug(`profile ${p.profileName}: using SSO role credentials`);
-      return new UnsupportedProvider(p.profileName, "SSO role credentials (sso_start_url)");
+      const provider = new SsoRoleCredentialsProvider(p, {
+        vault: this.#options.vault,
+        env: this.#env,
+        noCache: this.#options.noCache,
+        now: this.#options.now,
+      });
+      return this.#cached(provider, ssoRoleLookup(p));
     }
     if (hasWebIdentity(p)) {
       debug(`profile ${p.profileName}: using web identity`);

@@ -1,0 +1,226 @@
+/**
+ * SSO role credentials (spec §3.5): an OIDC access token from the vault (`oidc:<start url>`, spec §10.3), refreshed
+ * through its refresh token or obtained by a login, then `GetRoleCredentials`. A 401 for a token drops it and
+ * retries once. Concurrent processes needing the same login share one browser tab through a lock file.
+ * @module
+ */
+
+import { callAws, describeAwsError } from "../aws/clients.ts";
+import { createSsoClient } from "../aws/sso_clients.ts";
+import type { EnvSource } from "../config/config_file.ts";
+import type { ProfileConfig } from "../config/profile_config.ts";
+import { ItemNotFoundError } from "../errors.ts";
+import { debug, maskSecret } from "../log.ts";
+import { formatRfc3339, type Keyring } from "../vault/keyring.ts";
+import { OIDC_KEY_PREFIX, oidcTokenFromJson, OidcTokenKeyring, oidcTokenToJson } from "../vault/oidc_keyring.ts";
+import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
+import type { Credentials } from "./credentials.ts";
+import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import {
+  type OidcClient,
+  type OidcLogin,
+  refreshOidcToken,
+  ssoLogin,
+  type SsoLoginOptions,
+  withLoginLock,
+} from "./sso_login.ts";
+
+/** Options of {@link SsoRoleCredentialsProvider}. */
+export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions, "env"> {
+  /** The vault holding OIDC tokens. */
+  vault: Keyring;
+  /** The environment (endpoints, CA bundle, lock directory); default `Deno.env`. */
+  env?: EnvSource;
+  /** Neither reuse nor store the OIDC token (no cache). */
+  noCache?: boolean;
+  /** Clock, for tests. */
+  now?: () => Date;
+  /** Directory of the login lock file (default `$XDG_RUNTIME_DIR`, else the temp directory). */
+  lockDir?: string;
+}
+
+/** The session-cache key of a profile's SSO role credentials: aws-vault's, with the start URL in the MFA field. */
+export function ssoRoleLookup(profile: ProfileConfig): SessionKeyLookup {
+  return {
+    type: SESSION_TYPES.ssoGetRoleCredentials,
+    profileName: profile.profileName,
+    mfaSerial: profile.ssoStartUrl ?? "",
+  };
+}
+
+interface StoredToken extends OidcLogin {
+  expiration: Date;
+}
+
+/**
+ * Reads `oidc:<url>` including the OIDC client registration we add to aws-vault's format (as an extra `Client`
+ * field, which aws-vault ignores): refreshing a token needs the client that obtained it, and an expired access
+ * token is kept while its refresh token may still work.
+ */
+async function readToken(vault: Keyring, startUrl: string): Promise<Partial<StoredToken> | undefined> {
+  let text: string;
+  try {
+    text = new TextDecoder().decode((await vault.get(OIDC_KEY_PREFIX + startUrl)).data);
+  } catch (e) {
+    if (e instanceof ItemNotFoundError) return undefined;
+    throw e;
+  }
+  try {
+    const { token, expiration } = oidcTokenFromJson(text);
+    const c = JSON.parse(text).Client;
+    const client = typeof c?.ClientId === "string" && typeof c?.ClientSecret === "string"
+      ? { clientId: c.ClientId, clientSecret: c.ClientSecret, expiresAt: new Date(c.ExpiresAt) }
+      : undefined;
+    return { token, expiration, client };
+  } catch {
+    debug(`OIDCTokenKeyring: Ignoring invalid data for '${startUrl}'`);
+    return undefined;
+  }
+}
+
+async function writeToken(vault: Keyring, startUrl: string, login: OidcLogin & { now: Date }): Promise<void> {
+  const expiration = new Date(login.now.getTime() + Math.trunc(login.token.expiresIn) * 1000);
+  const client = JSON.stringify({
+    ClientId: login.client.clientId,
+    ClientSecret: login.client.clientSecret,
+    ExpiresAt: formatRfc3339(login.client.expiresAt),
+  });
+  const json = oidcTokenToJson(login.token, expiration);
+  await vault.set({
+    key: OIDC_KEY_PREFIX + startUrl,
+    data: new TextEncoder().encode(`${json.slice(0, -1)},"Client":${client}}`),
+    label: `aws-vault oidc token for ${startUrl} (expires ${formatRfc3339(expiration, { local: true })})`,
+    description: "aws-vault oidc token",
+    keychainNotTrustApplication: false,
+    keychainNotSynchronizable: false,
+  });
+}
+
+function isUnauthorized(e: unknown): boolean {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return err?.$metadata?.httpStatusCode === 401 || err?.name === "UnauthorizedException";
+}
+
+/** GetRoleCredentials answered 401: the access token is expired or revoked. */
+export class SsoTokenRejectedError extends CredentialsError {}
+
+/** Gets role credentials from IAM Identity Center for `sso_account_id` / `sso_role_name`. */
+export class SsoRoleCredentialsProvider implements CredentialsProvider {
+  /** The profile with the SSO settings. */
+  readonly profile: ProfileConfig;
+  readonly description: string;
+  #options: SsoRoleCredentialsProviderOptions;
+
+  /**
+   * @param profile a profile with `sso_start_url`, `sso_region`, `sso_account_id` and `sso_role_name`
+   * @param options the vault for OIDC tokens, how to show the login, the clock
+   */
+  constructor(profile: ProfileConfig, options: SsoRoleCredentialsProviderOptions) {
+    this.profile = profile;
+    this.#options = options;
+    this.description = `SSO GetRoleCredentials ${profile.ssoRoleName} in ${profile.ssoAccountId} for profile ` +
+      profile.profileName;
+  }
+
+  /** Returns role credentials, logging in only when no usable token is stored. @throws CredentialsError */
+  async retrieve(): Promise<Credentials> {
+    const p = this.profile;
+    for (const key of ["ssoStartUrl", "ssoRegion", "ssoAccountId", "ssoRoleName"] as const) {
+      if (!p[key]) {
+        const setting = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+        throw new CredentialsError(p.profileName, `${setting} is not set`);
+      }
+    }
+    const first = await this.#accessToken();
+    try {
+      return await this.#getRoleCredentials(first.accessToken);
+    } catch (e) {
+      if (!first.reusable || !(e instanceof SsoTokenRejectedError)) throw e;
+      debug(`SSO token for '${p.ssoStartUrl}' was rejected, getting a new one`);
+      const second = await this.#accessToken({ rejected: first.accessToken });
+      return await this.#getRoleCredentials(second.accessToken);
+    }
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+
+  /** An access token; `reusable` when it came from the vault or another process (a 401 then warrants a retry). */
+  async #accessToken(retry?: { rejected: string }): Promise<{ accessToken: string; reusable: boolean }> {
+    const { vault, noCache } = this.#options;
+    const url = this.profile.ssoStartUrl!;
+    const loginOptions = { ...this.#options, useStdout: this.#options.useStdout ?? this.profile.ssoUseStdout };
+    if (noCache) {
+      return { accessToken: (await ssoLogin(this.profile, loginOptions)).token.accessToken, reusable: false };
+    }
+    const usable = (s: Partial<StoredToken> | undefined): s is StoredToken =>
+      !!s?.token && !!s.expiration && s.expiration > this.#now() && s.token.accessToken !== retry?.rejected;
+    const cached = await readToken(vault, url);
+    if (usable(cached)) return { accessToken: cached.token.accessToken, reusable: true };
+    return await withLoginLock(url, async () => {
+      // Another process may have logged in or refreshed while this one waited for the lock.
+      const stored = await readToken(vault, url);
+      if (usable(stored)) return { accessToken: stored.token.accessToken, reusable: true };
+      const login = await this.#refresh(stored) ?? await ssoLogin(this.profile, loginOptions);
+      await writeToken(vault, url, { ...login, now: this.#now() });
+      debug(`Stored SSO token for '${url}', expires in ${login.token.expiresIn}s`);
+      return { accessToken: login.token.accessToken, reusable: false };
+    }, { dir: this.#options.lockDir, env: this.#options.env });
+  }
+
+  async #refresh(stored: Partial<StoredToken> | undefined): Promise<OidcLogin | undefined> {
+    const refreshToken = stored?.token?.refreshToken;
+    const client: OidcClient | undefined = stored?.client;
+    const url = this.profile.ssoStartUrl!;
+    if (!refreshToken || !client || !(client.expiresAt > this.#now())) {
+      if (stored) await new OidcTokenKeyring(this.#options.vault).remove(url).catch(() => {});
+      return undefined;
+    }
+    try {
+      return await refreshOidcToken(this.profile, { client, refreshToken }, { env: this.#options.env });
+    } catch (e) {
+      debug(`Refreshing the SSO token for '${url}' failed (${e instanceof Error ? e.message : e}), logging in`);
+      await new OidcTokenKeyring(this.#options.vault).remove(url).catch(() => {});
+      return undefined;
+    }
+  }
+
+  async #getRoleCredentials(accessToken: string): Promise<Credentials> {
+    const p = this.profile;
+    const call = async () => {
+      const { client, sdk } = await createSsoClient(p, { env: this.#options.env });
+      try {
+        return await client.send(
+          new sdk.GetRoleCredentialsCommand({ accessToken, accountId: p.ssoAccountId, roleName: p.ssoRoleName }),
+        );
+      } finally {
+        client.destroy();
+      }
+    };
+    const out = await callAws(p.profileName, "sso:GetRoleCredentials", async () => {
+      try {
+        return await call();
+      } catch (e) {
+        // A distinct error so retrieve() can drop the token and retry once; anything else is final.
+        if (!isUnauthorized(e)) throw e;
+        throw new SsoTokenRejectedError(p.profileName, describeAwsError(e), {
+          operation: "sso:GetRoleCredentials",
+          cause: e,
+        });
+      }
+    });
+    const c = out.roleCredentials;
+    if (!c?.accessKeyId || !c.secretAccessKey || !c.sessionToken || !c.expiration) {
+      throw new CredentialsError(p.profileName, "GetRoleCredentials returned incomplete credentials");
+    }
+    const creds = {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+      expiration: new Date(c.expiration),
+    };
+    debug(`Got credentials ${maskSecret(creds.accessKeyId)} for SSO role ${p.ssoRoleName} (account ${p.ssoAccountId})`);
+    return creds;
+  }
+}
