@@ -1,0 +1,75 @@
+/**
+ * IAM Identity Center through the real entry point: ten concurrent `export` runs share one browser login (the
+ * cross-process lock), and the AWS CLI consumes the SSO role through `credential_process`. The "browser" is a
+ * stand-in `xdg-open` on PATH that follows the authorize redirect back to aws-vault's loopback listener, as a
+ * person clicking "Allow" would.
+ */
+import { deepStrictEqual, equal, match } from "node:assert/strict";
+import { cliCommand, makeSandbox, runCli } from "./support/cli.ts";
+import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { ssoFake } from "./support/fake_aws/sso.ts";
+import { findAwsCli } from "./support/fake_aws/testing.ts";
+
+const START_URL = "https://corp.awsapps.com/start";
+const CONFIG = `[profile sso]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Admin
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = ${START_URL}
+sso_region = eu-west-1
+`;
+
+async function browserStandIn(dir: string): Promise<string> {
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(
+    `${bin}/xdg-open`,
+    `#!/bin/sh\necho "$1" >> "${dir}/opened.txt"\nexec curl -s -L -o /dev/null "$1"\n`,
+  );
+  await Deno.chmod(`${bin}/xdg-open`, 0o755);
+  return bin;
+}
+
+Deno.test("SSO: ten concurrent exports open one browser login; the AWS CLI uses the role via credential_process", async () => {
+  const fake = await startFakeAws();
+  ssoFake(fake).assign("123456789012", "Admin");
+  const aws = await findAwsCli();
+  const vaultCmd = [...cliCommand(), "export", "--format=json", "sso"].join(" ");
+  const sb = await makeSandbox({ config: `${CONFIG}\n[profile via]\ncredential_process = ${vaultCmd}\n` });
+  try {
+    const bin = await browserStandIn(sb.home);
+    const env = { ...sb.env, PATH: `${bin}:${sb.env.PATH}`, AWS_ENDPOINT_URL: fake.url, AWS_PAGER: "" };
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, () => runCli(["export", "--format=json", "sso"], { env })),
+    );
+    for (const r of runs) equal(r.code, 0, r.stderr);
+    for (const r of runs) match(JSON.parse(r.stdout).AccessKeyId, /^ASIA/);
+    equal((await Deno.readTextFile(`${sb.home}/opened.txt`)).trim().split("\n").length, 1, "one browser tab");
+    equal(fake.callsTo("CreateToken").length, 1, "one login");
+    // Role credentials themselves are not serialised across processes (each may fetch its own), but a later run
+    // reuses the cached ones.
+    const roleCalls = fake.callsTo("GetRoleCredentials").length;
+    equal((await runCli(["export", "sso"], { env })).code, 0);
+    equal(fake.callsTo("GetRoleCredentials").length, roleCalls, "the next run reuses the cached role credentials");
+    match((await runCli(["list", "--sessions"], { env })).stdout, /^oidc:corp\nsso\.GetRoleCredentials:/);
+
+    if (aws) {
+      const cli = await new Deno.Command(aws, {
+        args: ["sts", "get-caller-identity", "--endpoint-url", fake.url, "--region", "us-east-1", "--output", "text"],
+        env: { ...env, AWS_CONFIG_FILE: sb.configPath, AWS_PROFILE: "via" },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      equal(cli.code, 0, new TextDecoder().decode(cli.stderr));
+      match(new TextDecoder().decode(cli.stdout), /123456789012/);
+      deepStrictEqual(fake.callsTo("CreateToken").length, 1, "credential_process reused the login too");
+    }
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
