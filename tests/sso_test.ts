@@ -10,7 +10,7 @@ import {
   type SsoRoleCredentialsProviderOptions,
   ssoRoleLookup,
 } from "../src/credentials/sso_provider.ts";
-import { SsoLoginLockError, withLoginLock } from "../src/credentials/sso_login.ts";
+import { SsoLoginLockError, withLoginLock } from "../src/credentials/sso_lock.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { OidcTokenKeyring } from "../src/vault/oidc_keyring.ts";
 import { makeSandbox, runCli } from "./support/cli.ts";

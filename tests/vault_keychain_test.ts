@@ -10,13 +10,8 @@ import {
   type KeychainRecord,
   OS_STATUS,
 } from "../src/vault/keychain.ts";
-import {
-  CF_STRING_ENCODING_UTF8,
-  CF_SYMBOLS,
-  openKeychainKeyring,
-  pointerArray,
-  SECURITY_SYMBOLS,
-} from "../src/vault/keychain_ffi.ts";
+import { openKeychainKeyring, pointerArray } from "../src/vault/keychain_ffi.ts";
+import { CF_STRING_ENCODING_UTF8, CF_SYMBOLS, SECURITY_SYMBOLS } from "../src/vault/keychain_symbols.ts";
 import type { VaultItem } from "../src/vault/keyring.ts";
 import { OidcTokenKeyring } from "../src/vault/oidc_keyring.ts";
 import { SESSION_TYPES, SessionKeyring } from "../src/vault/session_keyring.ts";

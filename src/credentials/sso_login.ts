@@ -7,9 +7,8 @@
 
 import { callAws, describeAwsError } from "../aws/clients.ts";
 import { createSsoOidcClient, oidcAuthorizeUrl } from "../aws/sso_clients.ts";
-import { type EnvSource, toEnv } from "../config/config_file.ts";
+import type { EnvSource } from "../config/config_file.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
 import type { OidcToken } from "../vault/oidc_keyring.ts";
 import { CredentialsError } from "./provider.ts";
@@ -50,6 +49,7 @@ export interface SsoLoginOptions {
 const SCOPES = ["sso:account:access"];
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const CALLBACK_PATH = "/oauth/callback";
+/** Keep `DEFAULT_WAIT_MS` in `sso_lock.ts` above this, so a waiter outlasts the login it waits for. */
 const DEFAULT_TIMEOUT_MS = 600_000;
 
 const writeStderr = (text: string) => void Deno.stderr.writeSync(new TextEncoder().encode(text));
@@ -297,90 +297,4 @@ export async function refreshOidcToken(
       client.destroy();
     }
   });
-}
-
-/** Waiting for another process's SSO login took too long. */
-export class SsoLoginLockError extends AppError {}
-
-/** Options of {@link withLoginLock}. */
-export interface LoginLockOptions {
-  /** Directory of the lock file (default `$XDG_RUNTIME_DIR`, else the temp directory). */
-  dir?: string;
-  /** The environment for the default directory (default `Deno.env`). */
-  env?: EnvSource;
-  /** How long to wait for another process's login, in ms (default 11 minutes: a login times out after 10). */
-  waitMs?: number;
-}
-
-/** A lock whose holder stopped refreshing it for this long is stale (the holder refreshes it every 5 s). */
-const LOCK_STALE_MS = 30_000;
-const LOCK_HEARTBEAT_MS = 5_000;
-
-async function lockPath(name: string, options: LoginLockOptions): Promise<string> {
-  const env = toEnv(options.env);
-  const dir = options.dir || env.get("XDG_RUNTIME_DIR") || env.get("TMPDIR") || env.get("TEMP") ||
-    (Deno.build.os === "windows" ? "." : "/tmp");
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(name)));
-  const hex = [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  // Per user: in a shared /tmp another user's lock could neither be waited out nor removed.
-  return `${dir}/aws-vault-sso-${Deno.uid() ?? "u"}-${hex}.lock`;
-}
-
-/** Whether a lock file was left behind: its holder is gone (Linux) or stopped refreshing it. */
-async function isStale(path: string, content: string): Promise<boolean> {
-  const pid = Number(content.split(" ")[0]);
-  if (Deno.build.os === "linux" && pid > 0 && pid !== Deno.pid) {
-    try {
-      await Deno.stat(`/proc/${pid}`);
-    } catch {
-      return true;
-    }
-  }
-  const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
-  return Date.now() - mtime > LOCK_STALE_MS;
-}
-
-/**
- * Runs `fn` while holding a cross-process lock named after `name` (an SSO start URL), so that concurrent processes
- * needing the same login open one browser tab: the others wait, then find the fresh token in the vault.
- * The lock is a file created with O_EXCL holding `<pid> <nonce>`; a holder that died or stopped refreshing it for
- * 30 s is taken over. Waiting is bounded; a lock that cannot be created at all (read-only dir) is skipped.
- */
-export async function withLoginLock<T>(name: string, fn: () => Promise<T>, options: LoginLockOptions = {}): Promise<T> {
-  const path = await lockPath(name, options);
-  const content = `${Deno.pid} ${randomToken(9)}`;
-  const deadline = Date.now() + (options.waitMs ?? DEFAULT_TIMEOUT_MS + 60_000);
-  for (let announced = false;;) {
-    try {
-      await Deno.writeTextFile(path, content, { createNew: true, mode: 0o600 });
-      break;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) {
-        debug(`Cannot create the SSO login lock ${path} (${e instanceof Error ? e.message : e}), going without`);
-        return await fn();
-      }
-    }
-    const held = await Deno.readTextFile(path).catch(() => "");
-    // Re-read right before removing, so a lock another waiter just took over is not removed too.
-    if (
-      held && await isStale(path, held).catch(() => false) && await Deno.readTextFile(path).catch(() => "") === held
-    ) {
-      debug(`Removing stale SSO login lock ${path}`);
-      await Deno.remove(path).catch(() => {});
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new SsoLoginLockError(`another aws-vault process is still logging in to ${name} (lock file ${path})`);
-    }
-    if (!announced) debug(`Waiting for another aws-vault process to finish the SSO login for '${name}'`);
-    announced = true;
-    await delay(100 + Math.random() * 100);
-  }
-  const heartbeat = setInterval(() => Deno.utime(path, new Date(), new Date()).catch(() => {}), LOCK_HEARTBEAT_MS);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(heartbeat);
-    if (await Deno.readTextFile(path).catch(() => "") === content) await Deno.remove(path).catch(() => {});
-  }
 }

@@ -16,14 +16,8 @@ import { OIDC_KEY_PREFIX, oidcTokenFromJson, OidcTokenKeyring, oidcTokenToJson }
 import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
 import type { Credentials } from "./credentials.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
-import {
-  type OidcClient,
-  type OidcLogin,
-  refreshOidcToken,
-  ssoLogin,
-  type SsoLoginOptions,
-  withLoginLock,
-} from "./sso_login.ts";
+import { withLoginLock } from "./sso_lock.ts";
+import { type OidcClient, type OidcLogin, refreshOidcToken, ssoLogin, type SsoLoginOptions } from "./sso_login.ts";
 
 /** Options of {@link SsoRoleCredentialsProvider}. */
 export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions, "env"> {

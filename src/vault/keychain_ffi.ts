@@ -1,13 +1,12 @@
 /**
  * The macOS keychain's native layer: Security.framework and CoreFoundation through `Deno.dlopen`, opened lazily and
  * only on darwin (importing this module elsewhere loads nothing). It implements {@link KeychainApi} and wires it into
- * {@link openKeychainKeyring}; aws-vault's rules live in `keychain.ts`. Every call and constant is listed in
- * `docs/macos-keychain.md`.
+ * {@link openKeychainKeyring}; aws-vault's rules live in `keychain.ts` and the symbol declarations in
+ * `keychain_symbols.ts`.
  *
  * Ownership follows CoreFoundation's Create/Copy rule: whatever comes from a `*Create*`/`*Copy*` function or a
  * `SecKeychainOpen`/`SecAccessCreate` out-parameter is released by the scope that made it; values read with
  * `CFDictionaryGetValue`/`CFArrayGetValueAtIndex` and the exported constants are borrowed and never released.
- * No variadic function is declared: calling one as fixed-arity breaks on arm64.
  * @module
  */
 
@@ -21,78 +20,7 @@ import {
   type KeychainRecord,
   OS_STATUS,
 } from "./keychain.ts";
-
-/** Path of CoreFoundation. */
-export const CF_PATH = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation";
-/** Path of Security.framework. */
-export const SECURITY_PATH = "/System/Library/Frameworks/Security.framework/Security";
-/** `kCFStringEncodingUTF8`. */
-export const CF_STRING_ENCODING_UTF8 = 0x08000100;
-
-// Exported constants are variables (`const CFStringRef kSecClass`): Deno gives the symbol's address, we deref it.
-// The callback structs are used by address, which is exactly what Deno gives.
-const staticPtr = { type: "pointer" } as const;
-
-/** CoreFoundation functions and constants (`CFIndex` = isize, `CFTypeID` = usize, `Boolean` = u8). */
-export const CF_SYMBOLS = {
-  CFRelease: { parameters: ["pointer"], result: "void" },
-  CFGetTypeID: { parameters: ["pointer"], result: "usize" },
-  CFStringGetTypeID: { parameters: [], result: "usize" },
-  CFDataGetTypeID: { parameters: [], result: "usize" },
-  CFArrayGetTypeID: { parameters: [], result: "usize" },
-  CFDictionaryGetTypeID: { parameters: [], result: "usize" },
-  CFStringCreateWithBytes: { parameters: ["pointer", "buffer", "isize", "u32", "u8"], result: "pointer" },
-  CFStringCreateExternalRepresentation: { parameters: ["pointer", "pointer", "u32", "u8"], result: "pointer" },
-  CFDataCreate: { parameters: ["pointer", "buffer", "isize"], result: "pointer" },
-  CFDataGetBytePtr: { parameters: ["pointer"], result: "pointer" },
-  CFDataGetLength: { parameters: ["pointer"], result: "isize" },
-  CFArrayCreate: { parameters: ["pointer", "buffer", "isize", "pointer"], result: "pointer" },
-  CFArrayGetCount: { parameters: ["pointer"], result: "isize" },
-  CFArrayGetValueAtIndex: { parameters: ["pointer", "isize"], result: "pointer" },
-  CFDictionaryCreate: {
-    parameters: ["pointer", "buffer", "buffer", "isize", "pointer", "pointer"],
-    result: "pointer",
-  },
-  CFDictionaryGetValue: { parameters: ["pointer", "pointer"], result: "pointer" },
-  kCFBooleanTrue: staticPtr,
-  kCFTypeArrayCallBacks: staticPtr,
-  kCFTypeDictionaryKeyCallBacks: staticPtr,
-  kCFTypeDictionaryValueCallBacks: staticPtr,
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/**
- * Security.framework functions (all return OSStatus) and the `kSec*` keys. Calls that can wait on a user prompt
- * (unlock, access confirmation, new keychain password) are nonblocking so servers keep answering meanwhile.
- */
-export const SECURITY_SYMBOLS = {
-  SecKeychainOpen: { parameters: ["buffer", "buffer"], result: "i32" },
-  SecKeychainGetStatus: { parameters: ["pointer", "buffer"], result: "i32" },
-  SecKeychainCreate: {
-    parameters: ["buffer", "u32", "pointer", "u8", "pointer", "buffer"],
-    result: "i32",
-    nonblocking: true,
-  },
-  SecAccessCreate: { parameters: ["pointer", "pointer", "buffer"], result: "i32" },
-  SecItemAdd: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
-  SecItemCopyMatching: { parameters: ["pointer", "buffer"], result: "i32", nonblocking: true },
-  SecItemUpdate: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
-  SecItemDelete: { parameters: ["pointer"], result: "i32", nonblocking: true },
-  kSecClass: staticPtr,
-  kSecClassGenericPassword: staticPtr,
-  kSecAttrService: staticPtr,
-  kSecAttrAccount: staticPtr,
-  kSecAttrLabel: staticPtr,
-  kSecAttrDescription: staticPtr,
-  kSecAttrAccess: staticPtr,
-  kSecValueData: staticPtr,
-  kSecUseKeychain: staticPtr,
-  kSecMatchSearchList: staticPtr,
-  kSecMatchLimit: staticPtr,
-  kSecMatchLimitOne: staticPtr,
-  kSecMatchLimitAll: staticPtr,
-  kSecReturnData: staticPtr,
-  kSecReturnAttributes: staticPtr,
-} as const satisfies Deno.ForeignLibraryInterface;
+import { CF_PATH, CF_STRING_ENCODING_UTF8, CF_SYMBOLS, SECURITY_PATH, SECURITY_SYMBOLS } from "./keychain_symbols.ts";
 
 type Ptr = Deno.PointerObject;
 type SecKey = { [K in keyof typeof SECURITY_SYMBOLS]: K extends `kSec${string}` ? K : never }[
