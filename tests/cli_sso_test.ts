@@ -73,3 +73,34 @@ Deno.test("SSO: ten concurrent exports open one browser login; the AWS CLI uses 
     await sb.cleanup();
   }
 });
+
+Deno.test("exec --profile-env: AWS_PROFILE instead of keys, and the SSO token synced to the AWS CLI's cache", async () => {
+  const fake = await startFakeAws();
+  ssoFake(fake).assign("123456789012", "Admin");
+  const sb = await makeSandbox({ config: CONFIG });
+  try {
+    const bin = await browserStandIn(sb.home);
+    const env = { ...sb.env, PATH: `${bin}:${sb.env.PATH}`, AWS_ENDPOINT_URL: fake.url };
+    const script = 'echo "$AWS_PROFILE ${AWS_ACCESS_KEY_ID:-nokeys}"; cat "$HOME"/.aws/sso/cache/*.json';
+    const r = await runCli(["exec", "--profile-env", "sso", "--", "sh", "-c", script], { env });
+    equal(r.code, 0, r.stderr);
+    const [line, json] = r.stdout.split("\n");
+    equal(line, "sso nokeys");
+    const cached = JSON.parse(json);
+    deepStrictEqual(Object.keys(cached).sort(), ["accessToken", "expiresAt", "refreshToken"]);
+    match(cached.expiresAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // The AWS CLI names the file after the sso-session (sha1 hex); it is private to the user.
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode("corp"))).toHex();
+    const info = await Deno.stat(`${sb.home}/.aws/sso/cache/${digest}.json`);
+    equal(info.mode! & 0o777, 0o600);
+    equal((await Deno.stat(`${sb.home}/.aws/sso/cache`)).mode! & 0o777, 0o700);
+    equal(fake.callsTo("CreateToken").length, 1);
+
+    const bad = await runCli(["exec", "--profile-env", "--ecs-server", "sso", "--", "true"], { env });
+    equal(bad.code, 1);
+    match(bad.stderr, /Can't use --profile-env with --ecs-server/);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});

@@ -13,6 +13,8 @@ import { runServerMode } from "./exec_servers.ts";
 import { exportCredentials } from "./export.ts";
 import { fetchCredentials, NO_CACHE_FLAG, refuseNested } from "./fetch_credentials.ts";
 import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { hasSsoStartUrl } from "../config/profile_config.ts";
+import { syncOidcTokenToStandardCache } from "../credentials/sso_cache_sync.ts";
 
 /** The flag combinations aws-vault refuses, in its order and words. */
 function validate(context: CommandContext): void {
@@ -34,7 +36,9 @@ function validate(context: CommandContext): void {
     ],
   ];
   for (const [bad, message] of checks) if (bad) throw new AppError(message);
-  if (f("profile-env")) throw new AppError("exec: --profile-env is not implemented in this version yet");
+  if (f("profile-env") && (f("ecs-server") || f("server") || f("ec2-server") || f("json"))) {
+    throw new AppError("Can't use --profile-env with --ecs-server, --ec2-server or --json");
+  }
 }
 
 function defaultShell(context: CommandContext): string {
@@ -65,7 +69,20 @@ async function run(context: CommandContext): Promise<number> {
     : undefined;
   if (server) return await runServerMode(context, { kind: server, profileName: name, command, args, notice });
 
-  const { profile, credentials } = await fetchCredentials(context, name);
+  const { profile, credentials, vault } = await fetchCredentials(context, name);
+  if (boolFlag(context.flags, "profile-env")) {
+    // The credentials were fetched only to fail fast (and to log in to SSO now); the child resolves the profile.
+    if (hasSsoStartUrl(profile)) {
+      await syncOidcTokenToStandardCache(profile, { vault, env: context.env });
+    }
+    const env = buildChildEnv(context.env.toObject(), {
+      profile: name,
+      region: profile.region,
+      endpointUrl: profile.endpointUrl,
+      extra: { AWS_PROFILE: name },
+    });
+    return await runCommand(command, { args, env });
+  }
   const env = buildChildEnv(context.env.toObject(), {
     profile: name,
     region: profile.region,

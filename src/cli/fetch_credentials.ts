@@ -12,6 +12,7 @@ import { getProviderForProfile } from "../credentials/chain.ts";
 import type { Credentials } from "../credentials/credentials.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import type { MfaOptions } from "../credentials/mfa.ts";
+import type { Keyring } from "../vault/keyring.ts";
 import { AppError } from "../errors.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { boolFlag, type CommandContext } from "./command.ts";
@@ -39,6 +40,8 @@ export function refuseNested(context: CommandContext): void {
 export interface FetchedCredentials {
   readonly profile: ProfileConfig;
   readonly credentials: Credentials;
+  /** The opened vault (its passphrase, if any, already given). */
+  readonly vault: Keyring;
 }
 
 /** The profile flags common to exec, export and login, from the parsed command line. */
@@ -57,6 +60,7 @@ export function profileFlagsOf(context: CommandContext): ProfileFlags {
 export interface ResolvedChain {
   readonly profile: ProfileConfig;
   readonly provider: CredentialsProvider;
+  readonly vault: Keyring;
 }
 
 /**
@@ -82,7 +86,7 @@ export async function resolveChain(
     env: context.env,
     mfa: options?.mfa,
   });
-  return { profile, provider };
+  return { profile, provider, vault };
 }
 
 /**
@@ -90,6 +94,6 @@ export async function resolveChain(
  * @throws ConfigError for an unknown profile (with the closest names), CredentialsError when a source fails
  */
 export async function fetchCredentials(context: CommandContext, name: string): Promise<FetchedCredentials> {
-  const { profile, provider } = await resolveChain(context, name);
-  return { profile, credentials: await provider.retrieve() };
+  const { profile, provider, vault } = await resolveChain(context, name);
+  return { profile, credentials: await provider.retrieve(), vault };
 }
