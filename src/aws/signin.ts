@@ -132,8 +132,10 @@ export async function getSigninToken(
       signal: AbortSignal.timeout(options?.timeoutMs ?? 30_000),
     });
   } catch (e) {
-    // Only the endpoint is named: the request URL carries the session.
-    throw new SigninError(`could not reach ${endpoint}: ${e instanceof Error ? e.message : e}`, { cause: e });
+    // Only the endpoint is named: the request URL carries the session, and fetch errors quote their URL.
+    const reason = (e instanceof Error ? e.message : String(e)).replaceAll(String(url), String(endpoint))
+      .replace(/\?\S*/g, "");
+    throw new SigninError(`could not reach ${endpoint}: ${reason}`);
   }
   const body = await response.text();
   if (response.status !== 200) {
