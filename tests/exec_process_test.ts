@@ -3,7 +3,7 @@
  * with SIGPIPE restored, exercised through a real parent process (tests/support/exec_harness.ts).
  */
 import { equal, ok } from "node:assert/strict";
-import { lookPath } from "../src/cli/exec_process.ts";
+import { lookPath } from "../src/os/look_path.ts";
 
 const harness = new URL("./support/exec_harness.ts", import.meta.url).pathname;
 

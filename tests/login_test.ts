@@ -12,7 +12,7 @@ import {
   partitionHosts,
 } from "../src/aws/signin.ts";
 import type { ProfileConfig } from "../src/config/profile_config.ts";
-import { openerCommand } from "../src/cli/browser.ts";
+import { openerCommand } from "../src/os/browser.ts";
 import { environmentCredentials } from "../src/cli/login.ts";
 import { ALLOW_ALL_POLICY } from "../src/credentials/federation.ts";
 import { makeSandbox, runCli, type Sandbox } from "./support/cli.ts";

@@ -6,49 +6,20 @@
 
 import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
-import { execve, guardSigusr1 } from "./libc.ts";
-
-/** Signal numbers by name (Linux and macOS agree for these), for the 128+N exit status of a killed child. */
-const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-};
+import { lookPath } from "../os/look_path.ts";
+import { execve, guardSigusr1, SIGNALS } from "./libc.ts";
 
 /** Signals passed on to the child. SIGINT is not: the terminal already sends it to the child's process group. */
 const FORWARDED: readonly Deno.Signal[] = ["SIGTERM", "SIGHUP"];
 
-/** Finds `command` like Go's `exec.LookPath`: a name with a slash is used as is, otherwise PATH is searched. */
-export function lookPath(command: string, options: { path?: string }): string | undefined {
-  const sep = Deno.build.os === "windows" ? ";" : ":";
-  const isExecutable = (p: string) => {
-    try {
-      const info = Deno.statSync(p);
-      return info.isFile && (Deno.build.os === "windows" || ((info.mode ?? 0) & 0o111) !== 0);
-    } catch {
-      return false;
-    }
-  };
-  if (command.includes("/") || (Deno.build.os === "windows" && command.includes("\\"))) {
-    return isExecutable(command) ? command : undefined;
-  }
-  const exts = Deno.build.os === "windows" ? ["", ".exe", ".cmd", ".bat"] : [""];
-  for (const dir of (options.path ?? "").split(sep)) {
-    for (const ext of exts) {
-      const candidate = `${dir === "" ? "." : dir}/${command}${ext}`;
-      if (isExecutable(candidate)) return candidate;
-    }
-  }
-  return undefined;
+/**
+ * The path of the command `exec` runs, with Go's error when it cannot be found.
+ * @throws AppError `exec: "<cmd>": executable file not found in $PATH`
+ */
+export function resolveCommand(command: string, options: { path?: string }): string {
+  const path = lookPath(command, options);
+  if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`);
+  return path;
 }
 
 /**
@@ -62,8 +33,7 @@ export async function runCommand(
   command: string,
   options: { args: readonly string[]; env: Readonly<Record<string, string>>; replace?: boolean },
 ): Promise<number> {
-  const path = lookPath(command, { path: options.env.PATH });
-  if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`);
+  const path = resolveCommand(command, { path: options.env.PATH });
   debug(`Exec command ${command} ${options.args.length} args`);
   if (options.replace !== false && Deno.build.os !== "windows") {
     execve(path, [command, ...options.args], options.env);
@@ -101,7 +71,7 @@ export async function runSubprocess(
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGINT", swallow);
   try {
     const status = await child.status;
-    if (status.signal) return 128 + (SIGNAL_NUMBERS[status.signal] ?? 0);
+    if (status.signal) return 128 + ((SIGNALS as Record<string, number>)[status.signal] ?? 0);
     return status.code;
   } finally {
     for (const [sig, forward] of listeners) Deno.removeSignalListener(sig, forward);

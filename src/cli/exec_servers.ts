@@ -17,7 +17,7 @@ import { isProxyRunning, startProxyProcess, stopProxy } from "../server/ec2_prox
 import { startEcsServer } from "../server/ecs_server.ts";
 import { buildChildEnv } from "./child_env.ts";
 import type { CommandContext } from "./command.ts";
-import { lookPath, runSubprocess } from "./exec_process.ts";
+import { resolveCommand, runSubprocess } from "./exec_process.ts";
 import { resolveChain } from "./fetch_credentials.ts";
 
 /** What a server mode needs from `exec`, resolved. */
@@ -133,10 +133,7 @@ export async function runServerMode(
   },
 ): Promise<number> {
   const name = options.profileName;
-  const path = lookPath(options.command, { path: context.env.get("PATH") });
-  if (path === undefined) {
-    throw new AppError(`exec: ${JSON.stringify(options.command)}: executable file not found in $PATH`);
-  }
+  const path = resolveCommand(options.command, { path: context.env.get("PATH") });
   // Once the command runs, the terminal is the command's: a refresh that needs MFA must not prompt there.
   let childRunning = false;
   // Server modes prefer a GUI driver or ykman when one is installed (aws-vault's PromptDriver(avoidTerminal=true)).

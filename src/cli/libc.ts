@@ -5,8 +5,21 @@
  * @module
  */
 
-/** Signal numbers shared by Linux and macOS for the signals we touch. */
-export const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15 } as const;
+/** Signal numbers Linux and macOS share, by name: for `signal()` here and the 128+N status of a killed child. */
+export const SIGNALS = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+} as const;
 
 /** SIGUSR1 differs between Linux (10) and macOS/BSD (30). */
 export const SIGUSR1 = Deno.build.os === "linux" ? 10 : 30;

@@ -21,7 +21,7 @@ import type { CredentialsProvider } from "../credentials/provider.ts";
 import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
-import { openBrowser } from "./browser.ts";
+import { openBrowser } from "../os/browser.ts";
 import { boolFlag, type Command, type CommandContext, stringArg } from "./command.ts";
 import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG } from "./duration_flags.ts";
 import { profileFlagsOf } from "./fetch_credentials.ts";

@@ -12,6 +12,7 @@ import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug } from "../log.ts";
 import type { OidcToken } from "../vault/oidc_keyring.ts";
 import { CredentialsError } from "./provider.ts";
+import { openBrowser } from "../os/browser.ts";
 
 /** The OIDC client registration a token was issued to; refreshing the token needs it. */
 export interface OidcClient {
@@ -35,7 +36,7 @@ export interface SsoLoginOptions {
   useStdout?: boolean;
   /** Use the device-code flow even when a browser could be opened. */
   useDeviceCode?: boolean;
-  /** Opens a URL in the user's browser (default {@link openInBrowser}); tests act as the browser here. */
+  /** Opens a URL in the user's browser (default: the platform opener, `os/browser.ts`); tests act as the browser here. */
   openUrl?: (url: string) => Promise<void>;
   /** Where the user-facing instructions go (default stderr). */
   write?: (text: string) => void;
@@ -55,20 +56,9 @@ const DEFAULT_TIMEOUT_MS = 600_000;
 const writeStderr = (text: string) => void Deno.stderr.writeSync(new TextEncoder().encode(text));
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Opens `url` with the desktop's opener (`xdg-open`, `open`, `rundll32`); the URL carries no secret. */
-export async function openInBrowser(url: string): Promise<void> {
-  const [cmd, ...args] = Deno.build.os === "darwin"
-    ? ["open", url]
-    : Deno.build.os === "windows"
-    ? ["rundll32", "url.dll,FileProtocolHandler", url]
-    : ["xdg-open", url];
-  const status = await new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "null" }).spawn().status;
-  if (!status.success) throw new Error(`${cmd} exited with status ${status.code}`);
-}
-
 async function tryOpen(url: string, options: SsoLoginOptions): Promise<void> {
   try {
-    await (options.openUrl ?? openInBrowser)(url);
+    await (options.openUrl ?? ((u: string) => openBrowser(u, { what: "the SSO authorization page" })))(url);
   } catch (e) {
     // The link is printed too, so the user can still open it by hand.
     debug(`Failed to open browser: ${e instanceof Error ? e.message : e}`);

@@ -8,6 +8,7 @@
 import { type EnvSource, toEnv } from "../config/config_file.ts";
 import { AppError, UsageError } from "../errors.ts";
 import { debug } from "../log.ts";
+import { lookPath } from "../os/look_path.ts";
 
 /** Every driver name aws-vault knows, alphabetically (the order automatic selection walks). */
 export const PROMPT_DRIVERS: readonly string[] = Deno.build.os === "windows"
@@ -36,23 +37,6 @@ export function mfaPromptMessage(mfaSerial: string): string {
   return `Enter MFA code for ${mfaSerial}: `;
 }
 
-/** Finds `program` on `path` like Go's `exec.LookPath` (Unix: executable regular files only). */
-export function findProgram(program: string, path: string | undefined): string | undefined {
-  const windows = Deno.build.os === "windows";
-  for (const dir of (path ?? "").split(windows ? ";" : ":")) {
-    for (const ext of windows ? [".exe", ".cmd", ".bat", ""] : [""]) {
-      const candidate = `${dir === "" ? "." : dir}/${program}${ext}`;
-      try {
-        const info = Deno.statSync(candidate);
-        if (info.isFile && (windows || ((info.mode ?? 0) & 0o111) !== 0)) return candidate;
-      } catch {
-        // not here; keep looking
-      }
-    }
-  }
-  return undefined;
-}
-
 /** Options of {@link availablePromptDrivers}. */
 export interface AvailabilityOptions {
   /** The search path (default `$PATH`). */
@@ -69,7 +53,7 @@ export function availablePromptDrivers(options?: AvailabilityOptions): string[] 
     if (name === "terminal") return true;
     if (name === "osascript" && Deno.build.os !== "darwin") return false;
     const program = DRIVER_PROGRAMS[name];
-    return program !== undefined && findProgram(program, path) !== undefined;
+    return program !== undefined && lookPath(program, { path }) !== undefined;
   });
 }
 
@@ -143,7 +127,7 @@ export async function runPromptProgram(
   options?: RunPromptProgramOptions,
 ): Promise<string> {
   const program = DRIVER_PROGRAMS[name] ?? name;
-  const path = findProgram(program, toEnv(options?.env).get("PATH"));
+  const path = lookPath(program, { path: toEnv(options?.env).get("PATH") });
   if (!path) throw new PromptDriverError(`${name}: exec: "${program}": executable file not found in $PATH`);
   let command = path;
   let argv = [...args];

@@ -14,6 +14,7 @@ import {
   type Keyring,
   type VaultItem,
 } from "./keyring.ts";
+import { lookPath } from "../os/look_path.ts";
 
 /** The environment {@link PassKeyring} reads (PASSWORD_STORE_DIR, HOME, PATH) and hands to `pass`. `Deno.env` fits. */
 export interface PassEnv {
@@ -66,22 +67,6 @@ function restoreKey(relative: string): string {
   return relative.replace(/^(oidc:[A-Za-z][A-Za-z0-9+.-]*:)\/(?!\/)/, "$1//");
 }
 
-/** Looks a command up like Go's `exec.LookPath`: a name with a slash as is, otherwise each PATH directory. */
-function lookPath(command: string, path: string | undefined): string | undefined {
-  const candidates = command.includes("/")
-    ? [command]
-    : (path ?? "").split(":").filter((d) => d !== "").map((d) => `${d}/${command}`);
-  for (const candidate of candidates) {
-    try {
-      const info = Deno.statSync(candidate);
-      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return candidate;
-    } catch {
-      // not here; try the next directory
-    }
-  }
-  return undefined;
-}
-
 /**
  * The `pass` keyring backend. Construction looks the pass program up on PATH and fails like aws-vault's open when
  * it is missing; nothing else runs until an item is read, written or removed.
@@ -102,7 +87,7 @@ export class PassKeyring implements Keyring {
     this.dir = expandHome(options.passDir || get("PASSWORD_STORE_DIR") || "~/.password-store", get);
     this.prefix = segments(options.prefix ?? "", "prefix").join("/");
     const name = options.passCmd || "pass";
-    const found = lookPath(name, get("PATH"));
+    const found = lookPath(name, { path: get("PATH") });
     if (found === undefined) {
       throw new PassNotAvailableError(
         `The pass program is not available: ${JSON.stringify(name)} was not found` +
