@@ -4,13 +4,14 @@
  * @module
  */
 
-import { callAws, createStsClient, fromStsCredentials, loadSdk, sdkClientConfig } from "../aws/clients.ts";
+import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
 import type { EnvSource } from "../config/config_file.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug, maskSecret } from "../log.ts";
 import type { Credentials } from "./credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import type { CredentialsProvider } from "./provider.ts";
+import { callerArn, iamUserName } from "../aws/iam_client.ts";
 
 /** GetFederationToken's limit on `Name`. */
 export const MAX_FEDERATED_NAME_LENGTH = 32;
@@ -31,48 +32,28 @@ export interface FederationCallOptions {
  * `sts:GetCallerIdentity` with `credentials`: the caller's ARN.
  * @throws CredentialsError naming the profile and the call
  */
-export async function getCallerArn(
+export function getCallerArn(
   profile: ProfileConfig,
   credentials: Credentials,
   options?: FederationCallOptions,
 ): Promise<string> {
-  const arn = await callAws(profile.profileName, "sts:GetCallerIdentity", async () => {
-    const { client, sdk } = await createStsClient(profile, { credentials, env: options?.env });
-    try {
-      return (await client.send(new sdk.GetCallerIdentityCommand({}))).Arn;
-    } finally {
-      client.destroy();
-    }
-  });
-  if (!arn) throw new CredentialsError(profile.profileName, "sts:GetCallerIdentity returned no ARN");
-  return arn;
+  return callAws(
+    profile.profileName,
+    "sts:GetCallerIdentity",
+    () => callerArn(profile, { credentials, env: options?.env }),
+  );
 }
 
 /**
- * The IAM user name behind `credentials` (`GetUsernameFromSession`): `iam:GetUser` without a name, its `UserName`,
- * else the last `:` segment of its ARN.
- * @throws CredentialsError naming the profile and `iam:GetUser`, or `Couldn't determine current username`
+ * The IAM user name behind `credentials` (`GetUsernameFromSession`): `iam:GetUser` without a name.
+ * @throws CredentialsError naming the profile and `iam:GetUser`
  */
-export async function getUsernameFromSession(
+export function getUsernameFromSession(
   profile: ProfileConfig,
   credentials: Credentials,
   options?: FederationCallOptions,
 ): Promise<string> {
-  const user = await callAws(profile.profileName, "iam:GetUser", async () => {
-    const [{ iam: sdk }, config] = await Promise.all([
-      loadSdk(),
-      sdkClientConfig(profile, "iam", { credentials, env: options?.env }),
-    ]);
-    const client = new sdk.IAMClient(config);
-    try {
-      return (await client.send(new sdk.GetUserCommand({}))).User;
-    } finally {
-      client.destroy();
-    }
-  });
-  const name = user?.UserName || user?.Arn?.split(":").at(-1);
-  if (!name) throw new CredentialsError(profile.profileName, "Couldn't determine current username");
-  return name;
+  return callAws(profile.profileName, "iam:GetUser", () => iamUserName(profile, { credentials, env: options?.env }));
 }
 
 /** Options of {@link FederationTokenProvider}. */
