@@ -63,26 +63,48 @@ export interface ResolvedChain {
   readonly vault: Keyring;
 }
 
+/** A named profile, resolved, with the opened vault that holds its credentials. */
+export interface LoadedProfile {
+  readonly profile: ProfileConfig;
+  readonly vault: Keyring;
+}
+
 /**
- * Resolves `name` and builds its provider chain (no AWS call, no prompt yet).
+ * Resolves profile `name` with the command's flags (plus `options.flags`), after checking that it exists in the
+ * config or the vault.
  * @throws ConfigError for an unknown profile (with the closest names)
  */
-export async function resolveChain(
+export async function loadProfile(
   context: CommandContext,
   name: string,
-  options?: { mfa?: MfaOptions },
-): Promise<ResolvedChain> {
+  options?: { flags?: ProfileFlags },
+): Promise<LoadedProfile> {
   const config = await loadConfig(context);
   const vault = openVault(context);
   // Listing the vault costs a directory scan: only needed when the config does not know the profile.
   if (!config.hasSection(name)) {
     assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
   }
-  const profile = resolveProfile(config, name, { flags: profileFlagsOf(context), env: context.env });
+  const flags = { ...profileFlagsOf(context), ...options?.flags };
+  return { profile: resolveProfile(config, name, { flags, env: context.env }), vault };
+}
+
+/**
+ * Resolves `name` and builds its provider chain (no AWS call, no prompt yet). `disableSessions` keeps
+ * GetSessionToken off the profile itself (login: federation needs the long-term keys).
+ * @throws ConfigError for an unknown profile (with the closest names)
+ */
+export async function resolveChain(
+  context: CommandContext,
+  name: string,
+  options?: { mfa?: MfaOptions; flags?: ProfileFlags; disableSessions?: boolean },
+): Promise<ResolvedChain> {
+  const { profile, vault } = await loadProfile(context, name, { flags: options?.flags });
   const provider = await getProviderForProfile(profile, {
     vault,
     noSession: boolFlag(context.flags, "no-session"),
     noCache: boolFlag(context.flags, "no-cache"),
+    disableSessionsForProfile: options?.disableSessions ? name : undefined,
     env: context.env,
     mfa: options?.mfa,
   });

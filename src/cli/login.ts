@@ -10,22 +10,19 @@ import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logou
 import type { EnvSource } from "../config/config_file.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { resolveProfile } from "../config/profile.ts";
-import { assertProfileExists } from "../config/suggest.ts";
 import { formatDuration } from "../config/duration.ts";
 import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
 import { CachedSessionProvider } from "../credentials/cached_provider.ts";
-import { getProviderForProfile } from "../credentials/chain.ts";
 import type { Credentials } from "../credentials/credentials.ts";
 import { FederationTokenProvider, getCallerArn } from "../credentials/federation.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
-import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { openBrowser } from "../os/browser.ts";
 import { boolFlag, type Command, type CommandContext, stringArg } from "./command.ts";
 import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG } from "./duration_flags.ts";
-import { profileFlagsOf } from "./fetch_credentials.ts";
-import { loadConfig, openVault } from "./vault_access.ts";
+import { profileFlagsOf, resolveChain } from "./fetch_credentials.ts";
+import { loadConfig } from "./vault_access.ts";
 
 /** Login failed for a reason that is not a credential source's (no credentials at all, the federation endpoint). */
 export class LoginError extends AppError {}
@@ -64,16 +61,9 @@ async function sourceFor(context: CommandContext, name: string): Promise<[Profil
     const profile = resolveProfile(config, "", { flags: profileFlags, env: context.env });
     return [{ ...profile, profileName: "(environment)" }, fixedProvider(creds, "environment credentials")];
   }
-  const vault = openVault(context);
-  if (!config.hasSection(name)) {
-    assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
-  }
-  const profile = resolveProfile(config, name, { flags: profileFlags, env: context.env });
-  const provider = await getProviderForProfile(profile, {
-    vault,
-    noSession: boolFlag(context.flags, "no-session"),
-    disableSessionsForProfile: name,
-    env: context.env,
+  const { profile, provider } = await resolveChain(context, name, {
+    flags: { federationDuration: flags.duration },
+    disableSessions: true,
   });
   return [profile, provider];
 }

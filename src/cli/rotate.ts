@@ -4,23 +4,14 @@
  * @module
  */
 
-import { resolveProfile } from "../config/profile.ts";
-import { assertProfileExists } from "../config/suggest.ts";
 import { rotateAccessKey } from "../credentials/rotation.ts";
-import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { boolFlag, type Command, type CommandContext } from "./command.ts";
-import { profileFlagsOf } from "./fetch_credentials.ts";
+import { loadProfile } from "./fetch_credentials.ts";
 import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
-import { loadConfig, openVault } from "./vault_access.ts";
 
 async function run(context: CommandContext): Promise<number> {
   const name = requireProfile(context);
-  const config = await loadConfig(context);
-  const vault = openVault(context);
-  if (!config.hasSection(name)) {
-    assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
-  }
-  const profile = resolveProfile(config, name, { flags: profileFlagsOf(context), env: context.env });
+  const { profile, vault } = await loadProfile(context, name);
   await rotateAccessKey(profile, {
     vault,
     noSession: boolFlag(context.flags, "no-session"),
