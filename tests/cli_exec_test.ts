@@ -7,6 +7,7 @@ import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { cliCommand, makeSandbox, runCli, runOnTerminal, type Sandbox } from "./support/cli.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
+import { callerIdentityArgs as cliArgs } from "./support/clients.ts";
 
 const ACCOUNT = "111111111111";
 const MFA = `arn:aws:iam::${ACCOUNT}:mfa/jonsmith`;
@@ -63,7 +64,7 @@ async function setup(extraConfig = ""): Promise<{ fake: FakeAws; sb: Sandbox; en
 
 /** The AWS CLI's view of who it is, given the environment aws-vault prepared. */
 function callerIdentityArgs(aws: string, fake: FakeAws): string[] {
-  return [aws, "sts", "get-caller-identity", "--endpoint-url", fake.url, "--region", "us-east-1", "--output", "json"];
+  return [aws, ...cliArgs(fake.url)];
 }
 
 const aws = await findAwsCli();

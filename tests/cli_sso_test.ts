@@ -9,6 +9,7 @@ import { cliCommand, makeSandbox, runCli } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { ssoFake } from "./support/fake_aws/sso.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
+import { callerIdentityArgs } from "./support/clients.ts";
 
 const START_URL = "https://corp.awsapps.com/start";
 const CONFIG = `[profile sso]
@@ -58,7 +59,7 @@ Deno.test("SSO: ten concurrent exports open one browser login; the AWS CLI uses 
 
     if (aws) {
       const cli = await new Deno.Command(aws, {
-        args: ["sts", "get-caller-identity", "--endpoint-url", fake.url, "--region", "us-east-1", "--output", "text"],
+        args: callerIdentityArgs(fake.url, { output: "text" }),
         env: { ...env, AWS_CONFIG_FILE: sb.configPath, AWS_PROFILE: "via" },
         clearEnv: true,
         stdout: "piped",

@@ -13,7 +13,7 @@ import { checkEc2Request, type Ec2Server, parseTokenTtl, startEc2Server } from "
 import { ServerError } from "../src/server/http_guard.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
-import { runClient } from "./support/clients.ts";
+import { callerIdentityArgs, runClient } from "./support/clients.ts";
 
 const ALICE = { userName: "alice", accessKeyId: "AKIAALICE0000000001", secretAccessKey: "alice-secret-key" };
 const BASE_ROLE = "arn:aws:iam::222222222222:role/Base";
@@ -235,16 +235,7 @@ Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what
 
     const aws = await findAwsCli();
     if (aws) {
-      const args = [
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        fake.url,
-        "--region",
-        "us-east-1",
-        "--output",
-        "json",
-      ];
+      const args = callerIdentityArgs(fake.url);
       const out = await runClient(aws, args, endpoint);
       assert.equal(out.code, 0, out.stderr);
       assert.match(JSON.parse(out.stdout).Arn, arn);

@@ -14,7 +14,7 @@ import { type EcsServer, isRoleArn, startEcsServer } from "../src/server/ecs_ser
 import { ServerError } from "../src/server/http_guard.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
-import { runClient } from "./support/clients.ts";
+import { callerIdentityArgs, runClient } from "./support/clients.ts";
 
 const ALICE = { userName: "alice", accessKeyId: "AKIAALICE0000000001", secretAccessKey: "alice-secret-key" };
 const BASE_ROLE = "arn:aws:iam::222222222222:role/Base";
@@ -288,16 +288,7 @@ Deno.test("ecs: the AWS CLI and boto3 get working credentials from the container
     const env = { AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token };
     const aws = await findAwsCli();
     if (aws) {
-      const args = [
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        fake.url,
-        "--region",
-        "us-east-1",
-        "--output",
-        "json",
-      ];
+      const args = callerIdentityArgs(fake.url);
       const out = await runClient(aws, args, env);
       assert.equal(out.code, 0, out.stderr);
       assert.match(JSON.parse(out.stdout).Arn, /^arn:aws:sts::222222222222:assumed-role\/Base\//);

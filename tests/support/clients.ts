@@ -25,3 +25,17 @@ export async function runClient(cmd: string, args: string[], env: Record<string,
     await Deno.remove(home, { recursive: true });
   }
 }
+
+/** The AWS CLI arguments of `sts get-caller-identity` against the fake endpoint (AWS CLI 2.9 ignores AWS_ENDPOINT_URL). */
+export function callerIdentityArgs(endpoint: string, options?: { output?: "json" | "text" }): string[] {
+  return [
+    "sts",
+    "get-caller-identity",
+    "--endpoint-url",
+    endpoint,
+    "--region",
+    "us-east-1",
+    "--output",
+    options?.output ?? "json",
+  ];
+}
