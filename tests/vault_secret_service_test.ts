@@ -205,7 +205,6 @@ Deno.test({
       ss.freeze(true);
       const [r] = await ss.run([{ op: "keys" }], { ...LOGIN, timeoutMs: 1_000 });
       failed(r, "SecretServiceTimeoutError", /^secret-service: connecting did not finish in time/);
-      ok(r.ms >= 900, `gave up after ${r.ms} ms`);
     } finally {
       ss.freeze(false);
       await ss.stop();

@@ -214,3 +214,10 @@ Deno.test("oidc: data format, label, expiry removal, ExpiresIn rewritten, list a
   assert.equal(await oidc.removeAll(), 2);
   assert.equal(await oidc.get("https://nothing"), undefined);
 });
+
+Deno.test("sessionTypeLabel shows extension types as their standard type", async () => {
+  const { sessionTypeLabel } = await import("../src/vault/session_keyring.ts");
+  assert.equal(sessionTypeLabel("sts.AssumeRole.0123456789abcdef"), "sts.AssumeRole");
+  assert.equal(sessionTypeLabel("sts.GetSessionToken"), "sts.GetSessionToken");
+  assert.equal(sessionTypeLabel("sts.AssumeRole.notahash"), "sts.AssumeRole.notahash");
+});

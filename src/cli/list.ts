@@ -9,7 +9,7 @@ import { formatDuration } from "../config/duration.ts";
 import { resolveProfile } from "../config/profile.ts";
 import { debug } from "../log.ts";
 import { listKeys } from "../vault/keyring.ts";
-import { isSessionKey, parseSessionKey, type SessionKey } from "../vault/session_keyring.ts";
+import { isSessionKey, parseSessionKey, type SessionKey, sessionTypeLabel } from "../vault/session_keyring.ts";
 import { isOidcKey, OIDC_KEY_PREFIX } from "../vault/oidc_keyring.ts";
 import { boolFlag, type Command, type CommandContext } from "./command.ts";
 import { formatTable } from "./table.ts";
@@ -18,8 +18,7 @@ import { loadConfig, openVault } from "./vault_access.ts";
 /** `sts.GetSessionToken:59m12s`, or `…:expired` once past its expiry (aws-vault would print a negative time). */
 function sessionLabel(session: SessionKey, now: Date): string {
   const left = Math.floor((session.expiration.getTime() - now.getTime()) / 1000) * 1000;
-  // Our AssumeRole cache types carry a settings hash (`sts.AssumeRole.<hex>`) that means nothing to a reader.
-  const type = session.type.replace(/^(sts\.AssumeRole)\.[0-9a-f]+$/, "$1");
+  const type = sessionTypeLabel(session.type);
   return `${type}:${left > 0 ? formatDuration(left) : "expired"}`;
 }
 

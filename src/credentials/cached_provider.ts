@@ -112,6 +112,6 @@ export async function assumeRoleLookup(material: AssumeRoleCacheMaterial): Promi
     material.source,
   ]);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  const hex = [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = digest.subarray(0, 8).toHex();
   return { type: `${SESSION_TYPES.assumeRole}.${hex}`, profileName: p.profileName, mfaSerial: p.mfaSerial ?? "" };
 }

@@ -36,6 +36,14 @@ export const SESSION_TYPES = {
  */
 export type SessionType = typeof SESSION_TYPES[keyof typeof SESSION_TYPES] | (string & Record<never, never>);
 
+/**
+ * The type as a person reads it: an extension type `<standard type>.<settings hash>` (see {@link SessionType}) shows
+ * as its standard type, e.g. `sts.AssumeRole`.
+ */
+export function sessionTypeLabel(type: string): string {
+  return type.replace(/^([^,]+?)\.[0-9a-f]{16}$/, "$1");
+}
+
 /** What identifies a cached session regardless of its expiry. */
 export interface SessionKeyLookup {
   /** See {@link SessionType}. */
