@@ -3,7 +3,8 @@
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { buildChildEnv } from "../src/cli/child_env.ts";
-import { formatCredentials, formatIso8601 } from "../src/cli/credentials_output.ts";
+import { formatCredentials } from "../src/cli/credentials_output.ts";
+import { formatRfc3339 } from "../src/time.ts";
 
 const session = {
   accessKeyId: "ASIAEXAMPLE",
@@ -58,7 +59,7 @@ Deno.test("child env: long-term keys get no token and no expiration; endpoint pa
 });
 
 Deno.test("export formats: env, export-env, json (credential_process v1), ini", () => {
-  equal(formatIso8601(session.expiration), "2026-05-25T01:02:03Z");
+  equal(formatRfc3339(session.expiration), "2026-05-25T01:02:03Z");
   equal(
     formatCredentials(session, { format: "env", profile: "p", region: "us-east-1" }),
     "AWS_ACCESS_KEY_ID=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY=secret/+=\nAWS_SESSION_TOKEN=token==\n" +

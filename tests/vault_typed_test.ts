@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ItemNotFoundError } from "../src/errors.ts";
 import { CredentialKeyring, credentialsFromJson, credentialsToJson } from "../src/vault/credential_keyring.ts";
-import { parseRfc3339 } from "../src/vault/keyring.ts";
+
 import { OidcTokenKeyring, oidcTokenToJson } from "../src/vault/oidc_keyring.ts";
 import {
   formatSessionKey,
@@ -13,6 +13,7 @@ import {
   SessionKeyring,
 } from "../src/vault/session_keyring.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
+import { parseRfc3339 } from "../src/time.ts";
 
 Deno.test("credentials: exact Go bytes, item fields, tolerant reading, invalid data without secrets", async () => {
   const mem = new MemoryKeyring();

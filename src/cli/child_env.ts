@@ -4,7 +4,7 @@
  */
 
 import type { Credentials } from "../credentials/credentials.ts";
-import { formatIso8601 } from "./credentials_output.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** Variables removed from the inherited environment so no other credentials or profile leak into the child. */
 export const UNSET_VARS: readonly string[] = [
@@ -50,7 +50,7 @@ export function buildChildEnv(
     env.AWS_ACCESS_KEY_ID = creds.accessKeyId;
     env.AWS_SECRET_ACCESS_KEY = creds.secretAccessKey;
     if (creds.sessionToken) env.AWS_SESSION_TOKEN = creds.sessionToken;
-    if (creds.expiration) env.AWS_CREDENTIAL_EXPIRATION = formatIso8601(creds.expiration);
+    if (creds.expiration) env.AWS_CREDENTIAL_EXPIRATION = formatRfc3339(creds.expiration);
   }
   Object.assign(env, options.extra ?? {});
   return env;

@@ -4,6 +4,7 @@
  */
 
 import type { Credentials } from "../credentials/credentials.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** The formats `export --format` accepts. */
 export const EXPORT_FORMATS = ["env", "export-env", "json", "ini"] as const;
@@ -11,18 +12,13 @@ export const EXPORT_FORMATS = ["env", "export-env", "json", "ini"] as const;
 /** One of {@link EXPORT_FORMATS}. */
 export type ExportFormat = typeof EXPORT_FORMATS[number];
 
-/** Go's `t.UTC().Format(time.RFC3339)`: second precision, `Z` suffix. */
-export function formatIso8601(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 function envLines(creds: Credentials, region: string | undefined): [string, string][] {
   const lines: [string, string][] = [
     ["AWS_ACCESS_KEY_ID", creds.accessKeyId],
     ["AWS_SECRET_ACCESS_KEY", creds.secretAccessKey],
   ];
   if (creds.sessionToken) lines.push(["AWS_SESSION_TOKEN", creds.sessionToken]);
-  if (creds.expiration) lines.push(["AWS_CREDENTIAL_EXPIRATION", formatIso8601(creds.expiration)]);
+  if (creds.expiration) lines.push(["AWS_CREDENTIAL_EXPIRATION", formatRfc3339(creds.expiration)]);
   if (region) lines.push(["AWS_REGION", region], ["AWS_DEFAULT_REGION", region]);
   return lines;
 }
@@ -51,7 +47,7 @@ export function formatCredentials(
         SecretAccessKey: creds.secretAccessKey,
       };
       if (creds.sessionToken) out.SessionToken = creds.sessionToken;
-      if (creds.expiration) out.Expiration = formatIso8601(creds.expiration);
+      if (creds.expiration) out.Expiration = formatRfc3339(creds.expiration);
       return JSON.stringify(out, null, 2) + "\n";
     }
     case "ini": {
@@ -59,7 +55,7 @@ export function formatCredentials(
         ["aws_access_key_id", creds.accessKeyId],
         ["aws_secret_access_key", creds.secretAccessKey],
         ["aws_session_token", creds.sessionToken],
-        ["aws_credential_expiration", creds.expiration && formatIso8601(creds.expiration)],
+        ["aws_credential_expiration", creds.expiration && formatRfc3339(creds.expiration)],
         ["region", options.region],
       ];
       return `[${options.profile}]\n` + entries.filter(([, v]) => v).map(([k, v]) => `${k}=${v}\n`).join("");

@@ -6,9 +6,10 @@
 
 import { formatDuration } from "../config/duration.ts";
 import { debug, maskSecret } from "../log.ts";
-import { InvalidDataError, parseGoObject, parseRfc3339 } from "../vault/keyring.ts";
+import { InvalidDataError, parseGoObject } from "../vault/keyring.ts";
 import type { Credentials } from "./credentials.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import { parseRfc3339 } from "../time.ts";
 
 /** Options of {@link runShellCommand}. */
 export interface ShellCommandOptions {

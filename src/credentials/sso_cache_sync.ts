@@ -10,8 +10,9 @@ import type { EnvSource } from "../config/config_file.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug } from "../log.ts";
 import type { Keyring } from "../vault/keyring.ts";
-import { formatRfc3339 } from "../vault/keyring.ts";
+
 import { OidcTokenKeyring } from "../vault/oidc_keyring.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** The AWS CLI's cache file for an SSO login: `~/.aws/sso/cache/<sha1 hex of the session name or start URL>.json`. */
 export async function standardSsoCachePath(profile: ProfileConfig, options?: { env?: EnvSource }): Promise<string> {

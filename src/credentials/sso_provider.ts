@@ -11,13 +11,14 @@ import type { EnvSource } from "../config/config_file.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { ItemNotFoundError } from "../errors.ts";
 import { debug, maskSecret } from "../log.ts";
-import { formatRfc3339, type Keyring } from "../vault/keyring.ts";
+import { type Keyring } from "../vault/keyring.ts";
 import { OIDC_KEY_PREFIX, oidcTokenFromJson, OidcTokenKeyring, oidcTokenToJson } from "../vault/oidc_keyring.ts";
 import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
 import type { Credentials } from "./credentials.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
 import { withLoginLock } from "./sso_lock.ts";
 import { type OidcClient, type OidcLogin, refreshOidcToken, ssoLogin, type SsoLoginOptions } from "./sso_login.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** Options of {@link SsoRoleCredentialsProvider}. */
 export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions, "env"> {

@@ -10,7 +10,6 @@
  * @module
  */
 
-import { formatIso8601 } from "../cli/credentials_output.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import { debug } from "../log.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
@@ -28,6 +27,7 @@ import {
   ServerError,
   textResponse,
 } from "./http_guard.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** The default port, as aws-vault (the 169.254.169.254 proxy forwards here). */
 export const DEFAULT_EC2_PORT = 9099;
@@ -150,8 +150,8 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
         AccessKeyId: creds.accessKeyId,
         Code: "Success",
         // Long-term keys never expire, but IMDS clients need an expiry: they come back in an hour for the same keys.
-        Expiration: formatIso8601(creds.expiration ?? new Date(at.getTime() + 3_600_000)),
-        LastUpdated: formatIso8601(at),
+        Expiration: formatRfc3339(creds.expiration ?? new Date(at.getTime() + 3_600_000)),
+        LastUpdated: formatRfc3339(at),
         SecretAccessKey: creds.secretAccessKey,
         Token: creds.sessionToken ?? "",
         Type: "AWS-HMAC",

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { formatIso8601 } from "../cli/credentials_output.ts";
 import type { Credentials } from "../credentials/credentials.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
@@ -25,6 +24,7 @@ import {
   safeErrorMessage,
   ServerError,
 } from "./http_guard.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** Options of {@link startEcsServer}. */
 export interface EcsServerOptions {
@@ -84,7 +84,7 @@ export function ecsCredentialsBody(creds: Credentials, now: Date): Record<string
   const expiration = creds.expiration ?? new Date(now.getTime() + 3_600_000);
   return {
     AccessKeyId: creds.accessKeyId,
-    Expiration: formatIso8601(expiration),
+    Expiration: formatRfc3339(expiration),
     SecretAccessKey: creds.secretAccessKey,
     Token: creds.sessionToken ?? "",
   };

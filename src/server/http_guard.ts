@@ -4,11 +4,11 @@
  * @module
  */
 
-import { formatIso8601 } from "../cli/credentials_output.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { Credentials } from "../credentials/credentials.ts";
 import { AppError } from "../errors.ts";
 import { debug, maskSecret } from "../log.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** A credential server could not start (port taken, bad bind address, first credentials fetch failed). */
 export class ServerError extends AppError {}
@@ -117,7 +117,7 @@ export function logRequest(
 /** Logs credentials being served, with the key masked. */
 export function logServing(creds: Credentials, now: Date): void {
   const exp = creds.expiration;
-  const tail = exp ? `expiration of ${formatIso8601(exp)} (${formatDuration(exp.getTime() - now.getTime())})` : "";
+  const tail = exp ? `expiration of ${formatRfc3339(exp)} (${formatDuration(exp.getTime() - now.getTime())})` : "";
   debug(`Serving credentials via http ${maskSecret(creds.accessKeyId)}${tail ? `, ${tail}` : ""}`);
 }
 

@@ -4,18 +4,10 @@
  */
 
 import type { Credentials } from "../credentials/credentials.ts";
-import {
-  formatRfc3339,
-  goBool,
-  goJsonString,
-  goString,
-  goTime,
-  InvalidDataError,
-  type Keyring,
-  parseGoObject,
-} from "./keyring.ts";
+import { goBool, goJsonString, goString, goTime, InvalidDataError, type Keyring, parseGoObject } from "./keyring.ts";
 import { isOidcKey } from "./oidc_keyring.ts";
 import { isSessionKey } from "./session_keyring.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /**
  * Serialises credentials exactly as aws-vault does:

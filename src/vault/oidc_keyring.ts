@@ -8,7 +8,6 @@ import { ItemNotFoundError } from "../errors.ts";
 import { debug } from "../log.ts";
 import {
   CorruptItemError,
-  formatRfc3339,
   goJsonString,
   goObject,
   goString,
@@ -17,6 +16,7 @@ import {
   type Keyring,
   parseGoObject,
 } from "./keyring.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** Prefix of every OIDC token key. */
 export const OIDC_KEY_PREFIX = "oidc:";

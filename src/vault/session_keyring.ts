@@ -9,7 +9,6 @@ import type { Credentials } from "../credentials/credentials.ts";
 import { debug } from "../log.ts";
 import {
   CorruptItemError,
-  formatRfc3339,
   goJsonString,
   goString,
   goTime,
@@ -17,6 +16,7 @@ import {
   type Keyring,
   parseGoObject,
 } from "./keyring.ts";
+import { formatRfc3339 } from "../time.ts";
 
 /** The session types aws-vault writes (spec §10.2). */
 export const SESSION_TYPES = {
