@@ -13,8 +13,3 @@ export interface Credentials {
   /** When the credentials stop working; absent for long-term keys that cannot expire. */
   readonly expiration?: Date;
 }
-
-/** Whether these credentials can expire (they carry an expiration time). */
-export function canExpire(creds: Credentials): boolean {
-  return creds.expiration !== undefined;
-}
