@@ -19,21 +19,38 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
   for (let off = 0; off < bytes.length;) off += stream.writeSync(bytes.subarray(off));
 }
 
-let code: number;
-try {
-  code = await runCli(Deno.args, { env: Deno.env, out: realOutput });
-} catch (e) {
-  if (e instanceof AppError) {
-    realOutput.stderr(`aws-vault: error: ${e.message}${e.suggestHelp ? ", try --help" : ""}\n`);
-    code = e.exitCode;
-  } else if (e instanceof Deno.errors.BrokenPipe) {
-    code = 141; // a closed pipe (`aws-vault list | head`) is not an error worth a stack trace
-  } else {
+/**
+ * The installed launcher (scripts/install) sets a few DENO_* variables for Deno itself and names the ones it added in
+ * AWS_VAULT_LAUNCHER_ADDED. Deno has read them by now; removing them here means every command aws-vault runs (exec,
+ * credential_process, prompt programs) sees exactly the environment the user gave it.
+ */
+function removeLauncherVariables(): void {
+  const added = Deno.env.get("AWS_VAULT_LAUNCHER_ADDED");
+  if (added === undefined) return;
+  for (const name of added.split(" ")) if (/^DENO_[A-Z_]+$/.test(name)) Deno.env.delete(name);
+  Deno.env.delete("AWS_VAULT_LAUNCHER_ADDED");
+}
+
+/** Runs the command line and resolves to the exit code; every error becomes a message here. */
+async function main(): Promise<number> {
+  removeLauncherVariables();
+  try {
+    return await runCli(Deno.args, { env: Deno.env, out: realOutput });
+  } catch (e) {
+    if (e instanceof AppError) {
+      realOutput.stderr(`aws-vault: error: ${e.message}${e.suggestHelp ? ", try --help" : ""}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof Deno.errors.BrokenPipe) return 141; // `aws-vault list | head` is not an error worth a trace
     // A bug, not a user error: keep the stack for the report, but only with --debug.
     const err = e as Error;
     realOutput.stderr(`aws-vault: internal error: ${err?.message ?? String(e)}\n`);
     if (isDebug() && err?.stack) realOutput.stderr(err.stack + "\n");
-    code = 70;
+    return 70;
   }
 }
-Deno.exit(code);
+
+// No top-level await: Deno stores a module's V8 code cache only after the module has finished evaluating (and the event
+// loop has turned, which every command that loads its implementation does), and later runs that load the code from
+// that cache start several milliseconds sooner. Deno.exit skips the runtime's teardown (docs/performance.md).
+main().then((code) => Deno.exit(code));

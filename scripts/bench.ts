@@ -1,8 +1,11 @@
 /**
- * Start-up benchmark: whole-process wall time of `--version` and `list` (a realistic config and vault), from source
- * and from the bundle. Prints the median and the spread of repeated runs; no thresholds, just numbers.
+ * Start-up benchmark of the installed command (`deno task bench [--runs N]`).
  *
- * usage: deno task bench [--runs N]
+ * Installs aws-vault into a temporary prefix with `scripts/install`, makes a sandbox home (a 20-profile config, stored
+ * keys and 20 cached sessions in the file vault) and times whole processes: each figure's runs are interleaved with
+ * a bare `deno run` of an empty script, so both see the same machine load, and the table gives the medians and their
+ * ratio. With `AWS_VAULT_COMPARE_BIN=/path/to/aws-vault` (e.g. the Go aws-vault) that binary runs the same commands in
+ * the same rotation. No thresholds: this prints numbers (docs/performance.md says what they mean).
  * @module
  */
 
@@ -13,101 +16,120 @@ import { SessionKeyring } from "../src/vault/session_keyring.ts";
 const root = new URL("..", import.meta.url).pathname;
 const runsAt = Deno.args.indexOf("--runs");
 const runs = runsAt >= 0 ? Number(Deno.args[runsAt + 1]) : 30;
+const WARMUP = 3;
+const PASSPHRASE = "bench";
 
-async function sandbox(): Promise<Record<string, string>> {
-  const home = await Deno.makeTempDir({ prefix: "aws-vault-bench-" });
-  await Deno.mkdir(`${home}/.aws`);
-  const lines = ["[default]", "region = eu-west-1"];
+/** A home directory with a realistic config and vault; returns the environment every run gets. */
+async function sandbox(home: string): Promise<Record<string, string>> {
+  await Deno.mkdir(`${home}/.aws`, { recursive: true });
+  const lines = [
+    "[default]",
+    "region = eu-west-1",
+    "",
+    "[profile base]",
+    "mfa_serial = arn:aws:iam::123456789012:mfa/me",
+  ];
   for (let i = 0; i < 20; i++) {
-    lines.push(`[profile p${i}]`, `source_profile = base`, `role_arn = arn:aws:iam::123456789012:role/r${i}`);
+    lines.push("", `[profile p${i}]`, "source_profile = base", `role_arn = arn:aws:iam::123456789012:role/r${i}`);
   }
-  lines.push("[profile base]", "mfa_serial = arn:aws:iam::123456789012:mfa/me");
   await Deno.writeTextFile(`${home}/.aws/config`, lines.join("\n") + "\n");
-  const vault = new FileKeyring({ dir: `${home}/.awsvault/keys`, env: () => "bench" });
+  const vault = new FileKeyring({ dir: `${home}/.awsvault/keys`, env: () => PASSPHRASE });
   await new CredentialKeyring(vault).set("base", { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "s" });
   const sessions = new SessionKeyring(vault);
-  // A valid cached GetSessionToken session for `base`, so `export base` is the cached credential_process path.
+  const expiration = new Date(Date.now() + 12 * 3_600_000);
+  const session = { accessKeyId: "ASIAIOSFODNN7EXAMPLE", secretAccessKey: "s", sessionToken: "t", expiration };
+  // `export base` is served from this GetSessionToken session: the cached credential_process path, in the key format
+  // the Go aws-vault shares.
   await sessions.set({
     type: "sts.GetSessionToken",
     profileName: "base",
     mfaSerial: "arn:aws:iam::123456789012:mfa/me",
-  }, {
-    accessKeyId: "ASIACACHED",
-    secretAccessKey: "s",
-    sessionToken: "t",
-    expiration: new Date(Date.now() + 3_600_000),
-  });
-  for (let i = 0; i < 20; i++) {
-    await sessions.set({ type: "sts.AssumeRole", profileName: `p${i}`, mfaSerial: "m" }, {
-      accessKeyId: "ASIA",
-      secretAccessKey: "s",
-      sessionToken: "t",
-      expiration: new Date(Date.now() + 3_600_000),
-    });
+  }, session);
+  for (let i = 1; i < 20; i++) {
+    await sessions.set({ type: "sts.GetSessionToken", profileName: `s${i}`, mfaSerial: "" }, session);
   }
   return {
-    AWS_VAULT_FILE_PASSPHRASE: "bench",
     HOME: home,
-    PATH: Deno.env.get("PATH") ?? "",
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE,
+    AWS_VAULT_BACKEND: "file", // the Go aws-vault's default on Linux is not the file store
   };
 }
 
-/**
- * Bundle runs start in the sandbox HOME, as a user's would: from this repository, Deno would also load its
- * deno.json and lock file, which the source runs need (import map) and the shipped file does not.
- */
-async function time(args: string[], env: Record<string, string>, options?: { cwd?: string }): Promise<number> {
+async function install(prefix: string): Promise<string> {
+  const out = await new Deno.Command(`${root}scripts/install`, { args: ["--prefix", prefix], stdout: "piped" })
+    .output();
+  if (!out.success) throw new Error("scripts/install failed");
+  return `${prefix}/aws-vault`;
+}
+
+async function time(cmd: string[], env: Record<string, string>, cwd: string): Promise<number> {
   const start = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
     env,
     clearEnv: true,
-    cwd: options?.cwd,
+    cwd,
     stdout: "null",
     stderr: "piped",
   }).output();
   const ms = performance.now() - start;
-  if (!out.success) throw new Error(`${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success) throw new Error(`${cmd.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   return ms;
 }
 
-function stats(samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return `median ${q(0.5).toFixed(1)} ms  (min ${s[0].toFixed(1)}, p90 ${q(0.9).toFixed(1)}, n=${s.length})`;
-}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
-const env = await sandbox();
-const entries = { source: `${root}main.ts`, bundle: `${root}dist/aws-vault.js` };
+const FIGURES: { name: string; args: string[] }[] = [
+  { name: "--version", args: ["--version"] },
+  { name: "export --format=json (cached)", args: ["export", "--format=json", "base"] },
+  { name: "list", args: ["list"] },
+  { name: "completion of profile names", args: ["--completion-bash", "exec", ""] },
+  { name: "exec -- true (cached)", args: ["exec", "base", "--", "true"] },
+];
+
+const work = await Deno.makeTempDir({ prefix: "aws-vault-bench-" });
 try {
-  await Deno.stat(entries.bundle);
-} catch {
-  console.error("dist/aws-vault.js missing: run `deno task bundle` first");
-  Deno.exit(1);
-}
-console.log(`deno ${Deno.version.deno}, ${runs} runs each, after 3 warm-up runs`);
-const empty = await Deno.makeTempFile({ suffix: ".js" });
-const bare = ["run", "--quiet", empty];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-for (const [kind, entry] of Object.entries(entries)) {
-  const cwd = kind === "bundle" ? env.HOME : root;
-  for (const cmd of [["--version"], ["list"], ["export", "--format=json", "base"]]) {
-    const args = ["run", "-A", "--quiet", entry, ...cmd];
-    for (let i = 0; i < 3; i++) await time(args, env, { cwd });
-    // Interleaved with the bare runtime, so both see the same machine load.
-    const samples: number[] = [];
-    const floor: number[] = [];
+  const env = await sandbox(`${work}/home`);
+  const installed = await install(`${work}/bin`);
+  const compare = Deno.env.get("AWS_VAULT_COMPARE_BIN");
+  const empty = `${work}/empty.js`;
+  await Deno.writeTextFile(empty, "");
+  const bare = [Deno.execPath(), "run", "--quiet", empty];
+  const cwd = env.HOME; // no deno.json here, as for a user
+
+  const rows: string[][] = [];
+  for (const figure of FIGURES) {
+    const subjects: string[][] = [bare, [installed, ...figure.args]];
+    if (compare) subjects.push([compare, ...figure.args]);
+    for (const cmd of subjects) for (let i = 0; i < WARMUP; i++) await time(cmd, env, cwd);
+    const samples: number[][] = subjects.map(() => []);
     for (let i = 0; i < runs; i++) {
-      floor.push(await time(bare, env, { cwd: env.HOME }));
-      samples.push(await time(args, env, { cwd }));
+      for (const [k, cmd] of subjects.entries()) samples[k].push(await time(cmd, env, cwd));
     }
-    const added = (median(samples) - median(floor)).toFixed(1);
-    console.log(`${kind.padEnd(7)} ${cmd.join(" ").padEnd(28)} ${stats(samples)}  +${added} ms over empty.js`);
+    const [b, ours, other] = samples.map(median);
+    const row = [figure.name, b.toFixed(1), ours.toFixed(1), `${(ours / b).toFixed(2)}x`];
+    if (other !== undefined) row.push(other.toFixed(1), `${(ours / other).toFixed(2)}x`);
+    rows.push(row);
   }
+
+  const header = ["figure", "bare deno (ms)", "aws-vault (ms)", "ratio"];
+  if (compare) header.push("compare (ms)", "aws-vault / compare");
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
+  console.log(`deno ${Deno.version.deno}; medians of ${runs} interleaved runs after ${WARMUP} warm-up runs`);
+  const version = new TextDecoder().decode(
+    (await new Deno.Command(installed, { args: ["--version"] }).output()).stdout,
+  );
+  console.log(`installed command: aws-vault ${version.trim()} (scripts/install)`);
+  if (compare) console.log(`compare: ${compare}`);
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+} finally {
+  await Deno.remove(work, { recursive: true });
 }
-const samples: number[] = [];
-for (let i = 0; i < runs; i++) samples.push(await time(bare, env, { cwd: env.HOME }));
-console.log(`${"deno".padEnd(7)} ${"empty.js".padEnd(28)} ${stats(samples)}  (the runtime's own floor)`);
-await Deno.remove(empty);
-await Deno.remove(env.HOME, { recursive: true });

@@ -224,7 +224,7 @@ Deno.test("home expansion of ~ and ~/ only", () => {
   assert.equal(new FileKeyring({ env }).dir, "/home/u/.awsvault/keys/");
 });
 
-Deno.test("openKeyring offers the backends of this OS with aws-vault's default, and names the others", () => {
+Deno.test("openKeyring offers the backends of this OS with aws-vault's default, and names the others", async () => {
   const expected: Record<string, string[]> = {
     linux: ["secret-service", "pass", "file"],
     darwin: ["keychain", "pass", "file"],
@@ -232,13 +232,16 @@ Deno.test("openKeyring offers the backends of this OS with aws-vault's default, 
   };
   assert.deepEqual(AVAILABLE_BACKENDS, expected[Deno.build.os] ?? expected.linux);
   assert.equal(DEFAULT_BACKEND, { darwin: "keychain", windows: "wincred" }[Deno.build.os as string] ?? "file");
-  assert.equal(openKeyring({ backend: "file", file: { dir: "/nonexistent", env: () => undefined } }).backend, "file");
+  assert.equal(
+    (await openKeyring({ backend: "file", file: { dir: "/nonexistent", env: () => undefined } })).backend,
+    "file",
+  );
   const foreign = Deno.build.os === "darwin" ? "wincred" : "keychain";
-  assert.throws(
+  await assert.rejects(
     () => openKeyring({ backend: foreign }),
     (e) =>
       e instanceof VaultError &&
       e.message === `backend "${foreign}" is not available on this system; available: ${AVAILABLE_BACKENDS.join(", ")}`,
   );
-  assert.throws(() => openKeyring({ backend: "nope" }), /unknown backend "nope"; available: /);
+  await assert.rejects(() => openKeyring({ backend: "nope" }), /unknown backend "nope"; available: /);
 });

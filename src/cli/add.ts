@@ -11,8 +11,8 @@ import { promptSecret, promptVisible } from "../prompt/terminal.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { SessionKeyring } from "../vault/session_keyring.ts";
 import type { Credentials } from "../credentials/credentials.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
-import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
+import { requireProfile } from "./profile_arg.ts";
 import { loadConfig, openVault } from "./vault_access.ts";
 
 interface KeyInput {
@@ -39,7 +39,8 @@ async function readKeys(context: CommandContext): Promise<KeyInput> {
   return { credentials: { accessKeyId, secretAccessKey }, mfaSerial: mfaSerial || undefined };
 }
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `add`. */
+export async function run(context: CommandContext): Promise<number> {
   const profile = requireProfile(context);
   const config = await loadConfig(context);
   const sourceProfile = config.profile(profile)?.get("source_profile")?.value;
@@ -50,7 +51,7 @@ async function run(context: CommandContext): Promise<number> {
   }
 
   const input = await readKeys(context);
-  const vault = openVault(context);
+  const vault = await openVault(context);
   await new CredentialKeyring(vault).set(profile, input.credentials);
   debug(`Stored credentials ${maskSecret(input.credentials.accessKeyId)} for profile ${profile}`);
   context.out.stdout(`Added credentials to profile ${JSON.stringify(profile)} in vault\n`);
@@ -67,21 +68,3 @@ async function run(context: CommandContext): Promise<number> {
   }
   return 0;
 }
-
-/** The `add` command. */
-export const addCommand: Command = {
-  spec: {
-    name: "add",
-    help: "Add credentials to the secure keystore.",
-    flags: [
-      {
-        name: "env",
-        kind: "bool",
-        help: "Read the credentials from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-      },
-      { name: "add-config", kind: "bool", default: true, help: "Add a profile to ~/.aws/config if one doesn't exist" },
-    ],
-    args: [{ ...PROFILE_ARG, help: "Name of the profile" }],
-  },
-  run,
-};

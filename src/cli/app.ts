@@ -7,38 +7,13 @@ import { type Env, loadConfigFileSync } from "../config/config_file.ts";
 import { debug, setDebug } from "../log.ts";
 import { PROMPT_DRIVERS, validatePromptDriver } from "../prompt/drivers.ts";
 import { VERSION } from "../version.ts";
-import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/mod.ts";
-import { addCommand } from "./add.ts";
-import { clearCommand } from "./clear.ts";
-import { containerProxyCommand } from "./container_proxy.ts";
-import type { Command, Output, ProcessEnv } from "./command.ts";
-import { execCommand } from "./exec.ts";
-import { exportCommand } from "./export.ts";
+import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "../vault/backends.ts";
+import { COMMANDS } from "./commands.ts";
+import type { Output, ProcessEnv } from "./command.ts";
 import { globalFlags, globalOptionsFrom } from "./global.ts";
-import { listCommand } from "./list.ts";
-import { loginCommand } from "./login.ts";
-import { migrateBackendCommand } from "./migrate_backend.ts";
 import { type AppSpec, parseCommandLine } from "./parser.ts";
-import { proxyCommand } from "./proxy.ts";
-import { removeCommand } from "./remove.ts";
-import { rotateCommand } from "./rotate.ts";
-import { versionCommand } from "./version.ts";
 
-/** Every command, in aws-vault's registration order (help lists them so). */
-export const COMMANDS: readonly Command[] = [
-  addCommand,
-  removeCommand,
-  migrateBackendCommand,
-  listCommand,
-  rotateCommand,
-  execCommand,
-  exportCommand,
-  clearCommand,
-  loginCommand,
-  proxyCommand,
-  containerProxyCommand,
-  versionCommand,
-];
+export { COMMANDS };
 
 /** The command-line description of the whole program. */
 export function appSpec(): AppSpec {
@@ -81,5 +56,6 @@ export async function runCli(argv: readonly string[], options: { env: ProcessEnv
   validatePromptDriver(global.prompt);
   assertBackendAvailable(global.backend);
   const command = COMMANDS.find((c) => c.spec === result.command)!;
-  return await command.run({ flags: result.flags, args: result.args, global, env, out });
+  const { run } = await command.load();
+  return await run({ flags: result.flags, args: result.args, global, env, out });
 }

@@ -10,12 +10,12 @@ import { listKeys } from "../vault/keyring.ts";
 import { OidcTokenKeyring } from "../vault/oidc_keyring.ts";
 import { parseSessionKey, SessionKeyring } from "../vault/session_keyring.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
-import { type Command, type CommandContext, stringArg } from "./command.ts";
-import { PROFILE_ARG } from "./profile_arg.ts";
+import { type CommandContext, stringArg } from "./command.ts";
 import { loadConfig, openVault } from "./vault_access.ts";
 
-async function run(context: CommandContext): Promise<number> {
-  const vault = openVault(context);
+/** Runs `clear`. */
+export async function run(context: CommandContext): Promise<number> {
+  const vault = await openVault(context);
   const sessions = new SessionKeyring(vault);
   const tokens = new OidcTokenKeyring(vault);
   const profile = stringArg(context.args, "profile");
@@ -48,14 +48,3 @@ async function run(context: CommandContext): Promise<number> {
   context.out.stdout(`Cleared ${n} sessions.\n`);
   return 0;
 }
-
-/** The `clear` command. */
-export const clearCommand: Command = {
-  spec: {
-    name: "clear",
-    help: "Clear temporary credentials from the secure keystore.",
-    flags: [],
-    args: [{ ...PROFILE_ARG, help: "Name of the profile (default: all sessions)" }],
-  },
-  run,
-};

@@ -35,10 +35,18 @@ export interface CommandContext {
   readonly out: Output;
 }
 
-/** A command: its command-line spec and the action that runs it. `run` resolves to the process exit code. */
+/** What a command's implementation module exports. `run` resolves to the process exit code. */
+export interface CommandModule {
+  run(context: CommandContext): Promise<number>;
+}
+
+/**
+ * A command: its command-line spec, and its implementation, loaded when the command runs (see `commands.ts`: start-up
+ * parses against the specs alone).
+ */
 export interface Command {
   readonly spec: CommandSpec;
-  run(context: CommandContext): Promise<number>;
+  load(): Promise<CommandModule>;
 }
 
 /** Reads a string argument; `undefined` when absent. */

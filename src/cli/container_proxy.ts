@@ -12,7 +12,7 @@ import {
   parseListenAddress,
   startContainerProxy,
 } from "../server/container_proxy.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
 import { guardSigusr1 } from "./libc.ts";
 
 const TOKEN_ENV = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
@@ -55,7 +55,8 @@ async function checkRunning(listen: string): Promise<number> {
   }
 }
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `container-proxy`. */
+export async function run(context: CommandContext): Promise<number> {
   const listenText = stringFlag(context, "listen") ?? DEFAULT_CONTAINER_PROXY_LISTEN;
   if (boolFlag(context.flags, "check-running")) return await checkRunning(listenText);
   const listen = parseListenAddress(listenText);
@@ -77,37 +78,3 @@ async function run(context: CommandContext): Promise<number> {
   clearTimeout(timer);
   return 0;
 }
-
-/** The hidden `container-proxy` command. */
-export const containerProxyCommand: Command = {
-  spec: {
-    name: "container-proxy",
-    hidden: true,
-    help: "Serve ECS container credentials inside a container network by forwarding to aws-vault's ECS server.",
-    flags: [
-      {
-        name: "listen",
-        kind: "string",
-        default: DEFAULT_CONTAINER_PROXY_LISTEN,
-        placeholder: "ADDR",
-        help: "Address to listen on (host:port)",
-      },
-      {
-        name: "target",
-        kind: "string",
-        env: "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        placeholder: "URL",
-        help: "Base URL of the ECS server started by `aws-vault exec --ecs-server`",
-      },
-      {
-        name: "token-file",
-        kind: "string",
-        placeholder: "FILE",
-        help: "File holding the ECS server's Authorization token (default: $AWS_CONTAINER_AUTHORIZATION_TOKEN)",
-      },
-      { name: "check-running", kind: "bool", help: "Exit 0 if a proxy answers on --listen, else 1" },
-    ],
-    args: [],
-  },
-  run,
-};

@@ -5,12 +5,7 @@
 
 import type { Credentials } from "../credentials/credentials.ts";
 import { formatRfc3339 } from "../time.ts";
-
-/** The formats `export --format` accepts. */
-export const EXPORT_FORMATS = ["env", "export-env", "json", "ini"] as const;
-
-/** One of {@link EXPORT_FORMATS}. */
-export type ExportFormat = typeof EXPORT_FORMATS[number];
+import type { ExportFormat } from "./flags.ts";
 
 function envLines(creds: Credentials, region: string | undefined): [string, string][] {
   const lines: [string, string][] = [

@@ -5,14 +5,13 @@
 
 import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
 import { buildChildEnv } from "./child_env.ts";
-import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG, STDOUT_FLAG } from "./duration_flags.ts";
 import { runCommand } from "./exec_process.ts";
 import { runServerMode } from "./exec_servers.ts";
 import { exportCredentials } from "./export.ts";
-import { fetchCredentials, NO_CACHE_FLAG, refuseNested } from "./fetch_credentials.ts";
-import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { fetchCredentials, refuseNested } from "./fetch_credentials.ts";
+import { requireProfile } from "./profile_arg.ts";
 import { hasSsoStartUrl } from "../config/profile_config.ts";
 import { syncOidcTokenToStandardCache } from "../credentials/sso_cache_sync.ts";
 
@@ -45,7 +44,8 @@ function defaultShell(context: CommandContext): string {
   return context.env.get("SHELL") || (Deno.build.os === "windows" ? "cmd.exe" : "/bin/sh");
 }
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `exec`. */
+export async function run(context: CommandContext): Promise<number> {
   refuseNested(context);
   validate(context);
   if (boolFlag(context.flags, "json")) return await exportCredentials(context, { format: "json" });
@@ -92,58 +92,3 @@ async function run(context: CommandContext): Promise<number> {
   debug(`Setting subprocess env: AWS_VAULT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...`);
   return await runCommand(command, { args, env });
 }
-
-/** The `exec` command. */
-export const execCommand: Command = {
-  spec: {
-    name: "exec",
-    help: "Execute a command with AWS credentials.",
-    flags: [
-      DURATION_FLAG,
-      NO_SESSION_FLAG,
-      NO_CACHE_FLAG,
-      REGION_FLAG,
-      MFA_TOKEN_FLAG,
-      {
-        name: "json",
-        short: "j",
-        kind: "bool",
-        hidden: true,
-        help: "Output credentials in JSON that can be used by credential_process",
-      },
-      { name: "server", short: "s", kind: "bool", help: "Alias for --ecs-server" },
-      { name: "ec2-server", kind: "bool", help: "Run a EC2 metadata server in the background for credentials" },
-      {
-        name: "ecs-server",
-        kind: "bool",
-        help:
-          "Run a ECS credential server in the background for credentials (the SDK or app must support AWS_CONTAINER_CREDENTIALS_FULL_URI)",
-      },
-      { name: "lazy", kind: "bool", help: "When using --ecs-server, lazily fetch credentials" },
-      {
-        name: "ecs-server-bind",
-        kind: "string",
-        placeholder: "ADDRESS",
-        help: "Address the ECS server listens on (default 127.0.0.1); e.g. the Docker bridge address for containers",
-      },
-      {
-        name: "ec2-imdsv1",
-        kind: "bool",
-        help: "Also answer IMDSv1 requests (without a session token) on the EC2 metadata server",
-      },
-      STDOUT_FLAG,
-      {
-        name: "profile-env",
-        kind: "bool",
-        env: "AWS_VAULT_PROFILE_ENV",
-        help: "Set AWS_PROFILE instead of injecting AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-      },
-    ],
-    args: [
-      PROFILE_ARG,
-      { name: "cmd", help: "Command to execute, defaults to $SHELL", hint: "command" },
-      { name: "args", help: "Command arguments", repeated: true },
-    ],
-  },
-  run,
-};

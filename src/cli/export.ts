@@ -3,11 +3,11 @@
  * @module
  */
 
-import type { Command, CommandContext } from "./command.ts";
-import { EXPORT_FORMATS, type ExportFormat, formatCredentials } from "./credentials_output.ts";
-import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG, STDOUT_FLAG } from "./duration_flags.ts";
-import { fetchCredentials, NO_CACHE_FLAG, refuseNested } from "./fetch_credentials.ts";
-import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import type { CommandContext } from "./command.ts";
+import { formatCredentials } from "./credentials_output.ts";
+import { fetchCredentials, refuseNested } from "./fetch_credentials.ts";
+import type { ExportFormat } from "./flags.ts";
+import { requireProfile } from "./profile_arg.ts";
 
 /** Prints `name`'s credentials in `format`; shared with the deprecated `exec --json`. */
 export async function exportCredentials(context: CommandContext, options: { format: ExportFormat }): Promise<number> {
@@ -18,28 +18,7 @@ export async function exportCredentials(context: CommandContext, options: { form
   return 0;
 }
 
-/** The `export` command. */
-export const exportCommand: Command = {
-  spec: {
-    name: "export",
-    help: "Export AWS credentials.",
-    flags: [
-      DURATION_FLAG,
-      NO_SESSION_FLAG,
-      NO_CACHE_FLAG,
-      REGION_FLAG,
-      MFA_TOKEN_FLAG,
-      {
-        name: "format",
-        kind: "enum",
-        values: EXPORT_FORMATS,
-        default: "env",
-        placeholder: "FORMAT",
-        help: "Format to output credentials",
-      },
-      STDOUT_FLAG,
-    ],
-    args: [PROFILE_ARG],
-  },
-  run: (context) => exportCredentials(context, { format: context.flags.format as ExportFormat }),
-};
+/** Runs `export`. */
+export function run(context: CommandContext): Promise<number> {
+  return exportCredentials(context, { format: context.flags.format as ExportFormat });
+}

@@ -17,15 +17,6 @@ import { AppError } from "../errors.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { boolFlag, type CommandContext } from "./command.ts";
 import { loadConfig, openVault } from "./vault_access.ts";
-import type { FlagSpec } from "./parser.ts";
-
-/** `--no-cache` with its `AWS_VAULT_NO_CACHE` default (not in aws-vault, which cannot turn its cache off). */
-export const NO_CACHE_FLAG: FlagSpec = {
-  name: "no-cache",
-  kind: "bool",
-  env: "AWS_VAULT_NO_CACHE",
-  help: "Neither reuse nor store cached sessions in the vault",
-};
 
 /** The nested-session refusal shared by exec and export (spec §4.1). */
 export function refuseNested(context: CommandContext): void {
@@ -80,7 +71,7 @@ export async function loadProfile(
   options?: { flags?: ProfileFlags },
 ): Promise<LoadedProfile> {
   const config = await loadConfig(context);
-  const vault = openVault(context);
+  const vault = await openVault(context);
   // Listing the vault costs a directory scan: only needed when the config does not know the profile.
   if (!config.hasSection(name)) {
     assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });

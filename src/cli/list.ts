@@ -11,7 +11,7 @@ import { debug } from "../log.ts";
 import { listKeys } from "../vault/keyring.ts";
 import { isSessionKey, parseSessionKey, type SessionKey, sessionTypeLabel } from "../vault/session_keyring.ts";
 import { isOidcKey, OIDC_KEY_PREFIX } from "../vault/oidc_keyring.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
 import { formatTable } from "./table.ts";
 import { loadConfig, openVault } from "./vault_access.ts";
 
@@ -44,9 +44,10 @@ function ssoStartUrlOf(config: AwsConfigFile, profile: string, context: CommandC
   }
 }
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `list`. */
+export async function run(context: CommandContext): Promise<number> {
   const config = await loadConfig(context);
-  const vault = openVault(context);
+  const vault = await openVault(context);
   const listing = await listKeys(vault);
   for (const p of listing.problems) {
     context.out.stderr(`aws-vault: warning: skipping ${JSON.stringify(p.name)} in the vault: ${p.reason}\n`);
@@ -93,19 +94,3 @@ async function run(context: CommandContext): Promise<number> {
   context.out.stdout(formatTable(rows));
   return 0;
 }
-
-/** The `list` command. */
-export const listCommand: Command = {
-  spec: {
-    name: "list",
-    aliases: ["ls"],
-    help: "List profiles, along with their credentials and sessions.",
-    flags: [
-      { name: "profiles", kind: "bool", help: "Show only the profile names" },
-      { name: "sessions", kind: "bool", help: "Show only the session names" },
-      { name: "credentials", kind: "bool", help: "Show only the profiles with stored credential" },
-    ],
-    args: [],
-  },
-  run,
-};

@@ -19,8 +19,7 @@ import type { CredentialsProvider } from "../credentials/provider.ts";
 import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
 import { openBrowser } from "../os/browser.ts";
-import { boolFlag, type Command, type CommandContext, stringArg } from "./command.ts";
-import { DURATION_FLAG, MFA_TOKEN_FLAG, NO_SESSION_FLAG, REGION_FLAG } from "./duration_flags.ts";
+import { boolFlag, type CommandContext, stringArg } from "./command.ts";
 import { profileFlagsOf, resolveChain } from "./fetch_credentials.ts";
 import { loadConfig } from "./vault_access.ts";
 
@@ -94,7 +93,8 @@ async function consoleCredentials(
   }).retrieve();
 }
 
-async function runLogin(context: CommandContext): Promise<number> {
+/** Runs `login`. */
+export async function run(context: CommandContext): Promise<number> {
   const name = stringArg(context.args, "profile") || context.env.get("AWS_PROFILE") || "";
   const [profile, provider] = await sourceFor(context, name);
   const credentials = await consoleCredentials(profile, provider, { env: context.env });
@@ -120,38 +120,3 @@ async function runLogin(context: CommandContext): Promise<number> {
   }
   return 0;
 }
-
-/** The `login` command. */
-export const loginCommand: Command = {
-  spec: {
-    name: "login",
-    help: "Generate a login link for the AWS Console.",
-    flags: [
-      { ...DURATION_FLAG, help: "Duration of the assume-role or federated session. Defaults to 1h" },
-      NO_SESSION_FLAG,
-      {
-        name: "auto-logout",
-        short: "a",
-        kind: "bool",
-        env: "AWS_VAULT_AUTO_LOGOUT",
-        help: "Auto logout when starting a new login",
-      },
-      MFA_TOKEN_FLAG,
-      { name: "path", kind: "string", placeholder: "PATH", help: "The AWS service you would like access" },
-      REGION_FLAG,
-      {
-        name: "stdout",
-        short: "s",
-        kind: "bool",
-        env: "AWS_VAULT_STDOUT",
-        help: "Print login URL to stdout instead of opening in default browser",
-      },
-    ],
-    args: [{
-      name: "profile",
-      help: "Name of the profile. If none given, credentials will be sourced from env vars",
-      hint: "profile",
-    }],
-  },
-  run: runLogin,
-};

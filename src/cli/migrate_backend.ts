@@ -7,14 +7,14 @@
 import { AppError, VaultError } from "../errors.ts";
 import type { Keyring } from "../vault/keyring.ts";
 import { migrateCredentials, MigrationError, migrationProfiles, type ProfileMigration } from "../vault/migrate.ts";
-import { AVAILABLE_BACKENDS, openKeyring } from "../vault/mod.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { openKeyring } from "../vault/mod.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
 import { backendOpenOptions } from "./vault_access.ts";
 
 /** Options of {@link runMigrateBackend}. */
 export interface MigrateBackendOptions {
   /** Opens a backend by name; default `openKeyring` with {@link backendOpenOptions}. Tests plug in their stores. */
-  open?: (backend: string) => Keyring;
+  open?: (backend: string) => Keyring | Promise<Keyring>;
 }
 
 function resultLine(result: ProfileMigration): string {
@@ -28,9 +28,13 @@ function resultLine(result: ProfileMigration): string {
   }
 }
 
-function openAs(open: (backend: string) => Keyring, backend: string, role: "source" | "destination"): Keyring {
+async function openAs(
+  open: (backend: string) => Keyring | Promise<Keyring>,
+  backend: string,
+  role: "source" | "destination",
+): Promise<Keyring> {
   try {
-    return open(backend);
+    return await open(backend);
   } catch (e) {
     throw new VaultError(`open ${role} backend ${JSON.stringify(backend)}: ${(e as Error).message}`, { cause: e });
   }
@@ -48,7 +52,7 @@ export async function runMigrateBackend(context: CommandContext, options?: Migra
   if (from === to) throw new AppError("source and destination backends must differ");
   const open = options?.open ?? ((backend: string) => openKeyring(backendOpenOptions(context, backend)));
 
-  const source = openAs(open, from, "source");
+  const source = await openAs(open, from, "source");
   const profiles = await migrationProfiles(source, profile);
   if (profiles.length === 0) {
     out.stdout(`No credentials found in source backend ${from}.\n`);
@@ -59,7 +63,7 @@ export async function runMigrateBackend(context: CommandContext, options?: Migra
     out.stdout(profiles.map((p) => `  ${p}\n`).join("") + "\nNo changes made.\n");
     return 0;
   }
-  const destination = openAs(open, to, "destination");
+  const destination = await openAs(open, to, "destination");
 
   let summary;
   try {
@@ -88,34 +92,7 @@ export async function runMigrateBackend(context: CommandContext, options?: Migra
   return 0;
 }
 
-/** The `migrate-backend` command. */
-export const migrateBackendCommand: Command = {
-  spec: {
-    name: "migrate-backend",
-    help: "Migrate stored credentials between keyring backends.",
-    flags: [
-      {
-        name: "from",
-        kind: "enum",
-        required: true,
-        values: AVAILABLE_BACKENDS,
-        placeholder: "BACKEND",
-        help: "Source backend",
-      },
-      {
-        name: "to",
-        kind: "enum",
-        required: true,
-        values: AVAILABLE_BACKENDS,
-        placeholder: "BACKEND",
-        help: "Destination backend",
-      },
-      { name: "profile", kind: "string", placeholder: "PROFILE", help: "Migrate only this credential" },
-      { name: "dry-run", kind: "bool", help: "List what would migrate. No secrets are read" },
-      { name: "overwrite", kind: "bool", help: "Overwrite existing destination credentials" },
-      { name: "delete-source", kind: "bool", help: "Delete the source item after a verified copy" },
-    ],
-    args: [],
-  },
-  run: (context) => runMigrateBackend(context),
-};
+/** Runs `migrate-backend`. */
+export function run(context: CommandContext): Promise<number> {
+  return runMigrateBackend(context);
+}

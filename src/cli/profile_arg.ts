@@ -4,15 +4,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import type { ArgSpec } from "./parser.ts";
 import type { CommandContext } from "./command.ts";
-
-/** The `profile` positional as commands declare it (optional on the command line: `$AWS_PROFILE` fills in). */
-export const PROFILE_ARG: ArgSpec = {
-  name: "profile",
-  help: "Name of the profile (default: $AWS_PROFILE)",
-  hint: "profile",
-};
 
 /**
  * The profile a command acts on: the argument, else `$AWS_PROFILE`.

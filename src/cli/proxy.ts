@@ -7,7 +7,7 @@
 import { debug } from "../log.ts";
 import { startEc2Proxy, stopProxy } from "../server/ec2_proxy.ts";
 import { addLoopbackAlias, removeLoopbackAlias } from "../server/loopback_alias.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
 import { guardSigusr1 } from "./libc.ts";
 
 /** The signals that end the proxy; Windows only delivers SIGINT and SIGBREAK to Deno. */
@@ -45,23 +45,11 @@ async function runProxy(): Promise<number> {
   return 0;
 }
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `proxy`. */
+export async function run(context: CommandContext): Promise<number> {
   if (boolFlag(context.flags, "stop")) {
     await stopProxy();
     return 0;
   }
   return await runProxy();
 }
-
-/** The `proxy` command. */
-export const proxyCommand: Command = {
-  spec: {
-    name: "proxy",
-    aliases: ["server"],
-    hidden: true,
-    help: "Start a proxy for the ec2 instance role server locally.",
-    flags: [{ name: "stop", kind: "bool", help: "Stop the proxy" }],
-    args: [],
-  },
-  run,
-};

@@ -8,13 +8,14 @@ import { VaultError } from "../errors.ts";
 import { confirm } from "../prompt/terminal.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { SessionKeyring } from "../vault/session_keyring.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
-import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
+import { requireProfile } from "./profile_arg.ts";
 import { openVault } from "./vault_access.ts";
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `remove`. */
+export async function run(context: CommandContext): Promise<number> {
   const profile = requireProfile(context);
-  const vault = openVault(context);
+  const vault = await openVault(context);
   const sessions = new SessionKeyring(vault);
 
   if (boolFlag(context.flags, "sessions-only")) {
@@ -43,24 +44,3 @@ async function run(context: CommandContext): Promise<number> {
   if (n > 0) context.out.stdout(`Deleted ${n} sessions.\n`);
   return 0;
 }
-
-/** The `remove` command. */
-export const removeCommand: Command = {
-  spec: {
-    name: "remove",
-    aliases: ["rm"],
-    help: "Remove credentials from the secure keystore.",
-    flags: [
-      { name: "force", short: "f", kind: "bool", help: "Do not prompt for confirmation" },
-      {
-        name: "sessions-only",
-        short: "s",
-        kind: "bool",
-        hidden: true,
-        help: "Only remove sessions, leave credentials intact",
-      },
-    ],
-    args: [{ ...PROFILE_ARG, help: "Name of the profile" }],
-  },
-  run,
-};

@@ -5,11 +5,12 @@
  */
 
 import { rotateAccessKey } from "../credentials/rotation.ts";
-import { boolFlag, type Command, type CommandContext } from "./command.ts";
+import { boolFlag, type CommandContext } from "./command.ts";
 import { loadProfile } from "./fetch_credentials.ts";
-import { PROFILE_ARG, requireProfile } from "./profile_arg.ts";
+import { requireProfile } from "./profile_arg.ts";
 
-async function run(context: CommandContext): Promise<number> {
+/** Runs `rotate`. */
+export async function run(context: CommandContext): Promise<number> {
   const name = requireProfile(context);
   const { profile, vault } = await loadProfile(context, name);
   await rotateAccessKey(profile, {
@@ -20,14 +21,3 @@ async function run(context: CommandContext): Promise<number> {
   });
   return 0;
 }
-
-/** The `rotate` command. */
-export const rotateCommand: Command = {
-  spec: {
-    name: "rotate",
-    help: "Rotate credentials.",
-    flags: [{ name: "no-session", short: "n", kind: "bool", help: "Use master credentials, no session or role used" }],
-    args: [PROFILE_ARG],
-  },
-  run,
-};

@@ -30,7 +30,7 @@ export function backendOpenOptions(context: CommandContext, backend: string): Op
 }
 
 /** Opens the backend chosen by `--backend`. */
-export function openVault(context: CommandContext): Keyring {
+export function openVault(context: CommandContext): Promise<Keyring> {
   return openKeyring(backendOpenOptions(context, context.global.backend));
 }
 

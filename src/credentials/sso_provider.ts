@@ -16,8 +16,7 @@ import { OIDC_KEY_PREFIX, oidcTokenFromJson, OidcTokenKeyring, oidcTokenToJson }
 import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
 import type { Credentials } from "./credentials.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
-import { withLoginLock } from "./sso_lock.ts";
-import { type OidcClient, type OidcLogin, refreshOidcToken, ssoLogin, type SsoLoginOptions } from "./sso_login.ts";
+import type { OidcClient, OidcLogin, SsoLoginOptions } from "./sso_login.ts";
 import { formatRfc3339 } from "../time.ts";
 
 /** Options of {@link SsoRoleCredentialsProvider}. */
@@ -146,21 +145,22 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
     const { vault, noCache } = this.#options;
     const url = this.profile.ssoStartUrl!;
     const loginOptions = { ...this.#options, useStdout: this.#options.useStdout ?? this.profile.ssoUseStdout };
-    if (noCache) {
-      return { accessToken: (await ssoLogin(this.profile, loginOptions)).token.accessToken, reusable: false };
-    }
+    // The login, refresh and lock code is loaded only when a token must be obtained (docs/performance.md).
+    const login = async () => (await import("./sso_login.ts")).ssoLogin(this.profile, loginOptions);
+    if (noCache) return { accessToken: (await login()).token.accessToken, reusable: false };
     const usable = (s: Partial<StoredToken> | undefined): s is StoredToken =>
       !!s?.token && !!s.expiration && s.expiration > this.#now() && s.token.accessToken !== retry?.rejected;
     const cached = await readToken(vault, url);
     if (usable(cached)) return { accessToken: cached.token.accessToken, reusable: true };
+    const { withLoginLock } = await import("./sso_lock.ts");
     return await withLoginLock(url, async () => {
       // Another process may have logged in or refreshed while this one waited for the lock.
       const stored = await readToken(vault, url);
       if (usable(stored)) return { accessToken: stored.token.accessToken, reusable: true };
-      const login = await this.#refresh(stored) ?? await ssoLogin(this.profile, loginOptions);
-      await writeToken(vault, url, { ...login, now: this.#now() });
-      debug(`Stored SSO token for '${url}', expires in ${login.token.expiresIn}s`);
-      return { accessToken: login.token.accessToken, reusable: false };
+      const fresh = await this.#refresh(stored) ?? await login();
+      await writeToken(vault, url, { ...fresh, now: this.#now() });
+      debug(`Stored SSO token for '${url}', expires in ${fresh.token.expiresIn}s`);
+      return { accessToken: fresh.token.accessToken, reusable: false };
     }, { dir: this.#options.lockDir, env: this.#options.env });
   }
 
@@ -173,6 +173,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
       return undefined;
     }
     try {
+      const { refreshOidcToken } = await import("./sso_login.ts");
       return await refreshOidcToken(this.profile, { client, refreshToken }, { env: this.#options.env });
     } catch (e) {
       debug(`Refreshing the SSO token for '${url}' failed (${e instanceof Error ? e.message : e}), logging in`);

@@ -92,7 +92,9 @@ export class FileKeyring implements Keyring {
     if (path === undefined) throw new ItemNotFoundError(key);
     let token: string;
     try {
-      token = await Deno.readTextFile(path);
+      // Synchronous on purpose, like every small read here: an asynchronous one goes through Deno's blocking-I/O
+      // thread pool, which costs more than the read on the credential_process path (docs/performance.md).
+      token = Deno.readTextFileSync(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) throw new ItemNotFoundError(key);
       if (e instanceof Deno.errors.IsADirectory) throw new CorruptItemError(path, "it is a directory");
@@ -180,18 +182,26 @@ export class FileKeyring implements Keyring {
    * percent-decoded); anything else (subdirectories, `.DS_Store`, damaged files) is a problem named by its file name.
    * A missing directory is an empty store.
    */
-  async scan(): Promise<KeyListing> {
+  scan(): Promise<KeyListing> {
+    try {
+      return Promise.resolve(this.#scanSync());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #scanSync(): KeyListing {
     const names: string[] = [];
     try {
-      for await (const entry of Deno.readDir(this.dir)) names.push(entry.name);
+      for (const entry of Deno.readDirSync(this.dir)) names.push(entry.name);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return { keys: [], problems: [] };
       if (e instanceof Deno.errors.NotADirectory) throw this.#notADirectory();
       throw new VaultError(`cannot list ${JSON.stringify(this.dir)}: ${errorText(e)}`, { cause: e });
     }
-    await this.#checkDirMode();
+    this.#checkDirMode();
     const entries = names.filter((n) => !n.startsWith(TEMP_PREFIX));
-    const results = await Promise.all(entries.map((n) => this.#inspect(n)));
+    const results = entries.map((n) => this.#inspect(n));
     const keys: string[] = [];
     const problems: KeyProblem[] = [];
     results.forEach((reason, i) => {
@@ -203,21 +213,26 @@ export class FileKeyring implements Keyring {
   }
 
   /** undefined: a good item; null: vanished meanwhile; string: why the entry is not an item. */
-  async #inspect(name: string): Promise<string | undefined | null> {
+  #inspect(name: string): string | undefined | null {
     const path = this.#join(name);
     const canonical = encode(decode(name), "/");
     if (canonical !== name) return `the file name is not an encoded key (that would be ${canonical})`;
     try {
-      const info = await Deno.stat(path);
+      const info = Deno.statSync(path);
       if (info.isDirectory) return "is a directory";
       if (!info.isFile) return "is not a regular file";
       if (info.size > MAX_ITEM_BYTES) return "too large to be an aws-vault item";
-      readJweHeader(await Deno.readTextFile(path));
+      readJweHeader(Deno.readTextFileSync(path));
       return undefined;
     } catch (e) {
       if (e instanceof InvalidJweError) return `not an aws-vault item: ${e.message}`;
       if (e instanceof Deno.errors.NotFound) {
-        return (await Deno.lstat(path).then(() => true, () => false)) ? "broken symbolic link" : null;
+        try {
+          Deno.lstatSync(path);
+          return "broken symbolic link";
+        } catch {
+          return null;
+        }
       }
       return `unreadable: ${errorText(e)}`;
     }
@@ -278,7 +293,7 @@ export class FileKeyring implements Keyring {
       throw new VaultError(`cannot access ${JSON.stringify(this.dir)}: ${errorText(e)}`, { cause: e });
     });
     if (info && !info.isDirectory) throw this.#notADirectory();
-    if (info) return await this.#checkDirMode();
+    if (info) return this.#checkDirMode();
     try {
       await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch (e) {
@@ -287,10 +302,15 @@ export class FileKeyring implements Keyring {
   }
 
   /** A group- or world-readable store is the user's choice (shared machines, ACLs): warn, never chmod it. */
-  async #checkDirMode(): Promise<void> {
+  #checkDirMode(): void {
     if (this.#modeChecked) return;
     this.#modeChecked = true;
-    const mode = (await Deno.stat(this.dir).catch(() => undefined))?.mode;
+    let mode: number | null | undefined;
+    try {
+      mode = Deno.statSync(this.dir).mode;
+    } catch {
+      mode = undefined;
+    }
     if (mode != null && (mode & 0o077) !== 0) {
       debug(`warning: ${this.dir} is accessible by other users (mode ${(mode & 0o777).toString(8)}); 700 is advised`);
     }

@@ -1,9 +1,10 @@
 /**
- * Flags shared by the commands that fetch credentials (exec, export, login).
+ * Flags and arguments shared by several commands (the credential flags of exec, export and login, the profile
+ * argument, the export formats). Declarations only: the command table imports this module on every start.
  * @module
  */
 
-import type { FlagSpec } from "./parser.ts";
+import type { ArgSpec, FlagSpec } from "./parser.ts";
 
 /** `-d, --duration` with its `AWS_VAULT_DURATION` default. */
 export const DURATION_FLAG: FlagSpec = {
@@ -47,3 +48,24 @@ export const STDOUT_FLAG: FlagSpec = {
   env: "AWS_VAULT_STDOUT",
   help: "Print the SSO link to the terminal without automatically opening the browser",
 };
+
+/** `--no-cache` (exec, export). */
+export const NO_CACHE_FLAG: FlagSpec = {
+  name: "no-cache",
+  kind: "bool",
+  env: "AWS_VAULT_NO_CACHE",
+  help: "Neither reuse nor store cached sessions in the vault",
+};
+
+/** The `profile` positional as commands declare it (optional on the command line: `$AWS_PROFILE` fills in). */
+export const PROFILE_ARG: ArgSpec = {
+  name: "profile",
+  help: "Name of the profile (default: $AWS_PROFILE)",
+  hint: "profile",
+};
+
+/** What `export --format` accepts. */
+export const EXPORT_FORMATS = ["env", "export-env", "json", "ini"] as const;
+
+/** One of {@link EXPORT_FORMATS}. */
+export type ExportFormat = typeof EXPORT_FORMATS[number];

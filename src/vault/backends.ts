@@ -1,0 +1,55 @@
+/**
+ * Backend names: the ones aws-vault knows, the ones this OS offers, the default, and the up-front check of
+ * `--backend`. Names only, so the command line can be parsed without loading any backend.
+ * @module
+ */
+
+import { VaultError } from "../errors.ts";
+
+/** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
+export const KNOWN_BACKENDS: readonly string[] = [
+  "wincred",
+  "winhello",
+  "keychain",
+  "secret-service",
+  "kwallet",
+  "keyctl",
+  "pass",
+  "passage",
+  "file",
+  "op-connect",
+  "op",
+  "op-desktop",
+  "proton-pass",
+];
+
+/** Backends usable on this OS, in aws-vault's preference order: the values `--backend` accepts. */
+export const AVAILABLE_BACKENDS: readonly string[] = Deno.build.os === "windows"
+  ? ["wincred", "file"]
+  : Deno.build.os === "darwin"
+  ? ["keychain", "pass", "file"]
+  : ["secret-service", "pass", "file"];
+
+/**
+ * The backend used when `--backend` is not given, as aws-vault: the keychain on macOS, Credential Manager on Windows,
+ * and on Linux the encrypted file, which unlike secret-service needs no desktop session.
+ */
+export const DEFAULT_BACKEND = Deno.build.os === "windows"
+  ? "wincred"
+  : Deno.build.os === "darwin"
+  ? "keychain"
+  : "file";
+
+/**
+ * Checks a backend name without opening anything, so a wrong `--backend` / `AWS_VAULT_BACKEND` fails up front for
+ * every command, as aws-vault's enum flag does.
+ * @throws VaultError naming the available backends
+ */
+export function assertBackendAvailable(backend: string): void {
+  if (AVAILABLE_BACKENDS.includes(backend)) return;
+  const available = AVAILABLE_BACKENDS.join(", ");
+  if (KNOWN_BACKENDS.includes(backend)) {
+    throw new VaultError(`backend ${JSON.stringify(backend)} is not available on this system; available: ${available}`);
+  }
+  throw new VaultError(`unknown backend ${JSON.stringify(backend)}; available: ${available}`);
+}
