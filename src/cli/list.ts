@@ -77,7 +77,8 @@ export async function run(context: CommandContext): Promise<number> {
   const shownTokens = new Set<string>();
   for (const profile of profiles) {
     const labels: string[] = [];
-    const startUrl = ssoStartUrlOf(config, profile, context);
+    // Resolving every profile only matters for matching SSO tokens to profiles: skip it when there are none.
+    const startUrl = oidcUrls.length > 0 ? ssoStartUrlOf(config, profile, context) : undefined;
     if (startUrl && oidcUrls.includes(startUrl)) {
       labels.push(oidcLabel(startUrl, config));
       shownTokens.add(startUrl);

@@ -5,7 +5,6 @@
  */
 
 import { type AwsConfigFile, loadConfigFile } from "../config/config_file.ts";
-import { promptSecret } from "../prompt/terminal.ts";
 import type { Keyring } from "../vault/keyring.ts";
 import { openKeyring, type OpenKeyringOptions } from "../vault/mod.ts";
 import type { CommandContext } from "./command.ts";
@@ -21,7 +20,9 @@ export function backendOpenOptions(context: CommandContext, backend: string): Op
     file: {
       dir: global.fileDir,
       env: (name) => context.env.get(name),
-      promptPassphrase: (message) => promptSecret(message, { what: "vault passphrase" }),
+      // The terminal prompt loads only when a passphrase must be typed.
+      promptPassphrase: async (message) =>
+        (await import("../prompt/terminal.ts")).promptSecret(message, { what: "vault passphrase" }),
     },
     pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env: context.env },
     secretService: { collection: global.secretServiceCollection },

@@ -10,7 +10,7 @@ import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug, maskSecret } from "../log.ts";
 import type { Credentials } from "./credentials.ts";
-import { type MfaOptions, mfaTokenSource } from "./mfa.ts";
+import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
 
 /** Options of {@link AssumeRoleProvider}. */
@@ -78,7 +78,11 @@ export class AssumeRoleProvider implements CredentialsProvider {
     const p = this.profile;
     const credentials = await this.source.retrieve();
     const input = assumeRoleInput(p, this.#now());
-    if (input.SerialNumber) input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
+    if (input.SerialNumber) {
+      // The MFA sources (prompt drivers, mfa_process) load only when a code is needed (docs/performance.md).
+      const { mfaTokenSource } = await import("./mfa.ts");
+      input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
+    }
     const creds = await callAws(p.profileName, "sts:AssumeRole", async () => {
       const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env });
       try {

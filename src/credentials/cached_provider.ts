@@ -70,6 +70,30 @@ export function sessionTokenLookup(profile: ProfileConfig): SessionKeyLookup {
   return { type: SESSION_TYPES.getSessionToken, profileName: profile.profileName, mfaSerial: profile.mfaSerial ?? "" };
 }
 
+/** The session-cache key of a profile's SSO role credentials: aws-vault's, with the start URL in the MFA field. */
+export function ssoRoleLookup(profile: ProfileConfig): SessionKeyLookup {
+  return {
+    type: SESSION_TYPES.ssoGetRoleCredentials,
+    profileName: profile.profileName,
+    mfaSerial: profile.ssoStartUrl ?? "",
+  };
+}
+
+/** How the SSO provider describes itself; the chain needs it before that provider's module is loaded. */
+export function ssoRoleDescription(profile: ProfileConfig): string {
+  return `SSO GetRoleCredentials ${profile.ssoRoleName} in ${profile.ssoAccountId} for profile ${profile.profileName}`;
+}
+
+/** How the web identity provider describes itself; the chain needs it before that provider's module is loaded. */
+export function webIdentityDescription(profile: ProfileConfig): string {
+  return `AssumeRoleWithWebIdentity ${profile.roleArn} for profile ${profile.profileName}`;
+}
+
+/** The cache key of a profile's web identity sessions (aws-vault's `sts.AssumeRoleWithWebIdentity`). */
+export function webIdentityLookup(profile: ProfileConfig): SessionKeyLookup {
+  return { type: SESSION_TYPES.assumeRoleWithWebIdentity, profileName: profile.profileName, mfaSerial: "" };
+}
+
 /** The cache key of a profile's credential_process results (aws-vault's). */
 export function credentialProcessLookup(profile: ProfileConfig): SessionKeyLookup {
   return { type: SESSION_TYPES.credentialProcess, profileName: profile.profileName, mfaSerial: "" };

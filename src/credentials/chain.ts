@@ -29,14 +29,17 @@ import {
   CachedSessionProvider,
   credentialProcessLookup,
   sessionTokenLookup,
+  ssoRoleDescription,
+  ssoRoleLookup,
+  webIdentityDescription,
+  webIdentityLookup,
 } from "./cached_provider.ts";
 import { CredentialProcessProvider } from "./credential_process_provider.ts";
 import { KeyringProvider } from "./keyring_provider.ts";
 import type { MfaOptions } from "./mfa.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
 import { SessionTokenProvider } from "./session_token_provider.ts";
-import { webIdentityLookup, WebIdentityProvider } from "./web_identity_provider.ts";
-import { SsoRoleCredentialsProvider, ssoRoleLookup } from "./sso_provider.ts";
+import { DeferredProvider } from "./deferred_provider.ts";
 
 /** AWS's limit for a role assumed with temporary credentials ("role chaining"). */
 export const ROLE_CHAINING_MAXIMUM_DURATION = 3_600_000;
@@ -132,17 +135,25 @@ class ChainBuilder {
     if (stored || hasSourceProfile(p)) return await this.#withSession(p, stored);
     if (hasSsoStartUrl(p)) {
       debug(`profile ${p.profileName}: using SSO role credentials`);
-      const provider = new SsoRoleCredentialsProvider(p, {
+      const options = {
         vault: this.#options.vault,
         env: this.#env,
         noCache: this.#options.noCache,
         now: this.#options.now,
-      });
+      };
+      const provider = new DeferredProvider(
+        ssoRoleDescription(p),
+        async () => new (await import("./sso_provider.ts")).SsoRoleCredentialsProvider(p, options),
+      );
       return this.#cached(provider, ssoRoleLookup(p));
     }
     if (hasWebIdentity(p)) {
       debug(`profile ${p.profileName}: using web identity`);
-      const provider = new WebIdentityProvider(p, { env: this.#env, now: this.#options.now });
+      const options = { env: this.#env, now: this.#options.now };
+      const provider = new DeferredProvider(
+        webIdentityDescription(p),
+        async () => new (await import("./web_identity_provider.ts")).WebIdentityProvider(p, options),
+      );
       return this.#cached(provider, webIdentityLookup(p));
     }
     if (hasCredentialProcess(p)) {

@@ -9,7 +9,7 @@ import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug, maskSecret } from "../log.ts";
 import type { Credentials } from "./credentials.ts";
-import { type MfaOptions, mfaTokenSource } from "./mfa.ts";
+import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
 
 /** Options of {@link SessionTokenProvider}. */
@@ -57,6 +57,8 @@ export class SessionTokenProvider implements CredentialsProvider {
     };
     if (p.mfaSerial) {
       input.SerialNumber = p.mfaSerial;
+      // The MFA sources (prompt drivers, mfa_process) load only when a code is needed (docs/performance.md).
+      const { mfaTokenSource } = await import("./mfa.ts");
       input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
     }
     const creds = await callAws(p.profileName, "sts:GetSessionToken", async () => {

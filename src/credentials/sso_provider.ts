@@ -13,8 +13,8 @@ import { ItemNotFoundError } from "../errors.ts";
 import { debug, maskSecret } from "../log.ts";
 import { type Keyring } from "../vault/keyring.ts";
 import { OIDC_KEY_PREFIX, oidcTokenFromJson, OidcTokenKeyring, oidcTokenToJson } from "../vault/oidc_keyring.ts";
-import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
 import type { Credentials } from "./credentials.ts";
+import { ssoRoleDescription } from "./cached_provider.ts";
 import { CredentialsError, type CredentialsProvider } from "./provider.ts";
 import type { OidcClient, OidcLogin, SsoLoginOptions } from "./sso_login.ts";
 import { formatRfc3339 } from "../time.ts";
@@ -33,14 +33,7 @@ export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions,
   lockDir?: string;
 }
 
-/** The session-cache key of a profile's SSO role credentials: aws-vault's, with the start URL in the MFA field. */
-export function ssoRoleLookup(profile: ProfileConfig): SessionKeyLookup {
-  return {
-    type: SESSION_TYPES.ssoGetRoleCredentials,
-    profileName: profile.profileName,
-    mfaSerial: profile.ssoStartUrl ?? "",
-  };
-}
+export { ssoRoleLookup } from "./cached_provider.ts";
 
 interface StoredToken extends OidcLogin {
   expiration: Date;
@@ -112,8 +105,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
   constructor(profile: ProfileConfig, options: SsoRoleCredentialsProviderOptions) {
     this.profile = profile;
     this.#options = options;
-    this.description = `SSO GetRoleCredentials ${profile.ssoRoleName} in ${profile.ssoAccountId} for profile ` +
-      profile.profileName;
+    this.description = ssoRoleDescription(profile);
   }
 
   /** Returns role credentials, logging in only when no usable token is stored. @throws CredentialsError */

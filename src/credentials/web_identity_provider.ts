@@ -10,7 +10,7 @@ import type { EnvSource } from "../config/config_file.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { debug, maskSecret } from "../log.ts";
-import { SESSION_TYPES, type SessionKeyLookup } from "../vault/session_keyring.ts";
+import { webIdentityDescription } from "./cached_provider.ts";
 import { defaultRoleSessionName } from "./assume_role_provider.ts";
 import { runShellCommand, type ShellCommandResult } from "./credential_process_provider.ts";
 import type { Credentials } from "./credentials.ts";
@@ -26,10 +26,7 @@ export interface WebIdentityProviderOptions {
   now?: () => Date;
 }
 
-/** The cache key of a profile's web identity sessions (aws-vault's `sts.AssumeRoleWithWebIdentity`). */
-export function webIdentityLookup(profile: ProfileConfig): SessionKeyLookup {
-  return { type: SESSION_TYPES.assumeRoleWithWebIdentity, profileName: profile.profileName, mfaSerial: "" };
-}
+export { webIdentityLookup } from "./cached_provider.ts";
 
 /**
  * The AssumeRoleWithWebIdentity request for `profile` and `token`. ExternalId, tags and MFA are not sent: the
@@ -58,7 +55,7 @@ export class WebIdentityProvider implements CredentialsProvider {
   constructor(profile: ProfileConfig, options?: WebIdentityProviderOptions) {
     this.profile = profile;
     this.#options = options ?? {};
-    this.description = `AssumeRoleWithWebIdentity ${profile.roleArn} for profile ${profile.profileName}`;
+    this.description = webIdentityDescription(profile);
   }
 
   /** Gets a fresh token, then calls STS. @throws CredentialsError naming the profile (and the call) */
