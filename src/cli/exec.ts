@@ -8,12 +8,10 @@ import { debug } from "../log.ts";
 import { boolFlag, type CommandContext } from "./command.ts";
 import { buildChildEnv } from "./child_env.ts";
 import { runCommand } from "./exec_process.ts";
-import { runServerMode } from "./exec_servers.ts";
 import { exportCredentials } from "./export.ts";
 import { fetchCredentials, refuseNested } from "./fetch_credentials.ts";
 import { requireProfile } from "./profile_arg.ts";
 import { hasSsoStartUrl } from "../config/profile_config.ts";
-import { syncOidcTokenToStandardCache } from "../credentials/sso_cache_sync.ts";
 
 /** The flag combinations aws-vault refuses, in its order and words. */
 function validate(context: CommandContext): void {
@@ -67,12 +65,17 @@ export async function run(context: CommandContext): Promise<number> {
     : boolFlag(context.flags, "ecs-server") || boolFlag(context.flags, "server")
     ? "ecs"
     : undefined;
-  if (server) return await runServerMode(context, { kind: server, profileName: name, command, args, notice });
+  if (server) {
+    // The servers load only in server mode: a plain exec is on the start-up path of every wrapped command.
+    const { runServerMode } = await import("./exec_servers.ts");
+    return await runServerMode(context, { kind: server, profileName: name, command, args, notice });
+  }
 
   const { profile, credentials, vault } = await fetchCredentials(context, name);
   if (boolFlag(context.flags, "profile-env")) {
     // The credentials were fetched only to fail fast (and to log in to SSO now); the child resolves the profile.
     if (hasSsoStartUrl(profile)) {
+      const { syncOidcTokenToStandardCache } = await import("../credentials/sso_cache_sync.ts");
       await syncOidcTokenToStandardCache(profile, { vault, env: context.env });
     }
     const env = buildChildEnv(context.env.toObject(), {
