@@ -123,6 +123,7 @@ try {
   const line = (cells: string[]) =>
     cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
   console.log(`deno ${Deno.version.deno}; medians of ${runs} interleaved runs after ${WARMUP} warm-up runs`);
+  console.log(`machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} CPUs, ${Deno.osRelease()}`);
   const version = new TextDecoder().decode(
     (await new Deno.Command(installed, { args: ["--version"] }).output()).stdout,
   );

@@ -158,6 +158,8 @@ async function bundle(): Promise<boolean> {
       await Deno.copyFile(`${tmp}/app/${name}`, target);
       bytes += (await Deno.stat(target)).size;
     }
+    // What scripts/install compares with the version a build would embed now, to know whether to rebuild.
+    await Deno.writeTextFile(path(new URL(ENTRY.replace(/\.js$/, ".version"), dist)), `${version}\n`);
     console.log(
       `bundle: wrote dist/${ENTRY} and ${files.length - 1} modules in dist/${MODULES}/ (${bytes} bytes), ${version}`,
     );
