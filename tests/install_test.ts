@@ -48,8 +48,7 @@ async function copyCheckout(dest: string): Promise<void> {
     if (info.mode !== null) await Deno.chmod(target, info.mode & 0o777);
   }
   // The pinned Deno comes from npm into .tools/; link the one already installed instead of fetching it again.
-  const linked = await new Deno.Command("cp", { args: ["-al", `${root}.tools`, `${dest}/.tools`] }).output();
-  ok(linked.success, "hard-linking .tools/");
+  await Deno.symlink(`${root}.tools`, `${dest}/.tools`);
 }
 
 /** A TCP listener that counts connections: given as HTTP(S)_PROXY, it sees every request a program makes. */
