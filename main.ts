@@ -27,7 +27,7 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 function removeLauncherVariables(): void {
   const added = Deno.env.get("AWS_VAULT_LAUNCHER_ADDED");
   if (added === undefined) return;
-  for (const name of added.split(" ")) if (/^DENO_[A-Z_]+$/.test(name)) Deno.env.delete(name);
+  for (const name of added.split(" ")) if (name.startsWith("DENO_")) Deno.env.delete(name);
   Deno.env.delete("AWS_VAULT_LAUNCHER_ADDED");
 }
 
