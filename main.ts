@@ -38,7 +38,8 @@ async function main(): Promise<number> {
     return await runCli(Deno.args, { env: Deno.env, out: realOutput });
   } catch (e) {
     if (e instanceof AppError) {
-      realOutput.stderr(`aws-vault: error: ${e.message}${e.suggestHelp ? ", try --help" : ""}\n`);
+      const where = e.command ? `${e.command}: ` : "";
+      realOutput.stderr(`aws-vault: error: ${where}${e.message}${e.suggestHelp ? ", try --help" : ""}\n`);
       return e.exitCode;
     }
     if (e instanceof Deno.errors.BrokenPipe) return 141; // `aws-vault list | head` is not an error worth a trace

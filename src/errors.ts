@@ -9,6 +9,11 @@ export class AppError extends Error {
   readonly exitCode: number;
   /** When true, `main.ts` appends ", try --help" like kingpin does for parse errors. */
   readonly suggestHelp: boolean;
+  /**
+   * The command that failed (`exec`, `add`, …), set when the error leaves a command's run: `main.ts` prints it before
+   * the message, as the Go aws-vault does (`aws-vault: error: exec: …`).
+   */
+  command?: string;
 
   constructor(message: string, options?: { exitCode?: number; suggestHelp?: boolean; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

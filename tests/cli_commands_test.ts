@@ -69,11 +69,11 @@ Deno.test("add refuses a profile with a source_profile, and --env without keys",
     equal(r.code, 1);
     equal(
       r.stderr,
-      "aws-vault: error: Your profile has a source_profile of base, adding credentials to role won't have any effect\n",
+      "aws-vault: error: add: Your profile has a source_profile of base, adding credentials to role won't have any effect\n",
     );
     const missing = await runCli(["add", "--env", "x"], { env: sb.env });
     equal(missing.code, 1);
-    equal(missing.stderr, "aws-vault: error: Missing value for AWS_ACCESS_KEY_ID\n");
+    equal(missing.stderr, "aws-vault: error: add: Missing value for AWS_ACCESS_KEY_ID\n");
   } finally {
     await sb.cleanup();
   }
@@ -136,7 +136,7 @@ Deno.test("a wrong passphrase is a clear error and changes nothing on disk", asy
       env: { ...sb.env, AWS_VAULT_FILE_PASSPHRASE: "wrong", AWS_ACCESS_KEY_ID: KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
     });
     equal(r.code, 1);
-    match(r.stderr, /^aws-vault: error: wrong passphrase/);
+    match(r.stderr, /^aws-vault: error: add: wrong passphrase/);
     ok(!r.stderr.includes(SECRET) && !r.stderr.includes("wrong\n"));
     deepStrictEqual(await snapshotDir(sb.vaultDir), before);
   } finally {
@@ -182,7 +182,8 @@ Deno.test("list shows the table with sessions, time left, expired sessions and O
       keychainNotTrustApplication: false,
       keychainNotSynchronizable: false,
     });
-    await new OidcTokenKeyring(vault).set("https://corp.awsapps.com/start/#/", { accessToken: "tok", expiresIn: 3600 });
+    // The profile's start URL reads without its fragment, as the Go aws-vault reads it.
+    await new OidcTokenKeyring(vault).set("https://corp.awsapps.com/start/", { accessToken: "tok", expiresIn: 3600 });
     await new OidcTokenKeyring(vault).set("https://other.awsapps.com/start", { accessToken: "tok", expiresIn: 3600 });
 
     const r = await runCli(["list"], { env: sb.env });
@@ -246,7 +247,7 @@ Deno.test("remove asks for confirmation, honours -f, deletes sessions too, and n
     equal(typo.code, 1);
     equal(
       typo.stderr,
-      'aws-vault: error: no credentials stored for profile "wrok" in the file vault; did you mean "work"?\n',
+      'aws-vault: error: remove: no credentials stored for profile "wrok" in the file vault; did you mean "work"?\n',
     );
 
     await new SessionKeyring(vaultOf(sb)).set({ type: "sts.GetSessionToken", profileName: "work", mfaSerial: "" }, {
@@ -327,7 +328,7 @@ Deno.test("bad input: malformed config names file and line; unavailable backend;
   try {
     const r = await runCli(["list"], { env: sb.env });
     equal(r.code, 1);
-    equal(r.stderr.startsWith(`aws-vault: error: ${sb.configPath}:3: `), true, r.stderr);
+    equal(r.stderr.startsWith(`aws-vault: error: list: ${sb.configPath}:3: `), true, r.stderr);
     const { AVAILABLE_BACKENDS } = await import("../src/vault/mod.ts");
     const available = AVAILABLE_BACKENDS.join(", ");
     const backend = await runCli(["list", "--backend", "keychain"], { env: sb.env });
@@ -352,10 +353,19 @@ Deno.test("bad input: malformed config names file and line; unavailable backend;
 Deno.test("--version, version and --help on every command", async () => {
   const sb = await makeSandbox();
   try {
+    // As the Go aws-vault (kingpin): `--version` writes `v<version>` to stderr; the `version` command to stdout.
     const v = await runCli(["--version"], { env: sb.env });
     equal(v.code, 0);
-    match(v.stdout, /^\d+\.\d+\.\d+/);
-    equal((await runCli(["version"], { env: sb.env })).stdout, v.stdout);
+    equal(v.stdout, "");
+    match(v.stderr, /^v\d+\.\d+\.\d+\S*\n$/);
+    equal((await runCli(["-v"], { env: sb.env })).stderr, v.stderr);
+    equal((await runCli(["version"], { env: sb.env })).stdout, v.stderr);
+    const man = await runCli(["--help-man"], { env: sb.env });
+    equal(man.code, 0);
+    match(man.stdout, /^\.TH aws-vault 1 v\S+ ""\n\.SH "NAME"\naws-vault\n/);
+    match(man.stdout, /\n\.SS\n\\fBexec \[<flags>\] \[<profile>\] \[<cmd>\] \[<args>\.\.\.\]\\fR\n/);
+    match(man.stdout, /\n\.TP\n\\fB-d, --duration=DURATION\\fR\n/);
+    ok(!man.stdout.includes("container-proxy"), "hidden commands stay out of the man page");
     for (const cmd of ["add", "remove", "list", "rotate", "exec", "export", "clear", "login", "migrate-backend"]) {
       const h = await runCli([cmd, "--help"], { env: sb.env });
       equal(h.code, 0, `${cmd} --help: ${h.stderr}`);
@@ -397,7 +407,10 @@ Deno.test("Ctrl-C at the hidden prompt cancels with 130 and stores nothing; no t
 
     const noInput = await runCli(["add", "x"], { env: sb.env });
     equal(noInput.code, 1);
-    match(noInput.stderr, /aws-vault: error: no terminal to ask for the access key ID, and standard input is closed/);
+    match(
+      noInput.stderr,
+      /aws-vault: error: add: no terminal to ask for the access key ID, and standard input is closed/,
+    );
   } finally {
     await sb.cleanup();
   }

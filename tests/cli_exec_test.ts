@@ -180,7 +180,7 @@ Deno.test("export formats, --no-session, exit codes and the nested-session refus
     equal(nested.code, 1);
     equal(
       nested.stderr,
-      "aws-vault: error: running in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force\n",
+      "aws-vault: error: export: running in an existing aws-vault subshell; 'exit' from the subshell or unset AWS_VAULT to force\n",
     );
     const unknown = await runCli(["export", "foo-admn"], { env });
     match(unknown.stderr, /profile "foo-admn" not found in .* did you mean "foo-admin"/);
@@ -195,7 +195,7 @@ Deno.test("failures name the profile, the STS call and AWS's message; nothing se
   try {
     const r = await runCli(["export", "--mfa-token", "000000", "foo-admin"], { env });
     equal(r.code, 1);
-    match(r.stderr, /^aws-vault: error: profile jonsmith: sts:GetSessionToken failed: AccessDenied: /);
+    match(r.stderr, /^aws-vault: error: export: profile jonsmith: sts:GetSessionToken failed: AccessDenied: /);
     ok(!r.stderr.includes(USER.secretAccessKey) && !r.stderr.includes(USER.accessKeyId));
     fake.addRole({ arn: role("locked"), externalId: "right" });
     await Deno.writeTextFile(
@@ -276,7 +276,7 @@ Deno.test("an MFA code needed with no terminal is a clear error, never a read of
     equal(r.code, 1);
     equal(
       r.stderr,
-      `aws-vault: error: no terminal to ask for the MFA code for ${MFA} (use --mfa-token or mfa_process when there ` +
+      `aws-vault: error: export: no terminal to ask for the MFA code for ${MFA} (use --mfa-token or mfa_process when there ` +
         "is no terminal)\n",
     );
     equal(fake.callsTo("GetSessionToken").length, 0);
@@ -328,7 +328,7 @@ Deno.test("faults: endpoint down, a duration AWS rejects, an expired cached sess
     equal(down.code, 1);
     ok(
       down.stderr.startsWith(
-        `aws-vault: error: profile foo-readonly: sts:AssumeRole failed: could not reach http://127.0.0.1:${closedPort}:`,
+        `aws-vault: error: export: profile foo-readonly: sts:AssumeRole failed: could not reach http://127.0.0.1:${closedPort}:`,
       ),
       down.stderr,
     );

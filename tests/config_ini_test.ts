@@ -32,7 +32,7 @@ Deno.test("ini: key=value forms, trimming, lowercase keys, empty values", () => 
   });
 });
 
-Deno.test("ini: full-line and inline comments; # without preceding whitespace is kept", () => {
+Deno.test("ini: comments, quotes and backslash continuations as go-ini reads them; the AWS CLI's other reading kept", () => {
   const text = [
     "# top comment",
     "; another",
@@ -44,17 +44,35 @@ Deno.test("ini: full-line and inline comments; # without preceding whitespace is
     "hash=a#b;c",
     "tabbed = v\t# tab comment",
     "only = # just a comment",
-    "nospace =#kept",
+    "nospace =#dropped",
+    'double = "quoted # not a comment"',
+    "single = 'quoted'",
+    'half = "open',
+    "joined = arn:aws:iam::111111111111:\\",
+    "  role/\\",
+    "admin",
+    "after = x",
   ].join("\n");
   deepStrictEqual(values(text, "profile a"), {
     region: "eu-west-1",
     output: "json",
-    sso_start_url: "https://x.awsapps.com/start/#/",
-    hash: "a#b;c",
+    sso_start_url: "https://x.awsapps.com/start/",
+    hash: "a",
     tabbed: "v",
     only: "",
-    nospace: "#kept",
+    nospace: "",
+    double: "quoted # not a comment",
+    single: "quoted",
+    half: '"open',
+    joined: "arn:aws:iam::111111111111:role/admin",
+    after: "x",
   });
+  const entries = parseIni(text)[0].entries;
+  equal(entries.get("sso_start_url")?.alternative, "https://x.awsapps.com/start/#/");
+  equal(entries.get("hash")?.alternative, "a#b;c");
+  equal(entries.get("nospace")?.alternative, "#dropped");
+  equal(entries.get("region")?.alternative, undefined, "a comment after a space reads the same for both");
+  equal(entries.get("double")?.alternative, undefined);
 });
 
 Deno.test("ini: nested values and continuation lines", () => {
@@ -138,19 +156,22 @@ Deno.test("config file: section kinds, names, ignored sections", () => {
     ].join("\n"),
     { path: PATH },
   );
-  deepStrictEqual(file.profileNames(), ["spaced name", "tabbed", "Prod", "prod"]);
+  // `[profile default]` lists `default` (as the Go aws-vault lists it) without being read.
+  deepStrictEqual(file.profileNames(), ["default", "spaced name", "tabbed", "Prod", "prod"]);
   deepStrictEqual(file.ssoSessionNames(), ["corp"]);
   ok(file.hasSection("default"));
   ok(file.hasSection("tabbed"));
   ok(!file.hasSection("credentials-style"));
   equal(file.profile("default")?.get("region"), undefined); // [profile default] is not [default]
-  equal(file.ssoSession("corp")?.get("sso_start_url")?.value, "https://corp.awsapps.com/start/#/");
+  equal(file.ssoSession("corp")?.get("sso_start_url")?.value, "https://corp.awsapps.com/start/");
   equal(file.services("local")?.get("sts")?.nested?.get("endpoint_url"), "http://localhost");
 });
 
-Deno.test("config file: [default] is listed only when it sets a recognised key", () => {
+Deno.test("config file: [default] is listed when it sets a recognised key or [profile default] exists, once", () => {
   deepStrictEqual(parseConfigFile("[default]\nregion = x\n[profile a]\n").profileNames(), ["default", "a"]);
   deepStrictEqual(parseConfigFile("[default]\nregion =\n[profile a]\n").profileNames(), ["a"]);
+  deepStrictEqual(parseConfigFile("[profile a]\n[profile default]\nregion = y\n").profileNames(), ["a", "default"]);
+  deepStrictEqual(parseConfigFile("[default]\nregion = x\n[profile default]\n[default]\n").profileNames(), ["default"]);
 });
 
 Deno.test("config file: duplicate sections merge, later keys win, first position kept", () => {

@@ -245,15 +245,11 @@ role_arn=arn:aws:iam::123456789:role/developers
   equal(resolve(explicitDefault, "a").mfaSerial, "m");
 });
 
-Deno.test("resolution: include_profile errors", () => {
-  equal(
-    configError(() => resolve("[profile a]\ninclude_profile = nope\n", "a")),
-    `${PATH}:2: include_profile "nope" has no [profile nope] section in ${PATH}`,
-  );
-  equal(
-    configError(() => resolve("[profile a]\ninclude_profile = default\n", "a")),
-    `${PATH}:2: include_profile "default" has no [default] section in ${PATH}`,
-  );
+Deno.test("resolution: include_profile to a missing section reads as empty, then [default] (as aws-vault); loops", () => {
+  const p = resolve("[default]\nregion = eu-west-1\n[profile a]\ninclude_profile = nope\nrole_arn = r\n", "a");
+  equal(p.region, "eu-west-1");
+  equal(p.roleArn, "r");
+  equal(resolve("[profile a]\ninclude_profile = default\nregion = x\n", "a").region, "x");
   equal(
     configError(() => resolve("[profile a]\ninclude_profile = b\n[profile b]\ninclude_profile = a\n", "a")),
     `include_profile loop in ${PATH}: a -> b -> a`,
@@ -322,7 +318,7 @@ sso_role_name = Dev
 `;
   const p = resolve(text, "dev");
   equal(p.ssoSession, "corp");
-  equal(p.ssoStartUrl, "https://corp.awsapps.com/start/#/");
+  equal(p.ssoStartUrl, "https://corp.awsapps.com/start/", "the fragment goes, as for the Go aws-vault");
   equal(p.ssoRegion, "eu-central-1");
   equal(p.ssoRegistrationScopes, "sso:account:access");
   equal(p.ssoAccountId, "111111111111");

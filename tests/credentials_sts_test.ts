@@ -2,7 +2,7 @@
 // MFA prompts, role-chaining caps, AssumeRole parameters, retries, error messages and endpoint settings.
 import assert from "node:assert/strict";
 import { parseConfigFile } from "../src/config/config_file.ts";
-import { type ProfileFlags, resolveProfile } from "../src/config/profile.ts";
+import { handoutMinTtlFromEnv, type ProfileFlags, resolveProfile } from "../src/config/profile.ts";
 import { type ChainOptions, getProviderForProfile } from "../src/credentials/chain.ts";
 import type { Credentials } from "../src/credentials/credentials.ts";
 import { CredentialsError } from "../src/credentials/provider.ts";
@@ -81,7 +81,7 @@ Deno.test("reference matrix: exact STS calls, MFA prompts and cached sessions pe
       1,
       ["sts.AssumeRole.# foo-admin", "sts.GetSessionToken jonsmith"],
     ],
-    ["foo-admin", { flags: { duration: 2 * H } }, ["AssumeRole key 7200 mfa"], 1, ["sts.AssumeRole.# foo-admin"]],
+    ["foo-admin", { flags: { duration: 2 * H } }, ["AssumeRole key 7200 mfa"], 1, ["sts.AssumeRole foo-admin"]],
     [
       "bar-role2",
       {},
@@ -94,7 +94,7 @@ Deno.test("reference matrix: exact STS calls, MFA prompts and cached sessions pe
       { noSession: true },
       ["AssumeRole key 3600 mfa", "AssumeRole session 3600 mfa"],
       2,
-      ["sts.AssumeRole.# bar-role1", "sts.AssumeRole.# bar-role2"],
+      ["sts.AssumeRole bar-role1", "sts.AssumeRole bar-role2"],
     ],
   ];
   for (const [name, options, calls, prompts, cached] of rows) {
@@ -130,6 +130,72 @@ Deno.test("chained MFA: a role with the source's mfa_serial reuses the cached MF
   await h.run("bar-role1");
   assert.deepEqual(h.fake.calls.map(summary), ["AssumeRole session 3600"]);
   assert.equal(h.prompts.length, 1, "no second prompt");
+});
+
+Deno.test("a role session handed to a command keeps the hand-out window; a server's reuse rule stays AWS_MIN_TTL", async () => {
+  await using h = await harness();
+  const handout = { handoutMinTtl: 15 * 60_000 };
+  await h.run("foo-readonly", handout);
+  assert.deepEqual(h.fake.calls.map(summary), ["AssumeRole key 3600"]);
+  // 50 minutes later 10 remain: enough for a server (AWS_MIN_TTL 5m), not for a command given static keys.
+  const later = { now: () => new Date(Date.now() + 50 * 60_000) };
+  h.fake.clearCalls();
+  await h.run("foo-readonly", later);
+  assert.deepEqual(h.fake.calls.map(summary), [], "a server reuses the session");
+  await h.run("foo-readonly", { ...later, ...handout });
+  assert.deepEqual(h.fake.calls.map(summary), ["AssumeRole key 3600"], "a command gets a fresh one");
+  // A chained-MFA role renews from the cached MFA session: no prompt, so the window applies too.
+  await h.run("foo-admin", handout);
+  assert.equal(h.prompts.length, 1);
+  h.fake.clearCalls();
+  await h.run("foo-admin", { ...later, ...handout });
+  assert.deepEqual(h.fake.calls.map(summary), ["AssumeRole session 3600"]);
+  assert.equal(h.prompts.length, 1, "no new prompt");
+});
+
+Deno.test("AWS_VAULT_HANDOUT_MIN_TTL: default 15m, never below AWS_MIN_TTL, invalid values named", () => {
+  assert.equal(handoutMinTtlFromEnv({}), 15 * 60_000);
+  assert.equal(handoutMinTtlFromEnv({ AWS_VAULT_HANDOUT_MIN_TTL: "40m" }), 40 * 60_000);
+  assert.equal(handoutMinTtlFromEnv({ AWS_VAULT_HANDOUT_MIN_TTL: "1m", AWS_MIN_TTL: "10m" }), 10 * 60_000);
+  assert.throws(() => handoutMinTtlFromEnv({ AWS_VAULT_HANDOUT_MIN_TTL: "soon" }), /AWS_VAULT_HANDOUT_MIN_TTL/);
+});
+
+Deno.test("an MFA role session uses aws-vault's key: reused both ways, never when made with other settings", async () => {
+  await using h = await harness();
+  // foo-admin for 2h: a direct MFA AssumeRole (no session to chain from), the kind the Go aws-vault caches.
+  const options = { flags: { duration: 2 * H } };
+  await h.run("foo-admin", options);
+  assert.equal(h.prompts.length, 1);
+  const sessions = new SessionKeyring(h.vault);
+  const [ours] = await sessions.list();
+  const b64 = (s: string) => new TextEncoder().encode(s).toBase64({ alphabet: "base64url", omitPadding: true });
+  const name = `sts.AssumeRole,${b64("foo-admin")},${b64(SERIAL)},${Math.floor(ours.expiration.getTime() / 1000)}`;
+  assert.deepEqual((await h.vault.keys()).filter((k) => k.startsWith("sts.")), [name]);
+  const stored = JSON.parse(new TextDecoder().decode((await h.vault.get(name)).data));
+  assert.deepEqual(Object.keys(stored), [
+    "AccessKeyId",
+    "Expiration",
+    "SecretAccessKey",
+    "SessionToken",
+    "AwsVaultSettings",
+  ]);
+  const lookup = { type: "sts.AssumeRole", profileName: "foo-admin", mfaSerial: SERIAL };
+  const credentials = (await sessions.get(lookup))!.credentials;
+
+  // Written by the Go aws-vault: the same key and data without our settings digest. Reused: no call, no prompt.
+  await h.vault.remove(name);
+  await sessions.set(lookup, credentials);
+  h.fake.clearCalls();
+  await h.run("foo-admin", options);
+  assert.deepEqual(h.fake.calls.map(summary), []);
+  assert.equal(h.prompts.length, 1);
+
+  // Made with other settings (a different role ARN, say): not reused, and replaced.
+  await sessions.set({ ...lookup, settings: "0123456789abcdef" }, credentials);
+  await h.run("foo-admin", options);
+  assert.deepEqual(h.fake.calls.map(summary), ["AssumeRole key 7200 mfa"]);
+  assert.equal(h.prompts.length, 2);
+  assert.deepEqual(await h.sessionTypes(), ["sts.AssumeRole foo-admin"], "one entry, as list shows it");
 });
 
 Deno.test("MFA codes from --mfa-token and mfa_process, asked only when a call needs one", async () => {

@@ -87,9 +87,12 @@ Deno.test("web identity errors name the profile and the call; tokens never appea
     message: new RegExp(`^profile web: unable to read file at ${absent}: No such file or directory`),
   });
 
-  await assert.rejects(h.provider(`role_arn = ${ROLE}\nweb_identity_token_process = echo secret; exit 3`).retrieve(), {
-    message: 'profile web: running command "echo secret; exit 3": exit status 3',
-  });
+  await assert.rejects(
+    h.provider(`role_arn = ${ROLE}\nweb_identity_token_process = echo secret && exit 3`).retrieve(),
+    {
+      message: 'profile web: running command "echo secret && exit 3": exit status 3',
+    },
+  );
   assert.equal(h.fake.callsTo("AssumeRoleWithWebIdentity").length, 2, "no call without a token");
 });
 

@@ -87,7 +87,7 @@ Deno.test("the bundle: one entry, its modules beside it, dynamic imports hidden 
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/" },
   });
   const commit = (await run("git", ["-C", root, "rev-parse", "--short=12", "HEAD"], { env: {} })).stdout.trim();
-  match(version.stdout, new RegExp(`^\\d+\\.\\d+\\.\\d+(-[\\w.]+)?\\+${commit}(\\.dirty)?\\n$`));
+  match(version.stderr, new RegExp(`^v\\d+\\.\\d+\\.\\d+(-[\\w.]+)?\\+${commit}(\\.dirty)?\\n$`));
 });
 
 Deno.test({
@@ -111,7 +111,7 @@ Deno.test({
         cwd: checkout,
       });
       equal(installed.code, 0, installed.stderr);
-      match(installed.stdout, /installed aws-vault \S+ as .*\/bin\/aws-vault/);
+      match(installed.stdout, /installed aws-vault v\S+ as .*\/bin\/aws-vault/);
       match(installed.stdout, /is not on your PATH/);
       const command = `${prefix}/aws-vault`;
 
@@ -135,7 +135,7 @@ Deno.test({
       for (const dir of ["/", cwd]) {
         const version = await run(command, ["--version"], { env, cwd: dir });
         equal(version.code, 0, version.stderr);
-        match(version.stdout, /^\d+\.\d+\.\d+\S*\n$/);
+        match(version.stderr, /^v\d+\.\d+\.\d+\S*\n$/);
       }
       const added = await run(command, ["add", "--env", "base"], {
         env: { ...env, AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "x/y+z" },
@@ -164,7 +164,13 @@ Deno.test({
       // The launcher's DENO_* settings do not reach the commands aws-vault runs.
       const child = await run(command, ["exec", "base", "--", "env"], { env, cwd });
       equal(child.code, 0, child.stderr);
-      ok(!/^(DENO_NO_UPDATE_CHECK|DENO_NO_PACKAGE_JSON|AWS_VAULT_LAUNCHER_ADDED)=/m.test(child.stdout), child.stdout);
+      ok(
+        !/^(DENO_NO_UPDATE_CHECK|DENO_NO_PACKAGE_JSON|DENO_TLS_CA_STORE|AWS_VAULT_LAUNCHER_ADDED)=/m.test(child.stdout),
+        child.stdout,
+      );
+      // What the launcher asks of Deno (tests/tls_proxy_test.ts shows what the system store does).
+      const launcher = await Deno.readTextFile(command);
+      ok(launcher.includes("DENO_TLS_CA_STORE=mozilla,system") && launcher.includes("DENO_NO_UPDATE_CHECK=1"));
       ok(child.stdout.includes(`DENO_DIR=${denoDir}\n`), "a variable the user set is passed on");
 
       const removed = await run(`${checkout}/scripts/install`, ["--uninstall", "--prefix", prefix], { env: sb.env });

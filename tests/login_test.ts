@@ -31,7 +31,7 @@ role_arn = ${ROLE}
 `;
 
 Deno.test("partition hosts and destinations follow the region", () => {
-  equal(partitionHosts().federationUrl, "https://us-east-1.signin.aws.amazon.com/federation");
+  equal(partitionHosts().federationUrl, "https://signin.aws.amazon.com/federation");
   equal(partitionHosts("cn-north-1").federationUrl, "https://signin.amazonaws.cn/federation");
   equal(partitionHosts("us-gov-west-1").federationUrl, "https://signin.amazonaws-us-gov.com/federation");
   equal(partitionHosts("eusc-de-east-1").federationUrl, "https://signin.amazonaws-eusc.eu/federation");

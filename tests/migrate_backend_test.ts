@@ -262,7 +262,10 @@ Deno.test({
       await new CredentialKeyring(fileVault(sb.vaultDir)).set("prod", creds("prod"));
       r = await runCli([...args, "--pass-cmd", "/nonexistent/pass"], { env });
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^aws-vault: error: open destination backend "pass": The pass program is not available/);
+      assert.match(
+        r.stderr,
+        /^aws-vault: error: migrate-backend: open destination backend "pass": The pass program is not available/,
+      );
       await new CredentialKeyring(fileVault(sb.vaultDir)).set("zed", creds("zed"));
       const standIn = await writeStandIn(sb.home, { failInsert: 2 });
       r = await runCli([...args, "--pass-prefix", "aws", "--pass-cmd", standIn.path, "--delete-source"], { env });
@@ -275,7 +278,7 @@ Deno.test({
       );
       assert.equal(
         r.stderr,
-        'aws-vault: error: write destination profile "zed": pass insert "aws/zed" failed ' +
+        'aws-vault: error: migrate-backend: write destination profile "zed": pass insert "aws/zed" failed ' +
           "(exit status 2): gpg: stand-in failure\n",
       );
       assert.deepEqual(await fileVault(sb.vaultDir).keys(), ["zed"]);

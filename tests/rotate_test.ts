@@ -324,7 +324,7 @@ Deno.test("CLI: rotate with an MFA session via mfa_process, then --no-session; e
       assert.equal(failed.code, 1);
       assert.match(
         failed.stderr,
-        /^aws-vault: error: Error creating a new access key: .*Nothing was changed: \*{16}\w{4} is still stored for profile 'jonsmith'\n$/,
+        /^aws-vault: error: rotate: Error creating a new access key: .*Nothing was changed: \*{16}\w{4} is still stored for profile 'jonsmith'\n$/,
       );
 
       const again = await runCli(["rotate", "--no-session", "jonsmith"], { env });

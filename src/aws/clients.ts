@@ -7,11 +7,11 @@
  */
 
 import type { AssumeRoleCommandOutput, STSClient } from "@aws-sdk/client-sts";
-import { type EnvSource, toEnv } from "../config/config_file.ts";
+import type { EnvSource } from "../config/config_file.ts";
 import { resolveEndpoint } from "../config/endpoints.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import type { Credentials } from "../credentials/credentials.ts";
-import { ConfigError } from "../errors.ts";
+import { trustedCertificates } from "./tls.ts";
 import { CredentialsError } from "../credentials/provider.ts";
 
 /**
@@ -45,27 +45,6 @@ export interface ClientOptions {
 
 /** Temporary credentials returned by STS; they always expire. */
 export type StsCredentials = Credentials & { readonly sessionToken: string; readonly expiration: Date };
-
-const caCache = new Map<string, string[]>();
-
-/** PEM certificates from `AWS_CA_BUNDLE`, read once per path; undefined when unset. */
-export function caBundleCerts(env?: EnvSource): string[] | undefined {
-  const path = toEnv(env).get("AWS_CA_BUNDLE");
-  if (!path) return undefined;
-  let certs = caCache.get(path);
-  if (!certs) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch (e) {
-      throw new ConfigError(`AWS_CA_BUNDLE ${path}: ${e instanceof Error ? e.message : e}`);
-    }
-    certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    if (certs.length === 0) throw new ConfigError(`AWS_CA_BUNDLE ${path}: no PEM certificates found`);
-    caCache.set(path, certs);
-  }
-  return certs;
-}
 
 /**
  * The SDK client settings for `service` of `profile`: every value the SDK would otherwise look up in the
@@ -101,7 +80,10 @@ export async function sdkClientConfig(
     authSchemePreference: [],
     sigv4aSigningRegionSet: [],
     userAgentAppId: "aws-vault",
-    requestHandler: new FetchRequestHandler({ caCerts: caBundleCerts(options?.env) }),
+    // SSL_CERT_FILE/SSL_CERT_DIR and AWS_CA_BUNDLE or ca_bundle, on top of Deno's roots (src/aws/tls.ts).
+    requestHandler: new FetchRequestHandler({
+      caCerts: trustedCertificates({ env: options?.env, caBundle: profile.caBundle }),
+    }),
     streamCollector: collectBody,
   };
 }

@@ -27,9 +27,10 @@ export interface PartitionHosts {
 }
 
 const PARTITIONS: Readonly<Record<Partition, PartitionHosts>> = {
-  // ByteNess uses the us-east-1 regional sign-in host, which AWS recommends over the global one.
+  // The global host, as the Go aws-vault uses: egress allow-lists written for it keep working (the ByteNess fork
+  // moved to us-east-1.signin.aws.amazon.com).
   "aws": {
-    federationUrl: "https://us-east-1.signin.aws.amazon.com/federation",
+    federationUrl: "https://signin.aws.amazon.com/federation",
     consoleDomain: "console.aws.amazon.com",
   },
   "aws-cn": { federationUrl: "https://signin.amazonaws.cn/federation", consoleDomain: "console.amazonaws.cn" },

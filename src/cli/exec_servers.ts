@@ -154,7 +154,7 @@ export async function runServerMode(
     }
     return driver(serial);
   };
-  const { profile, provider } = await resolveChain(context, name, { mfa: { prompt } });
+  const { profile, provider } = await resolveChain(context, name, { mfa: { prompt }, server: true });
   const mode: ServerModeOptions = {
     profileName: name,
     profile,

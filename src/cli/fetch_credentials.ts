@@ -6,7 +6,7 @@
 
 import type { ProfileFlags } from "../config/profile_config.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { resolveProfile } from "../config/profile.ts";
+import { handoutMinTtlFromEnv, resolveProfile } from "../config/profile.ts";
 import { assertProfileExists } from "../config/suggest.ts";
 import { getProviderForProfile } from "../credentials/chain.ts";
 import type { Credentials } from "../credentials/credentials.ts";
@@ -82,13 +82,14 @@ export async function loadProfile(
 
 /**
  * Resolves `name` and builds its provider chain (no AWS call, no prompt yet). `disableSessions` keeps
- * GetSessionToken off the profile itself (login: federation needs the long-term keys).
+ * GetSessionToken off the profile itself (login: federation needs the long-term keys). Without `server`, a cached
+ * role session is handed out only while `AWS_VAULT_HANDOUT_MIN_TTL` remains (README, "Credentials, sessions and MFA").
  * @throws ConfigError for an unknown profile (with the closest names)
  */
 export async function resolveChain(
   context: CommandContext,
   name: string,
-  options?: { mfa?: MfaOptions; flags?: ProfileFlags; disableSessions?: boolean },
+  options?: { mfa?: MfaOptions; flags?: ProfileFlags; disableSessions?: boolean; server?: boolean },
 ): Promise<ResolvedChain> {
   const { profile, vault } = await loadProfile(context, name, { flags: options?.flags });
   const provider = await getProviderForProfile(profile, {
@@ -98,6 +99,8 @@ export async function resolveChain(
     disableSessionsForProfile: options?.disableSessions ? name : undefined,
     env: context.env,
     mfa: options?.mfa,
+    // Credentials handed to a command once must last; a server refreshes its own.
+    handoutMinTtl: options?.server ? undefined : handoutMinTtlFromEnv(context.env),
   });
   return { profile, provider, vault };
 }

@@ -10,6 +10,7 @@ import type { AppSpec, ArgSpec, CommandSpec, FlagSpec } from "./parser.ts";
 export const BUILTIN_FLAGS: readonly FlagSpec[] = [
   { name: "help", short: "h", kind: "bool", help: "Show context-sensitive help (also try --help-long)." },
   { name: "help-long", kind: "bool", hidden: true, help: "Generate long help." },
+  { name: "help-man", kind: "bool", hidden: true, help: "Generate a man page." },
   { name: "version", short: "v", kind: "bool", help: "Show application version." },
   { name: "completion-bash", kind: "bool", hidden: true, help: "Output possible completions for the given args." },
   { name: "completion-script-bash", kind: "bool", hidden: true, help: "Generate completion script for bash." },
@@ -59,6 +60,38 @@ export function commandHelp(app: AppSpec, command: CommandSpec, options?: HelpOp
   const args = command.args.map((a): [string, string] => [argLabel(a), a.help]);
   if (args.length > 0) out.push("Args:", ...twoColumns(args, { indent: 2, width }), "");
   return finish(out);
+}
+
+/**
+ * A man page (roff) for the whole app, as kingpin's `--help-man` writes it: NAME, SYNOPSIS, DESCRIPTION, OPTIONS
+ * (the global flags) and COMMANDS (each with its flags). `man -l <(aws-vault --help-man)` shows it.
+ */
+export function manPage(app: AppSpec): string {
+  const esc = (text: string) => text.replace(/\\/g, "\\e").replace(/^([.'])/gm, "\\&$1");
+  const flagLines = (flags: readonly FlagSpec[]) =>
+    flags.filter((f) => !f.hidden).flatMap((f) => {
+      const value = f.kind === "bool" ? "" : `=${placeholder(f)}`;
+      return [".TP", `\\fB${f.short ? `-${f.short}, ` : ""}--${f.name}${value}\\fR`, esc(f.help)];
+    });
+  const out = [
+    `.TH ${app.name} 1 ${app.version} ""`,
+    '.SH "NAME"',
+    app.name,
+    '.SH "SYNOPSIS"',
+    ".TP",
+    `\\fB${app.name} [<flags>] <command> [<args> ...]\\fR`,
+    '.SH "DESCRIPTION"',
+    esc(app.help),
+    '.SH "OPTIONS"',
+    ...flagLines([...BUILTIN_FLAGS, ...app.flags]),
+    '.SH "COMMANDS"',
+  ];
+  for (const command of [HELP_COMMAND, ...app.commands]) {
+    if (command.hidden) continue;
+    out.push(".SS", `\\fB${command.name}${summary(command)}\\fR`, ".PP", esc(command.help));
+    out.push(...flagLines(command.flags));
+  }
+  return out.join("\n") + "\n";
 }
 
 /** `[<flags>] <profile> [<cmd>] [<args>...]`: required flags spelled out, optional ones summarised. */

@@ -7,6 +7,7 @@
  */
 
 import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logoutUrl } from "../aws/signin.ts";
+import { httpClient } from "../aws/tls.ts";
 import type { EnvSource } from "../config/config_file.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { resolveProfile } from "../config/profile.ts";
@@ -104,10 +105,15 @@ export async function run(context: CommandContext): Promise<number> {
   }
   const endpoint = federationEndpoint(profile, { env: context.env });
   let signinToken: string;
+  // The same trust as the AWS calls: behind a TLS-inspecting proxy the federation endpoint is reached the same way.
+  const client = httpClient({ env: context.env, caBundle: profile.caBundle });
   try {
-    signinToken = await getSigninToken(endpoint, credentials);
+    const fetchWith: typeof fetch = (input, init) => fetch(input, { ...init, ...(client ? { client } : {}) });
+    signinToken = await getSigninToken(endpoint, credentials, { fetch: fetchWith });
   } catch (e) {
     throw new LoginError(`profile ${profile.profileName}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    client?.close();
   }
   const path = typeof context.flags.path === "string" ? context.flags.path : undefined;
   const destination = consoleDestination({ region: profile.region, path });

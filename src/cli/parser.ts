@@ -8,14 +8,14 @@
  * - `-d=1h` means `1h` (kingpin would take `=1h`); a lone `-` is a positional;
  * - `--help`, `--version` and `--completion-script-*` win over parse errors anywhere before `--`;
  * - no command at all gives the app help (kingpin prints usage and exits 0);
- * - `@file` argument expansion is not supported; `--help-man` is not supported;
+ * - `@file` argument expansion is not supported;
  * - a bool flag with no env/default is `false`, not `undefined`; empty env vars count as unset (as in kingpin).
  * @module
  */
 
 import { UsageError } from "../errors.ts";
 import { DurationError, parseDuration } from "../config/duration.ts";
-import { appHelp, BUILTIN_FLAGS, commandHelp } from "./help.ts";
+import { appHelp, BUILTIN_FLAGS, commandHelp, manPage } from "./help.ts";
 import { completeWords, completionScript, type Shell } from "./completion.ts";
 
 /** How a flag's value is read: `duration` values become milliseconds. */
@@ -249,6 +249,7 @@ function specialResult(app: AppSpec, st: State): ParseResult | undefined {
       return { kind: "output", text: completionScript(shell, { appName: app.name }) };
     }
   }
+  if (st.specials.has("help-man")) return { kind: "help", text: manPage(app) };
   if (st.specials.has("help-long")) return { kind: "help", text: appHelp(app, { long: true }) };
   if (st.specials.has("help")) {
     const command = st.command ?? (st.helpCommand ? findCommand(app, st.positionals[0] ?? "") : undefined);

@@ -1,13 +1,13 @@
 /**
- * `version`: prints the version, like `--version`.
+ * `version`: prints the version (as `--version` does, but to stdout, like the ByteNess fork's `version` command).
  * @module
  */
 
 import type { CommandContext } from "./command.ts";
-import { VERSION } from "../version.ts";
+import { VERSION_TEXT } from "../version.ts";
 
 /** Runs `version`. */
 export function run(context: CommandContext): Promise<number> {
-  context.out.stdout(`${VERSION}\n`);
+  context.out.stdout(`${VERSION_TEXT}\n`);
   return Promise.resolve(0);
 }

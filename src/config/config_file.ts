@@ -52,6 +52,7 @@ export const PROFILE_KEYS: readonly string[] = [
   "credential_process",
   "mfa_process",
   "endpoint_url",
+  "ca_bundle",
   "services",
   "ignore_configured_endpoint_urls",
 ];
@@ -74,6 +75,8 @@ export class AwsConfigFile {
   readonly path: string;
   readonly #sections = new Map<string, Map<string, IniEntry>>();
   readonly #order: { kind: Kind; name: string }[] = [];
+  /** Whether a `[profile default]` section exists (see {@link profileNames}). */
+  #profileDefaultSection = false;
 
   /**
    * Classifies and merges parsed sections.
@@ -87,6 +90,17 @@ export class AwsConfigFile {
     for (const section of sections) {
       const c = classify(section.name);
       if (!c) {
+        if (/^profile\s+default$/.test(section.name)) {
+          // Listed as `default`, as the Go aws-vault lists it; its settings are ignored there too.
+          debug(
+            `${path}:${section.line}: [${section.name}] is not read; settings of the default profile go in [default]`,
+          );
+          if (!this.#order.some((o) => o.kind === "profile" && o.name === "default")) {
+            this.#order.push({ kind: "profile", name: "default" });
+          }
+          this.#profileDefaultSection = true;
+          continue;
+        }
         debug(`Unrecognised ini file section: ${section.name}`);
         continue;
       }
@@ -97,7 +111,7 @@ export class AwsConfigFile {
         for (const [k, v] of section.entries) existing.set(k, v);
       } else {
         this.#sections.set(id, new Map(section.entries));
-        this.#order.push(c);
+        if (!this.#order.some((o) => o.kind === c.kind && o.name === c.name)) this.#order.push(c);
         firstLine.set(id, section.line);
       }
     }
@@ -123,10 +137,14 @@ export class AwsConfigFile {
     return this.profile(name) !== undefined;
   }
 
-  /** Profile names in file order; `default` only when its section sets a recognised key. */
+  /**
+   * Profile names in file order, as the Go aws-vault lists them: `default` when `[default]` sets a recognised key or
+   * a `[profile default]` section exists.
+   */
   profileNames(): string[] {
     return this.#order.filter((s) => s.kind === "profile").map((s) => s.name).filter((name) =>
-      name !== "default" || PROFILE_KEYS.some((k) => (this.profile(name)?.get(k)?.value ?? "") !== "")
+      name !== "default" || this.#profileDefaultSection ||
+      PROFILE_KEYS.some((k) => (this.profile(name)?.get(k)?.value ?? "") !== "")
     );
   }
 

@@ -1,13 +1,17 @@
 /**
- * A parser for the INI dialect of `~/.aws/config`, following the AWS CLI where it and aws-vault's go-ini agree, and
- * failing loudly (file and line) where either would silently guess.
+ * A parser for the INI dialect of `~/.aws/config`. Values are read as the Go aws-vault's go-ini reads them; where the
+ * AWS CLI would read the same text as another plausible value, the entry carries that reading too
+ * ({@link IniEntry.alternative}) and profile resolution refuses it, naming the line and both readings
+ * (docs/config.md has the table).
  *
  * Rules: `[section]` headers (names trimmed, case kept); `key = value` or `key: value` (keys trimmed and lowercased,
- * values trimmed, empty values allowed); `#` and `;` comment lines; an inline comment only where `#` or `;` follows
- * whitespace, so `https://x.awsapps.com/start/#/` keeps its `#`; lines indented deeper than the key above them
- * continue it: after an empty value they are nested `sub = value` settings (`s3 =\n  max_concurrent_requests = 10`),
- * after a non-empty value they are continuation lines. Keys indented at the same depth are ordinary keys, as in the
- * AWS CLI. CRLF line endings and a UTF-8 BOM are accepted.
+ * values trimmed, empty values allowed); `#` and `;` comment lines; in a value, `#` or `;` starts a comment (go-ini;
+ * the AWS CLI has no inline comments, which matters only where it is not after whitespace); a value in matching
+ * `"` or `'` quotes loses them (go-ini; the AWS CLI keeps them, which no AWS setting accepts); a value ending in `\`
+ * continues on the next line (go-ini; the AWS CLI rejects the file). Lines indented deeper than the key above them
+ * continue it, as in the AWS CLI: after an empty value they are nested `sub = value` settings
+ * (`s3 =\n  max_concurrent_requests = 10`), after a non-empty value continuation lines. Keys indented at the same
+ * depth are ordinary keys. CRLF line endings and a UTF-8 BOM are accepted.
  * @module
  */
 
@@ -21,6 +25,11 @@ export interface IniEntry {
   readonly line: number;
   /** Nested sub-settings (`key =` followed by indented `sub = value` lines), sub-keys lowercased. */
   readonly nested?: ReadonlyMap<string, string>;
+  /**
+   * How the AWS CLI reads the value, when it differs from {@link value} (the Go aws-vault's reading) because a `#` or
+   * `;` inside it, not after whitespace, is a comment for go-ini and text for the AWS CLI: `a;b` is `a` or `a;b`.
+   */
+  readonly alternative?: string;
 }
 
 /** One `[name]` section as it appears in the file (duplicates are not merged here). */
@@ -38,8 +47,11 @@ interface OpenKey {
   indent: number;
   line: number;
   value: string;
+  alternative?: string;
   continuation: string[];
   nested?: Map<string, string>;
+  /** The value ended in `\`: the next line continues it, whatever its indentation. */
+  joining: boolean;
 }
 
 const MAX_QUOTED = 40;
@@ -49,13 +61,27 @@ function quote(text: string): string {
   return JSON.stringify(t.length > MAX_QUOTED ? `${t.slice(0, MAX_QUOTED)}…` : t);
 }
 
-/** Cuts an inline comment: `#` or `;` counts only after whitespace, so URLs with fragments survive. */
+/** Cuts an inline comment after whitespace: what every reader of the file agrees on. */
 function stripInlineComment(text: string): string {
   for (let i = 1; i < text.length; i++) {
     const c = text[i];
     if ((c === "#" || c === ";") && (text[i - 1] === " " || text[i - 1] === "\t")) return text.slice(0, i);
   }
   return text;
+}
+
+/**
+ * A value as go-ini reads it (quotes removed, or cut at the first `#`/`;`), and the AWS CLI's other reading when a
+ * comment character not after whitespace makes the two differ.
+ */
+function readValue(text: string): { value: string; alternative?: string } {
+  const t = text.trim();
+  if (t.length > 1 && (t[0] === '"' || t[0] === "'") && t.at(-1) === t[0]) return { value: t.slice(1, -1) };
+  const cut = t.search(/[#;]/);
+  if (cut < 0) return { value: t };
+  const value = t.slice(0, cut).trim();
+  const spaced = stripInlineComment(t).trim();
+  return spaced === value ? { value } : { value, alternative: spaced };
 }
 
 function leadingWhitespace(line: string): number {
@@ -83,9 +109,10 @@ export function parseIni(text: string, options?: { path?: string }): IniSection[
   const close = () => {
     if (!open || !current) return;
     const value = [open.value, ...open.continuation].join("\n");
+    const alternative = open.alternative !== undefined && open.continuation.length === 0 ? open.alternative : undefined;
     const entry: IniEntry = open.nested
       ? { value: "", line: open.line, nested: open.nested }
-      : { value, line: open.line };
+      : { value, line: open.line, ...(alternative !== undefined ? { alternative } : {}) };
     current.entries.delete(open.key); // a repeated key moves nowhere: keep insertion order of the first, value of the last
     current.entries.set(open.key, entry);
     open = undefined;
@@ -96,6 +123,12 @@ export function parseIni(text: string, options?: { path?: string }): IniSection[
     const lineNo = i + 1;
     const raw = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
     const trimmed = raw.trim();
+    if (open?.joining) {
+      // go-ini's continuation: the line is appended as it is, and may itself end in `\`.
+      open.joining = trimmed.endsWith("\\");
+      open.value += open.joining ? trimmed.slice(0, -1) : trimmed;
+      continue;
+    }
     if (trimmed === "" || trimmed[0] === "#" || trimmed[0] === ";") continue;
     const indent = leadingWhitespace(raw);
 
@@ -132,7 +165,12 @@ export function parseIni(text: string, options?: { path?: string }): IniSection[
     const key = eq < 0 ? "" : trimmed.slice(0, eq).trim().toLowerCase();
     if (key === "") fail(lineNo, `expected "key = value" or "[section]", got ${quote(trimmed)}`);
     if (!current) fail(lineNo, `setting outside of any [section], got ${quote(trimmed)}`);
-    open = { key, indent, line: lineNo, value: stripInlineComment(trimmed.slice(eq + 1)).trim(), continuation: [] };
+    const rest = trimmed.slice(eq + 1).trim();
+    if (rest.endsWith("\\")) {
+      open = { key, indent, line: lineNo, value: rest.slice(0, -1), continuation: [], joining: true };
+    } else {
+      open = { key, indent, line: lineNo, ...readValue(rest), continuation: [], joining: false };
+    }
   }
   close();
   return sections;

@@ -54,6 +54,7 @@ function applyEnv(p: Draft, env: Env, isTarget: boolean): void {
   set(p, "stsRegionalEndpoints", v("AWS_STS_REGIONAL_ENDPOINTS"), "AWS_STS_REGIONAL_ENDPOINTS");
   set(p, "mfaSerial", v("AWS_MFA_SERIAL"), "AWS_MFA_SERIAL");
   set(p, "endpointUrl", v("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL");
+  set(p, "caBundle", v("AWS_CA_BUNDLE"), "AWS_CA_BUNDLE");
   set(p, "assumeRoleDuration", envDuration(env, "AWS_ASSUME_ROLE_TTL"), "AWS_ASSUME_ROLE_TTL");
   set(p, "nonChainedGetSessionTokenDuration", envDuration(env, "AWS_SESSION_TOKEN_TTL"), "AWS_SESSION_TOKEN_TTL");
   const chained = envDuration(env, "AWS_CHAINED_SESSION_TOKEN_TTL");
@@ -91,12 +92,31 @@ const STRING_KEYS: readonly (readonly [string, keyof Draft])[] = [
   ["credential_process", "credentialProcess"],
   ["mfa_process", "mfaProcess"],
   ["endpoint_url", "endpointUrl"],
+  ["ca_bundle", "caBundle"],
   ["services", "services"],
 ];
 
+/**
+ * The value of `key` as the Go aws-vault reads it. Where the AWS CLI would read another value (a `#` or `;` not after
+ * whitespace, docs/config.md), the two tools would use different settings from the same file: that is an error naming
+ * both readings, except for a fragment on `sso_start_url` (`…/start/#/`), which names the same portal either way.
+ * @throws ConfigError naming the file, the line and both readings
+ */
+export function settingValue(file: AwsConfigFile, s: SectionEntries, key: string): string | undefined {
+  const entry = s.get(key);
+  if (!entry?.value) return undefined;
+  const other = entry.alternative;
+  if (other === undefined || (key === "sso_start_url" && other.startsWith(entry.value + "#"))) return entry.value;
+  throw new ConfigError(
+    `${file.path}:${entry.line}: ${key} reads ${JSON.stringify(entry.value)} for the Go aws-vault but ` +
+      `${JSON.stringify(other)} for the AWS CLI (a "#" or ";" not after a space starts a comment for one and not the ` +
+      `other); put a space before the comment, or remove it`,
+  );
+}
+
 function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): void {
   const at = (key: string) => `${file.path}:${s.get(key)!.line}`;
-  const value = (key: string) => s.get(key)?.value || undefined;
+  const value = (key: string) => settingValue(file, s, key);
   for (const [key, field] of STRING_KEYS) set(p, field, value(key) as Draft[typeof field]);
 
   const seconds = value("duration_seconds");
@@ -137,7 +157,7 @@ function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): void {
       );
     }
     // As aws-vault does: the sso-session's values replace any sso_start_url/sso_region set inline.
-    const from = (key: string) => session.get(key)?.value || undefined;
+    const from = (key: string) => settingValue(file, session, key);
     p.ssoStartUrl = from("sso_start_url") ?? p.ssoStartUrl;
     p.ssoRegion = from("sso_region") ?? p.ssoRegion;
     p.ssoRegistrationScopes = from("sso_registration_scopes") ?? p.ssoRegistrationScopes;
@@ -152,15 +172,10 @@ function applyFile(p: Draft, file: AwsConfigFile, name: string, chain: readonly 
   const section = file.profile(name);
   if (section) copySection(p, file, section);
   else debug(`Profile '${name}' missing in config file`);
-  const include = section?.get("include_profile");
-  if (include?.value) {
-    if (!file.hasSection(include.value)) {
-      const header = include.value === "default" ? "[default]" : `[profile ${include.value}]`;
-      throw new ConfigError(
-        `${file.path}:${include.line}: include_profile "${include.value}" has no ${header} section in ${file.path}`,
-      );
-    }
-    applyFile(p, file, include.value, [...chain, name]);
+  const include = section ? settingValue(file, section, "include_profile") : undefined;
+  if (include) {
+    // A missing included profile reads as empty, which then takes [default], as in the Go aws-vault.
+    applyFile(p, file, include, [...chain, name]);
   } else if (name !== "default") {
     applyFile(p, file, "default", [...chain, name]);
   }
@@ -247,6 +262,20 @@ export function resolveProfile(
 /** The session reuse window from `AWS_MIN_TTL` in ms (default 5m). @throws DurationError naming AWS_MIN_TTL */
 export function minTtlFromEnv(env?: EnvSource): number {
   return envDuration(toEnv(env), "AWS_MIN_TTL") ?? 5 * 60_000;
+}
+
+/** Default of {@link handoutMinTtlFromEnv}: a command handed a role session gets at least this much of it. */
+export const DEFAULT_HANDOUT_MIN_TTL = 15 * 60_000;
+
+/**
+ * How much must remain of a cached role session before it is handed to a command (exec without a server, export,
+ * credential_process, login), in ms: `AWS_VAULT_HANDOUT_MIN_TTL` (default 15m), never less than `AWS_MIN_TTL`.
+ * A server refreshes its credentials itself and does not use this.
+ * @throws DurationError naming the variable
+ */
+export function handoutMinTtlFromEnv(env?: EnvSource): number {
+  const e = toEnv(env);
+  return Math.max(envDuration(e, "AWS_VAULT_HANDOUT_MIN_TTL") ?? DEFAULT_HANDOUT_MIN_TTL, minTtlFromEnv(e));
 }
 
 /** The profile named by `AWS_PROFILE`, if set and non-empty. */

@@ -69,6 +69,8 @@ export interface ProfileConfig {
   readonly mfaProcess?: string;
   /** `endpoint_url` or `AWS_ENDPOINT_URL`. */
   readonly endpointUrl?: string;
+  /** `AWS_CA_BUNDLE` or `ca_bundle`: a PEM file of certificates trusted for AWS calls, besides the usual ones. */
+  readonly caBundle?: string;
   /** The `services` setting: the name of a `[services NAME]` section. */
   readonly services?: string;
   /** Endpoints from that `[services NAME]` section, by service key (`sts`, `iam`, `sso`, `sso_oidc`, …). */

@@ -110,15 +110,17 @@ export interface AssumeRoleCacheMaterial {
 }
 
 /**
- * The cache key of AssumeRole sessions: `sts.AssumeRole.<16 hex of SHA-256>` over everything that changes the
- * result (role ARN, duration, region, endpoint, session tags, transitive tags, external id, source identity, an
- * explicit role session name, the source chain), with the MFA serial in the key's MFA field.
+ * The cache key of AssumeRole sessions. What changes the result (role ARN, duration, region, endpoint, session tags,
+ * transitive tags, external id, source identity, an explicit role session name, the MFA serial, the source chain) is
+ * hashed (16 hex of SHA-256), and a session made with other settings is never served:
  *
- * Why not aws-vault's plain `sts.AssumeRole`: its key holds only profile and MFA serial, so after editing the role
- * ARN, duration or tags a still-valid old session is served (spec §3.6), and it caches only MFA-backed roles.
- * We cache every AssumeRole, so a stale session would be far more likely. The distinct type keeps the Go aws-vault
- * from reusing these entries (it never finds its `sts.AssumeRole,` prefix), while its `list` and `clear` still see
- * them, and GetSessionToken sessions, the ones that save MFA prompts, stay shared in aws-vault's exact format.
+ * - a role with its own MFA code, the one kind aws-vault caches, uses aws-vault's key `sts.AssumeRole,<profile>,<mfa
+ *   serial>,…`, so the Go aws-vault and this tool reuse each other's sessions (and save an MFA prompt); the hash goes
+ *   into the item ({@link SessionKeyLookup.settings}), where the Go aws-vault ignores it;
+ * - every other role, which aws-vault does not cache (aws-vault #1222), uses the type `sts.AssumeRole.<hash>`: the
+ *   Go aws-vault never finds its `sts.AssumeRole,` prefix there, while its `list` and `clear` still see the entries.
+ *
+ * aws-vault's key alone would serve a still-valid session after the role ARN, duration or tags were edited.
  */
 export async function assumeRoleLookup(material: AssumeRoleCacheMaterial): Promise<SessionKeyLookup> {
   const p = material.profile;
@@ -137,5 +139,11 @@ export async function assumeRoleLookup(material: AssumeRoleCacheMaterial): Promi
   ]);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   const hex = digest.subarray(0, 8).toHex();
-  return { type: `${SESSION_TYPES.assumeRole}.${hex}`, profileName: p.profileName, mfaSerial: p.mfaSerial ?? "" };
+  if (p.mfaSerial) {
+    // An AssumeRole with its own MFA code: the one kind aws-vault caches. Its key, so both tools reuse each other's
+    // session (and skip an MFA prompt); the digest travels in the item, so a session made for other settings is
+    // still never served.
+    return { type: SESSION_TYPES.assumeRole, profileName: p.profileName, mfaSerial: p.mfaSerial, settings: hex };
+  }
+  return { type: `${SESSION_TYPES.assumeRole}.${hex}`, profileName: p.profileName, mfaSerial: "" };
 }

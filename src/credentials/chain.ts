@@ -56,6 +56,12 @@ export interface ChainOptions {
   disableSessionsForProfile?: string;
   /** Reuse window in ms (default `AWS_MIN_TTL`, 5m). */
   minTtl?: number;
+  /**
+   * Reuse window in ms for the session handed out, when it is a role session that can be renewed without an MFA
+   * prompt: a command given static credentials (exec, export) should get a session that lasts, as the Go aws-vault
+   * gives a fresh one. Unset (servers, which refresh themselves): `minTtl` applies.
+   */
+  handoutMinTtl?: number;
   /** The environment (endpoints, CA bundle, `AWS_MIN_TTL`); default `Deno.env`. */
   env?: EnvSource;
   /** Clock, for tests. */
@@ -121,6 +127,8 @@ class ChainBuilder {
   #storedNames?: Promise<string[]>;
   /** The MFA serial a GetSessionToken earlier in this chain already satisfied. */
   #chainedMfa?: string;
+  /** The profile whose credentials are handed out (the chain's outermost). */
+  #target?: string;
 
   constructor(options: ChainOptions) {
     this.#options = options;
@@ -218,17 +226,30 @@ class ChainBuilder {
     });
     if (this.#options.noCache) return role;
     const endpoint = resolveEndpoint(effective, "sts", { env: this.#env });
-    return this.#cached(role, await assumeRoleLookup({ profile: effective, endpoint, source: source.description }));
+    const lookup = await assumeRoleLookup({ profile: effective, endpoint, source: source.description });
+    // Renewing an MFA role session costs a prompt: those keep aws-vault's reuse rule.
+    const handout = p.profileName === this.#target && !effective.mfaSerial ? this.#options.handoutMinTtl : undefined;
+    return this.#cached(role, lookup, handout === undefined ? undefined : Math.max(handout, this.#minTtl));
   }
 
-  #cached(provider: CredentialsProvider, lookup: CachedSessionProvider["lookup"]): CredentialsProvider {
+  #cached(
+    provider: CredentialsProvider,
+    lookup: CachedSessionProvider["lookup"],
+    minTtl?: number,
+  ): CredentialsProvider {
     if (this.#options.noCache) return provider;
     return new CachedSessionProvider(provider, {
       sessions: this.#sessions,
       lookup,
-      minTtl: this.#minTtl,
+      minTtl: minTtl ?? this.#minTtl,
       now: this.#options.now,
     });
+  }
+
+  /** Builds the chain for the profile whose credentials are handed out. */
+  forTarget(p: ProfileConfig): Promise<CredentialsProvider> {
+    this.#target = p.profileName;
+    return this.forProfile(p);
   }
 }
 
@@ -242,5 +263,5 @@ export async function getProviderForProfile(
   profile: ProfileConfig,
   options: ChainOptions,
 ): Promise<CredentialsProvider> {
-  return await new ChainBuilder(options).forProfile(profile);
+  return await new ChainBuilder(options).forTarget(profile);
 }

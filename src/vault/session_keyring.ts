@@ -51,6 +51,13 @@ export interface SessionKeyLookup {
   profileName: string;
   /** The MFA serial; for `sso.GetRoleCredentials` the SSO start URL; empty when not applicable. */
   mfaSerial: string;
+  /**
+   * A digest of the settings the session is made with, for keys that do not capture them (aws-vault's
+   * `sts.AssumeRole,<profile>,<mfa serial>`): stored in the item beside the credentials, where the Go aws-vault ignores
+   * it. A stored session with another digest is stale and not reused; one without (written by the Go aws-vault) is
+   * reused, as the Go aws-vault reuses it.
+   */
+  settings?: string;
 }
 
 /** A parsed current-format session key. */
@@ -112,12 +119,24 @@ export function isSessionKey(name: string): boolean {
   return CURRENT.test(name) || isLegacySessionKey(name);
 }
 
-/** Serialises session credentials as Go's `json.Marshal(types.Credentials)`; expiration in RFC 3339 (nano) UTC. */
-export function sessionCredentialsToJson(creds: Credentials & { expiration: Date }): string {
+/** The item field holding {@link SessionKeyLookup.settings}; Go's JSON decoding skips fields it does not know. */
+const SETTINGS_FIELD = "AwsVaultSettings";
+
+/**
+ * Serialises session credentials as Go's `json.Marshal(types.Credentials)`; expiration in RFC 3339 (nano) UTC. With
+ * `settings`, one more field records them (see {@link SessionKeyLookup.settings}).
+ */
+export function sessionCredentialsToJson(creds: Credentials & { expiration: Date }, settings?: string): string {
   const token = creds.sessionToken === undefined ? "null" : goJsonString(creds.sessionToken);
+  const extra = settings === undefined ? "" : `,"${SETTINGS_FIELD}":${goJsonString(settings)}`;
   return `{"AccessKeyId":${goJsonString(creds.accessKeyId)},` +
     `"Expiration":"${formatRfc3339(creds.expiration, { nano: true })}",` +
-    `"SecretAccessKey":${goJsonString(creds.secretAccessKey)},"SessionToken":${token}}`;
+    `"SecretAccessKey":${goJsonString(creds.secretAccessKey)},"SessionToken":${token}${extra}}`;
+}
+
+/** The settings digest stored with a session, if any. */
+export function sessionSettingsFromJson(text: string): string | undefined {
+  return goString(parseGoObject(text), SETTINGS_FIELD) || undefined;
 }
 
 /** Parses stored session credentials tolerantly; throws {@link InvalidDataError} without echoing content. */
@@ -188,7 +207,13 @@ export class SessionKeyring {
     for (const { name, key } of live) {
       try {
         const item = await this.#keyring.get(name);
-        const credentials = sessionCredentialsFromJson(new TextDecoder().decode(item.data));
+        const text = new TextDecoder().decode(item.data);
+        const credentials = sessionCredentialsFromJson(text);
+        const settings = lookup.settings === undefined ? undefined : sessionSettingsFromJson(text);
+        if (settings !== undefined && settings !== lookup.settings) {
+          debug(`SessionKeyring: ${lookup.type} session of ${lookup.profileName} was made with other settings`);
+          continue;
+        }
         return { key, credentials: { ...credentials, expiration: credentials.expiration ?? key.expiration } };
       } catch (e) {
         if (e instanceof ItemNotFoundError) continue; // removed by a concurrent process
@@ -215,7 +240,7 @@ export class SessionKeyring {
     const previous = (await this.#matching(lookup)).filter((e) => e.name !== name);
     await this.#keyring.set({
       key: name,
-      data: new TextEncoder().encode(sessionCredentialsToJson({ ...credentials, expiration })),
+      data: new TextEncoder().encode(sessionCredentialsToJson({ ...credentials, expiration }, lookup.settings)),
       label: `aws-vault session for ${lookup.profileName} (expires ${formatRfc3339(expiration)})`,
       description: "aws-vault session",
       keychainNotTrustApplication: false,
