@@ -124,8 +124,9 @@ try {
     cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
   console.log(`deno ${Deno.version.deno}; medians of ${runs} interleaved runs after ${WARMUP} warm-up runs`);
   console.log(`machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} CPUs, ${Deno.osRelease()}`);
+  // `--version` writes to stderr, as the Go aws-vault does.
   const version = new TextDecoder().decode(
-    (await new Deno.Command(installed, { args: ["--version"] }).output()).stdout,
+    (await new Deno.Command(installed, { args: ["--version"] }).output()).stderr,
   );
   console.log(`installed command: aws-vault ${version.trim()} (scripts/install)`);
   if (compare) console.log(`compare: ${compare}`);
