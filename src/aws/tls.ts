@@ -1,13 +1,12 @@
 /**
  * Which certificate authorities the HTTPS calls trust, beside the roots Deno trusts by itself (its bundled Mozilla
- * roots, plus the operating system's store where the launcher sets `DENO_TLS_CA_STORE=system,mozilla`):
+ * roots, plus the operating system's store where the launcher sets `DENO_TLS_CA_STORE=mozilla,system`):
  *
  * - `SSL_CERT_FILE` and `SSL_CERT_DIR`, as Go (and so the Go aws-vault) and OpenSSL read them;
- * - `AWS_CA_BUNDLE`, or the profile's `ca_bundle`, as the AWS CLI and SDKs read them.
+ * - the profile's `caBundle`: `AWS_CA_BUNDLE`, else its `ca_bundle` setting (profile resolution applies that order).
  *
- * Every HTTPS call the program makes goes through one of these clients: STS, IAM, SSO and SSO-OIDC through the SDK's
- * request handler, the console sign-in federation through {@link httpClient}. Behind a TLS-inspecting proxy any of
- * these ways to name its CA works (docs/tls.md).
+ * Every HTTPS call the program makes goes through one of these: STS, IAM, SSO and SSO-OIDC through the SDK's request
+ * handler, the console sign-in federation through {@link httpClient} (docs/tls.md).
  * @module
  */
 
@@ -17,14 +16,48 @@ import { debug } from "../log.ts";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-const cache = new Map<string, readonly string[]>();
+/**
+ * Certificates of `SSL_CERT_FILE` and the files in `SSL_CERT_DIR` (colon-separated directories), by the two values:
+ * a process lists them once, however many clients it makes. Each real file is read once (a hashed-name link and the
+ * file it points to are one file). They are machine-wide settings a program may inherit without anyone meaning them
+ * for AWS, so a missing or unreadable one is a debug note, as in Go, not an error.
+ */
+const sslCertCache = new Map<string, readonly string[]>();
 
-function certificatesIn(path: string): readonly string[] {
-  let certs = cache.get(path);
-  if (!certs) {
-    certs = Deno.readTextFileSync(path).match(PEM_CERTIFICATE) ?? [];
-    cache.set(path, certs);
+function sslCertEnvironment(file: string | undefined, dirs: string | undefined): readonly string[] {
+  const key = `${file ?? ""}\0${dirs ?? ""}`;
+  const cached = sslCertCache.get(key);
+  if (cached) return cached;
+  const seen = new Set<string>();
+  const certs: string[] = [];
+  const read = (path: string) => {
+    const real = Deno.realPathSync(path);
+    if (seen.has(real)) return;
+    seen.add(real);
+    certs.push(...Deno.readTextFileSync(real).match(PEM_CERTIFICATE) ?? []);
+  };
+  if (file) {
+    try {
+      read(file);
+    } catch (e) {
+      debug(`SSL_CERT_FILE ${file}: ${e instanceof Error ? e.message : e}`);
+    }
   }
+  for (const dir of (dirs ?? "").split(":").filter(Boolean)) {
+    try {
+      for (const entry of Deno.readDirSync(dir)) {
+        if (!entry.isFile && !entry.isSymlink) continue;
+        try {
+          read(`${dir}/${entry.name}`);
+        } catch {
+          // a dangling link or an unreadable file; OpenSSL and Go skip those too
+        }
+      }
+    } catch (e) {
+      debug(`SSL_CERT_DIR ${dir}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  sslCertCache.set(key, certs);
   return certs;
 }
 
@@ -32,7 +65,7 @@ function certificatesIn(path: string): readonly string[] {
 function bundle(path: string, setting: string): readonly string[] {
   let certs: readonly string[];
   try {
-    certs = certificatesIn(path);
+    certs = Deno.readTextFileSync(path).match(PEM_CERTIFICATE) ?? [];
   } catch (e) {
     throw new ConfigError(`${setting} ${path}: ${e instanceof Error ? e.message : e}`);
   }
@@ -41,49 +74,15 @@ function bundle(path: string, setting: string): readonly string[] {
 }
 
 /**
- * Certificates from `SSL_CERT_FILE` and the files in `SSL_CERT_DIR` (colon-separated directories). These are
- * machine-wide settings a program may inherit without anyone meaning it for AWS, so a missing or unreadable one is a
- * debug note, as in Go, not an error.
- */
-function sslCertEnvironment(env: ReturnType<typeof toEnv>): string[] {
-  const certs: string[] = [];
-  const file = env.get("SSL_CERT_FILE");
-  if (file) {
-    try {
-      certs.push(...certificatesIn(file));
-    } catch (e) {
-      debug(`SSL_CERT_FILE ${file}: ${e instanceof Error ? e.message : e}`);
-    }
-  }
-  for (const dir of (env.get("SSL_CERT_DIR") ?? "").split(":").filter(Boolean)) {
-    try {
-      for (const entry of Deno.readDirSync(dir)) {
-        if (!entry.isFile && !entry.isSymlink) continue;
-        try {
-          certs.push(...certificatesIn(`${dir}/${entry.name}`));
-        } catch {
-          // not a readable certificate file; OpenSSL skips those too
-        }
-      }
-    } catch (e) {
-      debug(`SSL_CERT_DIR ${dir}: ${e instanceof Error ? e.message : e}`);
-    }
-  }
-  return certs;
-}
-
-/**
- * The PEM certificates to trust for AWS calls besides Deno's own roots: `SSL_CERT_FILE`, `SSL_CERT_DIR`, and
- * `AWS_CA_BUNDLE` or else `caBundle` (the profile's `ca_bundle`, already overridden by `AWS_CA_BUNDLE` when a resolved
- * profile is given).
- * @throws ConfigError when `AWS_CA_BUNDLE` or `ca_bundle` cannot be read or holds no certificate
+ * The PEM certificates to trust for AWS calls besides Deno's own roots: `SSL_CERT_FILE`, `SSL_CERT_DIR` and
+ * `caBundle` (a resolved profile's, which is `AWS_CA_BUNDLE` when that is set).
+ * @throws ConfigError when the bundle cannot be read or holds no certificate (naming `AWS_CA_BUNDLE` or `ca_bundle`)
  */
 export function trustedCertificates(options?: { env?: EnvSource; caBundle?: string }): string[] {
   const env = toEnv(options?.env);
-  const certs = sslCertEnvironment(env);
-  const fromEnv = env.get("AWS_CA_BUNDLE");
-  if (fromEnv) certs.push(...bundle(fromEnv, "AWS_CA_BUNDLE"));
-  else if (options?.caBundle) certs.push(...bundle(options.caBundle, "ca_bundle"));
+  const certs = [...sslCertEnvironment(env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))];
+  const path = options?.caBundle;
+  if (path) certs.push(...bundle(path, env.get("AWS_CA_BUNDLE") === path ? "AWS_CA_BUNDLE" : "ca_bundle"));
   return [...new Set(certs)];
 }
 

@@ -14,8 +14,6 @@ import type { Output, ProcessEnv } from "./command.ts";
 import { globalFlags, globalOptionsFrom } from "./global.ts";
 import { type AppSpec, parseCommandLine } from "./parser.ts";
 
-export { COMMANDS };
-
 /** The command-line description of the whole program. */
 export function appSpec(): AppSpec {
   return {

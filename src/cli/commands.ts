@@ -6,13 +6,14 @@
  * @module
  */
 
+import { DEFAULT_CONTAINER_PROXY_LISTEN } from "../server/addresses.ts";
 import { AVAILABLE_BACKENDS } from "../vault/backends.ts";
 import type { Command } from "./command.ts";
 import {
+  CREDENTIAL_FLAGS,
   DURATION_FLAG,
   EXPORT_FORMATS,
   MFA_TOKEN_FLAG,
-  NO_CACHE_FLAG,
   NO_SESSION_FLAG,
   PROFILE_ARG,
   REGION_FLAG,
@@ -123,11 +124,7 @@ export const execCommand: Command = {
     name: "exec",
     help: "Execute a command with AWS credentials.",
     flags: [
-      DURATION_FLAG,
-      NO_SESSION_FLAG,
-      NO_CACHE_FLAG,
-      REGION_FLAG,
-      MFA_TOKEN_FLAG,
+      ...CREDENTIAL_FLAGS,
       {
         name: "json",
         short: "j",
@@ -178,11 +175,7 @@ export const exportCommand: Command = {
     name: "export",
     help: "Export AWS credentials.",
     flags: [
-      DURATION_FLAG,
-      NO_SESSION_FLAG,
-      NO_CACHE_FLAG,
-      REGION_FLAG,
-      MFA_TOKEN_FLAG,
+      ...CREDENTIAL_FLAGS,
       {
         name: "format",
         kind: "enum",
@@ -267,8 +260,7 @@ export const containerProxyCommand: Command = {
       {
         name: "listen",
         kind: "string",
-        // ECS_CONTAINER_ADDRESS:80 in src/server/container_proxy.ts, written out so the table stays declarations only.
-        default: "169.254.170.2:80",
+        default: DEFAULT_CONTAINER_PROXY_LISTEN,
         placeholder: "ADDR",
         help: "Address to listen on (host:port)",
       },

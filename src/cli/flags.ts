@@ -57,6 +57,18 @@ export const NO_CACHE_FLAG: FlagSpec = {
   help: "Neither reuse nor store cached sessions in the vault",
 };
 
+/**
+ * The flags of every command that fetches credentials the usual way (exec, export), in the order help shows them.
+ * `login` takes most of them with its own help texts.
+ */
+export const CREDENTIAL_FLAGS: readonly FlagSpec[] = [
+  DURATION_FLAG,
+  NO_SESSION_FLAG,
+  NO_CACHE_FLAG,
+  REGION_FLAG,
+  MFA_TOKEN_FLAG,
+];
+
 /** The `profile` positional as commands declare it (optional on the command line: `$AWS_PROFILE` fills in). */
 export const PROFILE_ARG: ArgSpec = {
   name: "profile",

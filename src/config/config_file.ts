@@ -95,7 +95,7 @@ export class AwsConfigFile {
           debug(
             `${path}:${section.line}: [${section.name}] is not read; settings of the default profile go in [default]`,
           );
-          if (!this.#order.some((o) => o.kind === "profile" && o.name === "default")) {
+          if (!this.#profileDefaultSection && !this.#sections.has("profile\0default")) {
             this.#order.push({ kind: "profile", name: "default" });
           }
           this.#profileDefaultSection = true;
@@ -111,7 +111,8 @@ export class AwsConfigFile {
         for (const [k, v] of section.entries) existing.set(k, v);
       } else {
         this.#sections.set(id, new Map(section.entries));
-        if (!this.#order.some((o) => o.kind === c.kind && o.name === c.name)) this.#order.push(c);
+        // `default` may already be listed, from a `[profile default]` before it.
+        if (!(id === "profile\0default" && this.#profileDefaultSection)) this.#order.push(c);
         firstLine.set(id, section.line);
       }
     }

@@ -102,7 +102,7 @@ const STRING_KEYS: readonly (readonly [string, keyof Draft])[] = [
  * both readings, except for a fragment on `sso_start_url` (`…/start/#/`), which names the same portal either way.
  * @throws ConfigError naming the file, the line and both readings
  */
-export function settingValue(file: AwsConfigFile, s: SectionEntries, key: string): string | undefined {
+function settingValue(file: AwsConfigFile, s: SectionEntries, key: string): string | undefined {
   const entry = s.get(key);
   if (!entry?.value) return undefined;
   const other = entry.alternative;

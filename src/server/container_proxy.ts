@@ -10,11 +10,7 @@ import { AppError } from "../errors.ts";
 import { debug } from "../log.ts";
 import type { ListenAddress } from "./ec2_proxy.ts";
 
-/** The address AWS SDKs query for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`. */
-export const ECS_CONTAINER_ADDRESS = "169.254.170.2";
-
-/** Default `--listen` of `container-proxy`. */
-export const DEFAULT_CONTAINER_PROXY_LISTEN = `${ECS_CONTAINER_ADDRESS}:80`;
+export { DEFAULT_CONTAINER_PROXY_LISTEN, ECS_CONTAINER_ADDRESS } from "./addresses.ts";
 
 /** A bad listen address, target or token source, or a port that cannot be bound. */
 export class ContainerProxyError extends AppError {}

@@ -134,25 +134,25 @@ export function sessionCredentialsToJson(creds: Credentials & { expiration: Date
     `"SecretAccessKey":${goJsonString(creds.secretAccessKey)},"SessionToken":${token}${extra}}`;
 }
 
-/** The settings digest stored with a session, if any. */
-export function sessionSettingsFromJson(text: string): string | undefined {
-  return goString(parseGoObject(text), SETTINGS_FIELD) || undefined;
-}
-
-/** Parses stored session credentials tolerantly; throws {@link InvalidDataError} without echoing content. */
-export function sessionCredentialsFromJson(text: string): Credentials {
+/**
+ * Parses stored session credentials tolerantly, with the settings digest stored beside them if any; throws
+ * {@link InvalidDataError} without echoing content.
+ */
+function readSession(text: string): { credentials: Credentials; settings?: string } {
   const f = parseGoObject(text);
   const accessKeyId = goString(f, "AccessKeyId");
   const secretAccessKey = goString(f, "SecretAccessKey");
   if (!accessKeyId || !secretAccessKey) throw new InvalidDataError("AccessKeyId or SecretAccessKey missing");
   const sessionToken = goString(f, "SessionToken");
   const expiration = goTime(f, "Expiration");
-  return {
+  const credentials = {
     accessKeyId,
     secretAccessKey,
     ...(sessionToken ? { sessionToken } : {}),
     ...(expiration ? { expiration } : {}),
   };
+  const settings = goString(f, SETTINGS_FIELD) || undefined;
+  return settings === undefined ? { credentials } : { credentials, settings };
 }
 
 /** Options of {@link SessionKeyring}. */
@@ -207,10 +207,8 @@ export class SessionKeyring {
     for (const { name, key } of live) {
       try {
         const item = await this.#keyring.get(name);
-        const text = new TextDecoder().decode(item.data);
-        const credentials = sessionCredentialsFromJson(text);
-        const settings = lookup.settings === undefined ? undefined : sessionSettingsFromJson(text);
-        if (settings !== undefined && settings !== lookup.settings) {
+        const { credentials, settings } = readSession(new TextDecoder().decode(item.data));
+        if (lookup.settings !== undefined && settings !== undefined && settings !== lookup.settings) {
           debug(`SessionKeyring: ${lookup.type} session of ${lookup.profileName} was made with other settings`);
           continue;
         }
