@@ -4,9 +4,9 @@
  * @module
  */
 
-import { runCli } from "./src/cli/app.ts";
-import { AppError } from "./src/errors.ts";
-import { isDebug } from "./src/log.ts";
+import { runCli } from "./src/app.ts";
+import { AppError } from "./src/core/errors.ts";
+import { processTerminal } from "./src/os/terminal.ts";
 
 const encoder = new TextEncoder();
 const realOutput = {
@@ -35,7 +35,12 @@ function removeLauncherVariables(): void {
 async function main(): Promise<number> {
   removeLauncherVariables();
   try {
-    return await runCli(Deno.args, { env: Deno.env, out: realOutput });
+    return await runCli(Deno.args, {
+      env: Deno.env,
+      out: realOutput,
+      terminal: processTerminal(),
+      now: () => new Date(),
+    });
   } catch (e) {
     if (e instanceof AppError) {
       const where = e.command ? `${e.command}: ` : "";
@@ -43,10 +48,8 @@ async function main(): Promise<number> {
       return e.exitCode;
     }
     if (e instanceof Deno.errors.BrokenPipe) return 141; // `aws-vault list | head` is not an error worth a trace
-    // A bug, not a user error: keep the stack for the report, but only with --debug.
-    const err = e as Error;
-    realOutput.stderr(`aws-vault: internal error: ${err?.message ?? String(e)}\n`);
-    if (isDebug() && err?.stack) realOutput.stderr(err.stack + "\n");
+    // A bug, not a user error (runCli has logged its stack under --debug).
+    realOutput.stderr(`aws-vault: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     return 70;
   }
 }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { envFromRecord } from "../src/core/env.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { SessionKeyring } from "../src/vault/session_keyring.ts";
@@ -33,7 +34,10 @@ async function sandbox(home: string): Promise<Record<string, string>> {
     lines.push("", `[profile p${i}]`, "source_profile = base", `role_arn = arn:aws:iam::123456789012:role/r${i}`);
   }
   await Deno.writeTextFile(`${home}/.aws/config`, lines.join("\n") + "\n");
-  const vault = new FileKeyring({ dir: `${home}/.awsvault/keys`, env: () => PASSPHRASE });
+  const vault = new FileKeyring({
+    dir: `${home}/.awsvault/keys`,
+    env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE }),
+  });
   await new CredentialKeyring(vault).set("base", { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "s" });
   const sessions = new SessionKeyring(vault);
   const expiration = new Date(Date.now() + 12 * 3_600_000);

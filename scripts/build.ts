@@ -56,7 +56,7 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; output: 
 
 const deno = (args: string[]) => run(Deno.execPath(), args);
 
-/** The version string `src/version.ts` carries from source; the build replaces it (once) in the bundle. */
+/** The version string `src/core/version.ts` carries from source; the build replaces it (once) in the bundle. */
 const SOURCE_VERSION_LITERAL = /export const VERSION = "([^"]+)";/;
 
 /**
@@ -64,9 +64,9 @@ const SOURCE_VERSION_LITERAL = /export const VERSION = "([^"]+)";/;
  * HEAD, else `<source version>+<commit>` (with `.dirty` when the tree has changes), else the source version.
  */
 export async function buildVersion(): Promise<{ source: string; version: string }> {
-  const text = await Deno.readTextFile(new URL("src/version.ts", root));
+  const text = await Deno.readTextFile(new URL("src/core/version.ts", root));
   const source = text.match(SOURCE_VERSION_LITERAL)?.[1];
-  if (!source) throw new Error("src/version.ts does not declare VERSION as a string literal");
+  if (!source) throw new Error("src/core/version.ts does not declare VERSION as a string literal");
   const given = Deno.env.get("AWS_VAULT_VERSION");
   if (given) return { source, version: given.replace(/^v/, "") };
   const git = (...args: string[]) => run("git", ["-C", path(root), ...args]);

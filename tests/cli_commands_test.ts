@@ -4,6 +4,7 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { makeSandbox, runCli, runOnTerminal, type Sandbox } from "./support/cli.ts";
+import { envFromRecord } from "../src/core/env.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { SessionKeyring } from "../src/vault/session_keyring.ts";
@@ -15,7 +16,7 @@ const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 function vaultOf(sb: Sandbox, passphrase = "test-pass") {
   return new FileKeyring({
     dir: sb.vaultDir,
-    env: (n) => (n === "AWS_VAULT_FILE_PASSPHRASE" ? passphrase : undefined),
+    env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: passphrase }),
   });
 }
 
@@ -329,7 +330,7 @@ Deno.test("bad input: malformed config names file and line; unavailable backend;
     const r = await runCli(["list"], { env: sb.env });
     equal(r.code, 1);
     equal(r.stderr.startsWith(`aws-vault: error: list: ${sb.configPath}:3: `), true, r.stderr);
-    const { AVAILABLE_BACKENDS } = await import("../src/vault/mod.ts");
+    const { AVAILABLE_BACKENDS } = await import("../src/vault/open_keyring.ts");
     const available = AVAILABLE_BACKENDS.join(", ");
     const backend = await runCli(["list", "--backend", "keychain"], { env: sb.env });
     equal(backend.code, 1);

@@ -1,13 +1,23 @@
 import assert from "node:assert/strict";
+import { appSpec } from "../src/app.ts";
 import { parseCommandLine } from "../src/cli/parser.ts";
-import { FIXTURE_APP, FIXTURE_PROFILES } from "./support/cli_fixture.ts";
+import { envFromRecord } from "../src/core/env.ts";
+import { PROMPT_DRIVERS } from "../src/prompt/drivers.ts";
+import { AVAILABLE_BACKENDS } from "../src/vault/backends.ts";
+
+/** The real command table. */
+const APP = appSpec();
+/** Profiles of the config the completion sees (in-process as the hint, in the shells as ~/.aws/config). */
+const PROFILES = ["default", "dev", "prod-admin"];
+const CONFIG =
+  "[default]\nregion = eu-west-1\n\n[profile dev]\nregion = eu-west-1\n\n[profile prod-admin]\nsource_profile = dev\n";
 
 /** Candidates the program prints for `aws-vault --completion-bash <words…>`. */
 function complete(...words: string[]): string[] {
   const result = parseCommandLine(["--completion-bash", ...words], {
-    app: FIXTURE_APP,
-    env: () => undefined,
-    completionHints: { profile: () => FIXTURE_PROFILES },
+    app: APP,
+    env: envFromRecord({}),
+    profiles: () => PROFILES,
   });
   assert.equal(result.kind, "output");
   return result.kind === "output" ? result.text.split("\n").filter((l) => l !== "") : [];
@@ -24,24 +34,24 @@ Deno.test("protocol: commands, flags, enum values, profiles, nothing after --", 
   assert.ok(flags.includes("--duration") && flags.includes("--backend") && flags.includes("--help"));
   assert.ok(!flags.includes("--json") && !flags.includes("--completion-bash"), "hidden flags are not offered");
   assert.ok(complete("add", "--no").includes("--no-add-config"));
-  assert.deepEqual(complete("exec", ""), FIXTURE_PROFILES);
+  assert.deepEqual(complete("exec", ""), PROFILES);
   assert.deepEqual(complete("rm", "d"), ["default", "dev"]);
   assert.deepEqual(complete("exec", "-d", "1h", "--region", "x", "p"), ["prod-admin"]);
   assert.deepEqual(complete("exec", "dev", ""), [], "the command arg is left to the shell");
   assert.deepEqual(complete("exec", "dev", "--", ""), []);
   assert.deepEqual(complete("help", "r"), ["remove", "rotate"]);
   assert.deepEqual(complete("add", ""), [], "add names a new profile");
-  assert.deepEqual(complete("clear", ""), FIXTURE_PROFILES);
+  assert.deepEqual(complete("clear", ""), PROFILES);
 });
 
 Deno.test("protocol: flag values in every spelling shells send", () => {
   assert.deepEqual(complete("export", "--format", ""), ["env", "export-env", "json", "ini"]);
   assert.deepEqual(complete("export", "--format", "e"), ["env", "export-env"]);
   assert.deepEqual(complete("export", "--format=j"), ["--format=json"]);
-  assert.deepEqual(complete("--backend", "=", ""), ["secret-service", "pass", "file"]);
-  assert.deepEqual(complete("--backend", "="), ["secret-service", "pass", "file"]);
+  assert.deepEqual(complete("--backend", "=", ""), [...AVAILABLE_BACKENDS]);
+  assert.deepEqual(complete("--backend", "="), [...AVAILABLE_BACKENDS]);
   assert.deepEqual(complete("--backend", "=", "p"), ["pass"]);
-  assert.deepEqual(complete("--prompt", ""), ["terminal", "ykman"]);
+  assert.deepEqual(complete("--prompt", ""), [...PROMPT_DRIVERS]);
   assert.deepEqual(complete("--debug", "=", "true", "ex"), ["exec", "export"]);
   assert.deepEqual(complete("exec", "-nd", ""), [], "a duration has no candidates");
   assert.deepEqual(complete("--bogus", "ex"), ["exec", "export"], "an unknown flag is skipped");
@@ -49,31 +59,40 @@ Deno.test("protocol: flag values in every spelling shells send", () => {
 
 Deno.test("protocol: a failing profile source gives no candidates instead of an error", () => {
   const result = parseCommandLine(["--completion-bash", "exec", ""], {
-    app: FIXTURE_APP,
-    env: () => undefined,
-    completionHints: {
-      profile: () => {
-        throw new Error("bad config");
-      },
+    app: APP,
+    env: envFromRecord({}),
+    profiles: () => {
+      throw new Error("bad config");
     },
   });
   assert.deepEqual(result, { kind: "output", text: "" });
 });
 
-// --- real shells, with a stand-in `aws-vault` on PATH ---
+// --- real shells, with the real program as `aws-vault` on PATH and a config that has the profiles ---
 
-const appScript = new URL("./support/cli_completion_app.ts", import.meta.url).pathname;
+const bundle = new URL("../dist/aws-vault.js", import.meta.url).pathname;
+const source = new URL("../main.ts", import.meta.url).pathname;
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 const has = (shell: string) =>
   new Deno.Command("sh", { args: ["-c", `command -v ${shell}`], stdout: "null" }).outputSync().success;
 
-async function withStub<T>(fn: (path: string) => Promise<T>): Promise<T> {
+async function withStub<T>(fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "cli_completion_" });
   try {
+    // The bundle (scripts/test builds it first) starts faster than the sources; both are the same program.
+    const program = await Deno.stat(bundle).then(() => bundle, () => source);
     const stub = `${dir}/aws-vault`;
-    await Deno.writeTextFile(stub, `#!/bin/sh\nexec ${q(Deno.execPath())} run -A --quiet ${q(appScript)} "$@"\n`);
+    await Deno.writeTextFile(
+      stub,
+      `#!/bin/sh\nexec ${q(Deno.execPath())} run -A --quiet --no-config ${q(program)} "$@"\n`,
+    );
     await Deno.chmod(stub, 0o755);
-    return await fn(`${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`);
+    await Deno.writeTextFile(`${dir}/config`, CONFIG);
+    return await fn({
+      PATH: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+      AWS_CONFIG_FILE: `${dir}/config`,
+      HOME: dir,
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -81,8 +100,8 @@ async function withStub<T>(fn: (path: string) => Promise<T>): Promise<T> {
 
 /** Runs `script` in `shell` and returns one list per `#case` marker line it prints. */
 async function cases(shell: string, args: string[], script: string): Promise<string[][]> {
-  return await withStub(async (path) => {
-    const out = await new Deno.Command(shell, { args: [...args, script], env: { PATH: path }, stderr: "piped" })
+  return await withStub(async (env) => {
+    const out = await new Deno.Command(shell, { args: [...args, script], env, clearEnv: true, stderr: "piped" })
       .output();
     const stdout = new TextDecoder().decode(out.stdout);
     assert.ok(out.success, `${shell} failed: ${new TextDecoder().decode(out.stderr)}\n${stdout}`);
@@ -94,11 +113,11 @@ const BASH_CASES: [string[], (reply: string[]) => void][] = [
   [["aws-vault", "ex"], (r) => assert.deepEqual(r, ["exec", "export"])],
   [["aws-vault", ""], (r) => assert.ok(r.includes("login") && !r.includes("proxy"))],
   [["aws-vault", "exec", "--re"], (r) => assert.deepEqual(r, ["--region"])],
-  [["aws-vault", "exec", ""], (r) => assert.deepEqual(r, FIXTURE_PROFILES)],
+  [["aws-vault", "exec", ""], (r) => assert.deepEqual(r, PROFILES)],
   [["aws-vault", "rm", "pr"], (r) => assert.deepEqual(r, ["prod-admin"])],
   [["aws-vault", "export", "--format", "e"], (r) => assert.deepEqual(r, ["env", "export-env"])],
   // What bash makes of `aws-vault --backend=<TAB>` and `--backend=p<TAB>`.
-  [["aws-vault", "--backend", "="], (r) => assert.deepEqual(r, ["secret-service", "pass", "file"])],
+  [["aws-vault", "--backend", "="], (r) => assert.deepEqual(r, [...AVAILABLE_BACKENDS])],
   [["aws-vault", "--backend", "=", "p"], (r) => assert.deepEqual(r, ["pass"])],
   [["aws-vault", "exec", "dev", "--", "l"], (r) => assert.ok(r.includes("ls"), r.join(" "))],
   [["aws-vault", "exec", "dev", "--", "ls", ""], (r) => assert.deepEqual(r, [])],
@@ -116,8 +135,8 @@ Deno.test({
       ...BASH_CASES.map(([words]) => `t ${words.map(q).join(" ")}`),
     ];
     const script = lines.join("\n");
-    const out = await withStub(async (path) => {
-      const r = await new Deno.Command("bash", { args: ["-c", script], env: { PATH: path } }).output();
+    const out = await withStub(async (env) => {
+      const r = await new Deno.Command("bash", { args: ["-c", script], env, clearEnv: true }).output();
       assert.ok(r.success, new TextDecoder().decode(r.stderr));
       return new TextDecoder().decode(r.stdout);
     });
@@ -143,7 +162,7 @@ Deno.test({
     for (const input of inputs) lines.push("echo '#case'", `complete -C ${q(input)}`);
     const [ex, profiles, format, region, child] = await cases("fish", ["--no-config", "-c"], lines.join("\n"));
     assert.deepEqual(ex, ["exec", "export"]);
-    assert.deepEqual(profiles, FIXTURE_PROFILES);
+    assert.deepEqual(profiles, PROFILES);
     assert.deepEqual(format, ["--format=json"]);
     assert.deepEqual(region, ["--region"]);
     assert.ok(child.some((l) => l.split("\t")[0] === "ls"), child.join(" "));
@@ -154,7 +173,7 @@ Deno.test({
   name: "zsh: the generated script parses and completes through the program",
   ignore: !has("zsh"),
   fn: async () => {
-    const result = parseCommandLine(["--completion-script-zsh"], { app: FIXTURE_APP });
+    const result = parseCommandLine(["--completion-script-zsh"], { app: APP, env: envFromRecord({}) });
     const text = result.kind === "output" ? result.text : "";
     const check = await new Deno.Command("zsh", { args: ["-n", "-c", text] }).output();
     assert.ok(check.success, new TextDecoder().decode(check.stderr));
@@ -174,7 +193,7 @@ Deno.test({
     const [registered, ex, profiles, child, files] = await cases("zsh", ["-f", "-c"], lines.join("\n"));
     assert.deepEqual(registered, ["compdef _aws-vault aws-vault"]);
     assert.deepEqual(ex, ["exec", "export"]);
-    assert.deepEqual(profiles, FIXTURE_PROFILES);
+    assert.deepEqual(profiles, PROFILES);
     assert.deepEqual(child, ["_normal aws s3 2"]);
     assert.deepEqual(files, ["_files"]);
   },

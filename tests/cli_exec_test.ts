@@ -4,6 +4,7 @@
  * AWS endpoint (signatures verified) with them.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { envFromRecord } from "../src/core/env.ts";
 import { cliCommand, makeSandbox, runCli, runOnTerminal, type Sandbox } from "./support/cli.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
@@ -346,7 +347,7 @@ Deno.test("faults: endpoint down, a duration AWS rejects, an expired cached sess
     // A session whose expiry has passed is never used: a new one is made and the old one removed.
     const { SessionKeyring } = await import("../src/vault/session_keyring.ts");
     const { FileKeyring } = await import("../src/vault/file.ts");
-    const vault = new FileKeyring({ dir: sb.vaultDir, env: (n) => env[n] });
+    const vault = new FileKeyring({ dir: sb.vaultDir, env: envFromRecord(env) });
     const expired = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     await new SessionKeyring(vault, { now: () => new Date(Date.now() - 7_200_000) }).set(
       { type: "sts.GetSessionToken", profileName: "jonsmith", mfaSerial: MFA },

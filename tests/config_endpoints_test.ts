@@ -7,6 +7,7 @@ import {
   resolveEndpoint,
   stsRegionalEndpoints,
 } from "../src/config/endpoints.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const CONFIG = `
 [services local]
@@ -35,7 +36,8 @@ region = af-south-1
 sts_regional_endpoints = legacy
 `;
 const file = parseConfigFile(CONFIG);
-const profile = (name: string, env: Record<string, string> = {}) => resolveProfile(file, name, { env });
+const profile = (name: string, env: Record<string, string> = {}) =>
+  resolveProfile(file, name, { env: envFromRecord(env) });
 
 Deno.test("endpoints: env var names", () => {
   equal(endpointEnvName("sts"), "AWS_ENDPOINT_URL_STS");
@@ -46,40 +48,59 @@ Deno.test("endpoints: env var names", () => {
 Deno.test("endpoints: precedence service env > global env > [services] > endpoint_url", () => {
   const p = profile("svc");
   const env = { AWS_ENDPOINT_URL_STS: "http://env-sts", AWS_ENDPOINT_URL: "http://env-global" };
-  equal(resolveEndpoint(p, "sts", { env }), "http://env-sts");
-  equal(resolveEndpoint(p, "iam", { env }), "http://env-global");
-  equal(resolveEndpoint(p, "sts", { env: {} }), "http://services-sts");
-  equal(resolveEndpoint(p, "sso-oidc", { env: {} }), "http://services-oidc");
-  equal(resolveEndpoint(p, "sso", { env: {} }), "http://profile-url");
-  equal(resolveEndpoint(profile("plain"), "iam", { env: {} }), "http://profile-url");
-  equal(resolveEndpoint(profile("legacy"), "iam", { env: {} }), undefined);
-  // AWS_ENDPOINT_URL also reaches the profile at resolution time (spec §2.4)
+  equal(resolveEndpoint(p, "sts", { env: envFromRecord(env) }), "http://env-sts");
+  equal(resolveEndpoint(p, "iam", { env: envFromRecord(env) }), "http://env-global");
+  equal(resolveEndpoint(p, "sts", { env: envFromRecord({}) }), "http://services-sts");
+  equal(resolveEndpoint(p, "sso-oidc", { env: envFromRecord({}) }), "http://services-oidc");
+  equal(resolveEndpoint(p, "sso", { env: envFromRecord({}) }), "http://profile-url");
+  equal(resolveEndpoint(profile("plain"), "iam", { env: envFromRecord({}) }), "http://profile-url");
+  equal(resolveEndpoint(profile("legacy"), "iam", { env: envFromRecord({}) }), undefined);
+  // AWS_ENDPOINT_URL also reaches the profile at resolution time (docs/behaviour.md#profile-resolution)
   equal(profile("legacy", { AWS_ENDPOINT_URL: "http://x" }).endpointUrl, "http://x");
 });
 
 Deno.test("endpoints: ignoring configured endpoint URLs", () => {
   const env = { AWS_ENDPOINT_URL_STS: "http://env-sts" };
-  equal(resolveEndpoint(profile("ignoring"), "sts", { env }), undefined);
+  equal(resolveEndpoint(profile("ignoring"), "sts", { env: envFromRecord(env) }), undefined);
   equal(
-    resolveEndpoint(profile("ignoring"), "sts", { env: { ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "false" } }),
+    resolveEndpoint(profile("ignoring"), "sts", {
+      env: envFromRecord({ ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "false" }),
+    }),
     "http://env-sts",
   );
   equal(
-    resolveEndpoint(profile("svc"), "sts", { env: { ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "TRUE" } }),
+    resolveEndpoint(profile("svc"), "sts", {
+      env: envFromRecord({ ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "TRUE" }),
+    }),
     undefined,
   );
 });
 
 Deno.test("endpoints: legacy global STS endpoint", () => {
-  equal(resolveEndpoint(profile("legacy"), "sts", { env: {} }), GLOBAL_STS_ENDPOINT);
-  equal(resolveEndpoint(profile("legacy"), "iam", { env: {} }), undefined);
-  equal(resolveEndpoint(profile("legacy-far"), "sts", { env: {} }), undefined);
-  equal(resolveEndpoint(profile("plain", { AWS_REGION: "us-east-1" }), "sts", { env: {} }), "http://profile-url");
+  equal(resolveEndpoint(profile("legacy"), "sts", { env: envFromRecord({}) }), GLOBAL_STS_ENDPOINT);
+  equal(resolveEndpoint(profile("legacy"), "iam", { env: envFromRecord({}) }), undefined);
+  equal(resolveEndpoint(profile("legacy-far"), "sts", { env: envFromRecord({}) }), undefined);
+  equal(
+    resolveEndpoint(profile("plain", { AWS_REGION: "us-east-1" }), "sts", { env: envFromRecord({}) }),
+    "http://profile-url",
+  );
   const regional = profile("plain", { AWS_REGION: "us-east-1" });
-  equal(stsRegionalEndpoints(regional, { env: {} }), "regional");
-  equal(stsRegionalEndpoints(regional, { env: { AWS_STS_REGIONAL_ENDPOINTS: "legacy" } }), "legacy");
-  equal(stsRegionalEndpoints(profile("legacy"), { env: { AWS_STS_REGIONAL_ENDPOINTS: "regional" } }), "regional");
-  equal(resolveEndpoint(profile("legacy"), "sts", { env: { AWS_STS_REGIONAL_ENDPOINTS: "regional" } }), undefined);
-  equal(resolveEndpoint(profile("legacy", { AWS_STS_REGIONAL_ENDPOINTS: "regional" }), "sts", { env: {} }), undefined);
-  equal(resolveEndpoint(profile("legacy", { AWS_ENDPOINT_URL: "http://custom" }), "sts", { env: {} }), "http://custom");
+  equal(stsRegionalEndpoints(regional, { env: envFromRecord({}) }), "regional");
+  equal(stsRegionalEndpoints(regional, { env: envFromRecord({ AWS_STS_REGIONAL_ENDPOINTS: "legacy" }) }), "legacy");
+  equal(
+    stsRegionalEndpoints(profile("legacy"), { env: envFromRecord({ AWS_STS_REGIONAL_ENDPOINTS: "regional" }) }),
+    "regional",
+  );
+  equal(
+    resolveEndpoint(profile("legacy"), "sts", { env: envFromRecord({ AWS_STS_REGIONAL_ENDPOINTS: "regional" }) }),
+    undefined,
+  );
+  equal(
+    resolveEndpoint(profile("legacy", { AWS_STS_REGIONAL_ENDPOINTS: "regional" }), "sts", { env: envFromRecord({}) }),
+    undefined,
+  );
+  equal(
+    resolveEndpoint(profile("legacy", { AWS_ENDPOINT_URL: "http://custom" }), "sts", { env: envFromRecord({}) }),
+    "http://custom",
+  );
 });

@@ -2,7 +2,8 @@ import { deepStrictEqual, equal, ok, rejects, throws } from "node:assert/strict"
 import { parseIni } from "../src/config/ini.ts";
 import { configFilePath, loadConfigFile, parseConfigFile } from "../src/config/config_file.ts";
 import { appendProfileSection } from "../src/config/config_write.ts";
-import { ConfigError } from "../src/errors.ts";
+import { ConfigError } from "../src/core/errors.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const PATH = "/home/u/.aws/config";
 
@@ -182,28 +183,29 @@ Deno.test("config file: duplicate sections merge, later keys win, first position
 });
 
 Deno.test("config file: path from AWS_CONFIG_FILE or HOME", () => {
-  equal(configFilePath({ HOME: "/home/u" }), "/home/u/.aws/config");
-  equal(configFilePath({ HOME: "/home/u", AWS_CONFIG_FILE: "/etc/aws" }), "/etc/aws");
-  equal(configFilePath({ HOME: "/home/u", AWS_CONFIG_FILE: "~/cfg" }), "/home/u/cfg");
-  throws(() => configFilePath({}), ConfigError);
+  equal(configFilePath(envFromRecord({ HOME: "/home/u" })), "/home/u/.aws/config");
+  equal(configFilePath(envFromRecord({ HOME: "/home/u", AWS_CONFIG_FILE: "/etc/aws" })), "/etc/aws");
+  equal(configFilePath(envFromRecord({ HOME: "/home/u", AWS_CONFIG_FILE: "~/cfg" })), "/home/u/cfg");
+  throws(() => configFilePath(envFromRecord({})), ConfigError);
 });
 
 Deno.test("config file: a missing file reads as empty and is not created", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const file = await loadConfigFile({ env: { HOME: dir } });
+    const file = await loadConfigFile({ env: envFromRecord({ HOME: dir }) });
     equal(file.path, `${dir}/.aws/config`);
     deepStrictEqual(file.profileNames(), []);
     await rejects(Deno.stat(`${dir}/.aws`), Deno.errors.NotFound);
     await Deno.writeTextFile(`${dir}/c`, "[profile x]\nregion = r\n");
     deepStrictEqual(
-      (await loadConfigFile({ env: { HOME: "/nonexistent", AWS_CONFIG_FILE: `${dir}/c` } })).profileNames(),
+      (await loadConfigFile({ env: envFromRecord({ HOME: "/nonexistent", AWS_CONFIG_FILE: `${dir}/c` }) }))
+        .profileNames(),
       [
         "x",
       ],
     );
     await Deno.writeTextFile(`${dir}/bad`, "[profile x]\nbad line\n");
-    await rejects(loadConfigFile({ path: `${dir}/bad` }), {
+    await rejects(loadConfigFile({ path: `${dir}/bad`, env: envFromRecord({}) }), {
       message: `${dir}/bad:2: expected "key = value" or "[section]", got "bad line"`,
     });
   } finally {

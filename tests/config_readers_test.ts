@@ -8,7 +8,8 @@ import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import { parseIni } from "../src/config/ini.ts";
 import { loadConfigFileSync } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
-import { ConfigError } from "../src/errors.ts";
+import { ConfigError } from "../src/core/errors.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const FIXTURE = new URL("./fixtures/config/real_world.ini", import.meta.url).pathname;
 const BACKSLASH = new URL("./fixtures/config/backslash.ini", import.meta.url).pathname;
@@ -109,13 +110,13 @@ Deno.test("a value continued with backslashes: joined as go-ini joins it; the AW
   }
   const cli = await botocore(BACKSLASH);
   if (cli) ok("error" in cli, "botocore cannot parse it");
-  const file = loadConfigFileSync({ path: BACKSLASH, env: {} });
-  equal(resolveProfile(file, "long-arn", { env: {} }).roleArn, mine["profile long-arn"].role_arn.value);
+  const file = loadConfigFileSync({ path: BACKSLASH, env: envFromRecord({}) });
+  equal(resolveProfile(file, "long-arn", { env: envFromRecord({}) }).roleArn, mine["profile long-arn"].role_arn.value);
 });
 
 Deno.test("resolution: Go's readings; a value the two tools read differently is an error naming both", () => {
-  const file = loadConfigFileSync({ path: FIXTURE, env: {} });
-  const resolve = (name: string) => resolveProfile(file, name, { env: {} });
+  const file = loadConfigFileSync({ path: FIXTURE, env: envFromRecord({}) });
+  const resolve = (name: string) => resolveProfile(file, name, { env: envFromRecord({}) });
   equal(resolve("default").region, "eu-west-1");
   const sso = resolve("sso-dev");
   equal(sso.ssoStartUrl, "https://corp.awsapps.com/start/", "a fragment on the portal URL is dropped, as Go does");

@@ -17,7 +17,8 @@ import {
 } from "../src/config/profile.ts";
 import { assertProfileExists, editDistance, suggestNames } from "../src/config/suggest.ts";
 import { DurationError } from "../src/config/duration.ts";
-import { ConfigError } from "../src/errors.ts";
+import { ConfigError } from "../src/core/errors.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const PATH = "/home/u/.aws/config";
 const H = 3_600_000;
@@ -29,7 +30,7 @@ function resolve(
   options?: { env?: Record<string, string>; flags?: ProfileFlags },
 ): ProfileConfig {
   return resolveProfile(parseConfigFile(text, { path: PATH }), name, {
-    env: options?.env ?? {},
+    env: envFromRecord(options?.env ?? {}),
     flags: options?.flags,
   });
 }
@@ -122,17 +123,26 @@ Deno.test("resolution: an invalid TTL variable is an error naming it", () => {
 });
 
 Deno.test("AWS_MIN_TTL: default 5m, parsed, invalid is an error naming it", () => {
-  equal(minTtlFromEnv({}), 5 * M);
-  equal(minTtlFromEnv({ AWS_MIN_TTL: "10m" }), 10 * M);
-  equal(minTtlFromEnv({ AWS_MIN_TTL: "0" }), 0);
-  throws(() => minTtlFromEnv({ AWS_MIN_TTL: "10" }), /^DurationError: AWS_MIN_TTL: invalid duration "10"/);
-  equal(minTtlFromEnv({ get: (n: string) => (n === "AWS_MIN_TTL" ? "1m" : undefined) }), M);
+  equal(minTtlFromEnv(envFromRecord({})), 5 * M);
+  equal(minTtlFromEnv(envFromRecord({ AWS_MIN_TTL: "10m" })), 10 * M);
+  equal(minTtlFromEnv(envFromRecord({ AWS_MIN_TTL: "0" })), 0);
+  throws(
+    () => minTtlFromEnv(envFromRecord({ AWS_MIN_TTL: "10" })),
+    /^DurationError: AWS_MIN_TTL: invalid duration "10"/,
+  );
+  equal(
+    minTtlFromEnv({
+      get: (n: string) => (n === "AWS_MIN_TTL" ? "1m" : undefined),
+      toObject: () => ({ AWS_MIN_TTL: "1m" }),
+    }),
+    M,
+  );
 });
 
 Deno.test("AWS_PROFILE gives the default profile name", () => {
-  equal(defaultProfileName({ AWS_PROFILE: "work" }), "work");
-  equal(defaultProfileName({ AWS_PROFILE: "" }), undefined);
-  equal(defaultProfileName({}), undefined);
+  equal(defaultProfileName(envFromRecord({ AWS_PROFILE: "work" })), "work");
+  equal(defaultProfileName(envFromRecord({ AWS_PROFILE: "" })), undefined);
+  equal(defaultProfileName(envFromRecord({})), undefined);
 });
 
 Deno.test("resolution: target-only variables do not reach source profiles", () => {
@@ -369,7 +379,7 @@ Deno.test("reference matrix config resolves to the documented chains", async () 
       path: PATH,
     },
   );
-  const get = (name: string) => resolveProfile(file, name, { env: {} });
+  const get = (name: string) => resolveProfile(file, name, { env: envFromRecord({}) });
   const mfa = "arn:aws:iam::111111111111:mfa/jonsmith";
 
   const jon = get("jonsmith");
@@ -387,7 +397,10 @@ Deno.test("reference matrix config resolves to the documented chains", async () 
   ok(isChained(admin.sourceProfile!));
   equal(getSessionTokenDuration(admin.sourceProfile!), 8 * H);
   equal(get("foo-admin").assumeRoleDuration, 1 * H);
-  equal(resolveProfile(file, "foo-admin", { env: {}, flags: { duration: 2 * H } }).assumeRoleDuration, 2 * H);
+  equal(
+    resolveProfile(file, "foo-admin", { env: envFromRecord({}), flags: { duration: 2 * H } }).assumeRoleDuration,
+    2 * H,
+  );
 
   const role2 = get("bar-role2");
   const chain: string[] = [];
@@ -398,7 +411,8 @@ Deno.test("reference matrix config resolves to the documented chains", async () 
 });
 
 Deno.test("an Env accessor works like a record", () => {
-  const env = { get: (n: string) => ({ AWS_REGION: "from-accessor" } as Record<string, string>)[n] };
+  const vars: Record<string, string> = { AWS_REGION: "from-accessor" };
+  const env = { get: (n: string) => vars[n], toObject: () => ({ ...vars }) };
   equal(resolveProfile(parseConfigFile(""), "a", { env }).region, "from-accessor");
 });
 

@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { type ProfileFlags, resolveProfile } from "../src/config/profile.ts";
 import { type ChainOptions, getProviderForProfile } from "../src/credentials/chain.ts";
-import type { Credentials } from "../src/credentials/credentials.ts";
+import type { Credentials } from "../src/core/credentials.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { SESSION_TYPES, SessionKeyring } from "../src/vault/session_keyring.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const SERIAL = "arn:aws:iam::111111111111:mfa/jonsmith";
 const JON = { userName: "jonsmith", accessKeyId: "AKIAJONSMITH0000001", secretAccessKey: "jon-secret" };
@@ -39,7 +40,7 @@ async function harness() {
     fake.addRole({ arn: `arn:aws:iam::111111111111:role/${name}`, maxSessionDuration: 7200 });
   }
   const dir = await Deno.makeTempDir({ prefix: "credentials-cache-" });
-  const vault = new FileKeyring({ dir, env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" ? "test" : undefined });
+  const vault = new FileKeyring({ dir, env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: "test" }) });
   await new CredentialKeyring(vault).set("jonsmith", JON);
   let prompts = 0;
   const prompt = (serial: string) => Promise.resolve(fake.totp(serial, { offsetSteps: [0, 1, -1][prompts++ % 3] }));
@@ -54,7 +55,7 @@ async function harness() {
     },
     /** One run of the tool: a fresh profile resolution and chain, as a new process would build them. */
     async run(name: string, options: RunOptions = {}): Promise<Credentials> {
-      const env = { AWS_ENDPOINT_URL: fake.url, ...options.env };
+      const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url, ...options.env });
       const profile = resolveProfile(parseConfigFile(options.config ?? CONFIG), name, { flags: options.flags, env });
       const provider = await getProviderForProfile(profile, { vault, mfa: { prompt }, now: clock, ...options, env });
       return await provider.retrieve();

@@ -1,4 +1,5 @@
-// Provider selection (spec §3.1, §3.2 [BN+]): the shape of the chain built for each profile, without calling AWS.
+// Provider selection (docs/behaviour.md#provider-selection, #getsessiontoken-and-role-chaining): the shape of the chain
+// built for each profile, without calling AWS.
 import assert from "node:assert/strict";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { formatDuration } from "../src/config/duration.ts";
@@ -13,10 +14,12 @@ import {
 } from "../src/credentials/chain.ts";
 import { CredentialProcessProvider } from "../src/credentials/credential_process_provider.ts";
 import { KeyringProvider } from "../src/credentials/keyring_provider.ts";
-import { CredentialsError, type CredentialsProvider } from "../src/credentials/provider.ts";
+import { type CredentialsProvider } from "../src/credentials/provider.ts";
+import { CredentialsError } from "../src/core/errors.ts";
 import { SessionTokenProvider } from "../src/credentials/session_token_provider.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const MATRIX = await Deno.readTextFile(new URL("./fixtures/config/reference_matrix.ini", import.meta.url));
 const H = 3_600_000;
@@ -46,11 +49,11 @@ async function build(
   for (const p of options?.stored ?? ["jonsmith"]) {
     await new CredentialKeyring(vault).set(p, { accessKeyId: "AKIAEXAMPLE0000" + p, secretAccessKey: "s" });
   }
-  const profile = resolveProfile(parseConfigFile(text), name, { flags: options?.flags, env: {} });
-  return await getProviderForProfile(profile, { vault, env: {}, minTtl: 300_000, ...options });
+  const profile = resolveProfile(parseConfigFile(text), name, { flags: options?.flags, env: envFromRecord({}) });
+  return await getProviderForProfile(profile, { vault, env: envFromRecord({}), minTtl: 300_000, ...options });
 }
 
-Deno.test("reference matrix: the chain of each row (spec §3.2)", async () => {
+Deno.test("reference matrix: the chain of each row (docs/behaviour.md#getsessiontoken-and-role-chaining)", async () => {
   const rows: [string, Partial<ChainOptions> & { flags?: ProfileFlags }, string][] = [
     ["jonsmith", { noSession: true }, "keys(jonsmith)"],
     ["jonsmith", {}, "cache[sts.GetSessionToken]:gst(jonsmith 1h0m0s mfa) <- keys(jonsmith)"],
@@ -162,7 +165,7 @@ Deno.test("canUseGetSessionToken reasons", () => {
     MATRIX +
       "\n[profile other-mfa]\nsource_profile = jonsmith\nrole_arn = arn:aws:iam::1:role/x\nmfa_serial = arn:aws:iam::1:mfa/other\n",
   );
-  const src = (name: string) => resolveProfile(file, name, { env: {} }).sourceProfile!;
+  const src = (name: string) => resolveProfile(file, name, { env: envFromRecord({}) }).sourceProfile!;
   assert.deepEqual(canUseGetSessionToken(src("foo-admin"), { noSession: true }), {
     ok: false,
     reason: "sessions are disabled",
@@ -184,7 +187,8 @@ Deno.test("canUseGetSessionToken reasons", () => {
 
 Deno.test("assumeRoleKeepsFullDuration: exactly one role above 1h", () => {
   const file = parseConfigFile(MATRIX);
-  const at = (name: string, duration?: number) => resolveProfile(file, name, { env: {}, flags: { duration } });
+  const at = (name: string, duration?: number) =>
+    resolveProfile(file, name, { env: envFromRecord({}), flags: { duration } });
   assert.equal(assumeRoleKeepsFullDuration(at("foo-admin").sourceProfile!), false);
   assert.equal(assumeRoleKeepsFullDuration(at("foo-admin", 2 * H).sourceProfile!), true);
   assert.equal(assumeRoleKeepsFullDuration(at("foo-admin", 2 * H)), true);
@@ -214,6 +218,6 @@ Deno.test("AssumeRole cache keys change with role ARN, duration, region, tags an
   ];
   const seen = new Set([first]);
   for (const text of variants) seen.add(await typeOf(text));
-  seen.add(await typeOf(base, { env: { AWS_ENDPOINT_URL: "http://127.0.0.1:1" } }));
+  seen.add(await typeOf(base, { env: envFromRecord({ AWS_ENDPOINT_URL: "http://127.0.0.1:1" }) }));
   assert.equal(seen.size, variants.length + 2, "every variant has its own cache type");
 });

@@ -1,12 +1,14 @@
-// credential_process profiles (spec §12.1) and MFA code sources (spec §3.4, §12.2).
+// credential_process profiles (docs/behaviour.md#credential_process) and MFA code sources
+// (docs/behaviour.md#mfa-codes).
 import assert from "node:assert/strict";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
 import { getProviderForProfile } from "../src/credentials/chain.ts";
 import { parseCredentialProcessOutput, runShellCommand } from "../src/credentials/credential_process_provider.ts";
 import { mfaPromptDriver, mfaPromptMessage, mfaTokenSource, registerMfaPromptDriver } from "../src/credentials/mfa.ts";
-import { CredentialsError } from "../src/credentials/provider.ts";
+import { CredentialsError } from "../src/core/errors.ts";
 import { FileKeyring } from "../src/vault/file.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const GOOD = '{"Version":1,"AccessKeyId":"ASIAPROCESS00000001","SecretAccessKey":"proc-secret",' +
   '"SessionToken":"proc-token","Expiration":"2099-01-02T03:04:05Z"}';
@@ -15,7 +17,7 @@ async function withVault(fn: (vault: FileKeyring, dir: string) => Promise<void>)
   const dir = await Deno.makeTempDir({ prefix: "credentials-process-" });
   try {
     await fn(
-      new FileKeyring({ dir: `${dir}/keys`, env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" ? "t" : undefined }),
+      new FileKeyring({ dir: `${dir}/keys`, env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: "t" }) }),
       dir,
     );
   } finally {
@@ -25,7 +27,7 @@ async function withVault(fn: (vault: FileKeyring, dir: string) => Promise<void>)
 
 function profile(command: string, name = "proc") {
   const text = `[profile ${name}]\ncredential_process = ${command}\n`;
-  return resolveProfile(parseConfigFile(text), name, { env: {} });
+  return resolveProfile(parseConfigFile(text), name, { env: envFromRecord({}) });
 }
 
 Deno.test("credential_process: output parsed, cached as credential_process, rerun only without cache", async () => {
@@ -37,7 +39,7 @@ Deno.test("credential_process: output parsed, cached as credential_process, reru
     );
     const command = `sh '${script}'`;
     const runs = async () => (await Deno.readTextFile(`${dir}/runs`).catch(() => "")).split("\n").length - 1;
-    const creds = await (await getProviderForProfile(profile(command), { vault, env: {} })).retrieve();
+    const creds = await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}) })).retrieve();
     assert.deepEqual(creds, {
       accessKeyId: "ASIAPROCESS00000001",
       secretAccessKey: "proc-secret",
@@ -45,10 +47,13 @@ Deno.test("credential_process: output parsed, cached as credential_process, reru
       expiration: new Date("2099-01-02T03:04:05Z"),
     });
     assert.equal(await runs(), 1);
-    assert.deepEqual(await (await getProviderForProfile(profile(command), { vault, env: {} })).retrieve(), creds);
+    assert.deepEqual(
+      await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}) })).retrieve(),
+      creds,
+    );
     assert.equal(await runs(), 1, "served from the vault");
     assert.ok((await vault.keys()).some((k) => k.startsWith("credential_process,cHJvYw,,")));
-    await (await getProviderForProfile(profile(command), { vault, env: {}, noCache: true })).retrieve();
+    await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}), noCache: true })).retrieve();
     assert.equal(await runs(), 2);
   });
 });
@@ -56,7 +61,7 @@ Deno.test("credential_process: output parsed, cached as credential_process, reru
 Deno.test("credential_process: errors quote the command and never the output", async () => {
   await withVault(async (vault) => {
     const run = async (command: string) => {
-      const provider = await getProviderForProfile(profile(command), { vault, env: {}, noCache: true });
+      const provider = await getProviderForProfile(profile(command), { vault, env: envFromRecord({}), noCache: true });
       return await provider.retrieve().then(() => undefined, (e) => e);
     };
     const missing = await run(`echo '{"AccessKeyId":"AKIALONGTERM0000001","SecretAccessKey":"leak-me"}'`);
@@ -104,11 +109,15 @@ Deno.test("parseCredentialProcessOutput: field names are case-insensitive, Versi
 });
 
 Deno.test("runShellCommand: only stdout is captured; the tty mode works without a terminal too", async () => {
-  const out = await runShellCommand("echo out; echo err >&2; exit 0");
+  const out = await runShellCommand("echo out; echo err >&2; exit 0", { env: envFromRecord({}) });
   assert.deepEqual(out, { success: true, failure: "", stdout: "out\n" });
-  const tty = await runShellCommand("printf '%s' \"$0:$#\"; echo ' x'", { stdio: "tty" });
+  const tty = await runShellCommand("printf '%s' \"$0:$#\"; echo ' x'", { stdio: "tty", env: envFromRecord({}) });
   assert.equal(tty.stdout, "/bin/sh:0 x\n", "the command runs as sh -c <command>");
-  assert.deepEqual(await runShellCommand("kill -9 $$"), { success: false, failure: "signal: SIGKILL", stdout: "" });
+  assert.deepEqual(await runShellCommand("kill -9 $$", { env: envFromRecord({}) }), {
+    success: false,
+    failure: "signal: SIGKILL",
+    stdout: "",
+  });
 });
 
 Deno.test("MFA source order: --mfa-token, then mfa_process, then the prompt; nothing runs until asked", async () => {
@@ -119,17 +128,22 @@ Deno.test("MFA source order: --mfa-token, then mfa_process, then the prompt; not
     return Promise.resolve(` 123456 for ${serial}\n`);
   };
   const resolved = (extra: string) =>
-    resolveProfile(parseConfigFile(`[profile p]\nmfa_serial = ${base.mfaSerial}\n${extra}`), "p", { env: {} });
+    resolveProfile(parseConfigFile(`[profile p]\nmfa_serial = ${base.mfaSerial}\n${extra}`), "p", {
+      env: envFromRecord({}),
+    });
   const fromFlag = resolveProfile(parseConfigFile(`[profile p]\nmfa_process = exit 1\n`), "p", {
-    env: {},
+    env: envFromRecord({}),
     flags: { mfaToken: "111111" },
   });
-  assert.equal(await mfaTokenSource(fromFlag, { prompt })(), "111111");
-  assert.equal(await mfaTokenSource(resolved("mfa_process = echo '  222222  '"), { prompt })(), "222222");
-  const source = mfaTokenSource(resolved(""), { prompt });
+  assert.equal(await mfaTokenSource(fromFlag, { mfa: { prompt }, env: envFromRecord({}) })(), "111111");
+  assert.equal(
+    await mfaTokenSource(resolved("mfa_process = echo '  222222  '"), { mfa: { prompt }, env: envFromRecord({}) })(),
+    "222222",
+  );
+  const source = mfaTokenSource(resolved(""), { mfa: { prompt }, env: envFromRecord({}) });
   assert.equal(prompted, 0, "lazy");
   assert.equal(await source(), `123456 for ${base.mfaSerial}`);
-  await assert.rejects(mfaTokenSource(resolved("mfa_process = exit 2"))(), {
+  await assert.rejects(mfaTokenSource(resolved("mfa_process = exit 2"), { env: envFromRecord({}) })(), {
     message: "profile p: process provider: exit status 2",
   });
 });
@@ -137,14 +151,14 @@ Deno.test("MFA source order: --mfa-token, then mfa_process, then the prompt; not
 Deno.test("prompt drivers plug in by name; unknown ones are refused with the available names", async () => {
   assert.equal(mfaPromptMessage("arn:aws:iam::1:mfa/me"), "Enter MFA code for arn:aws:iam::1:mfa/me: ");
   registerMfaPromptDriver("test-driver", (serial) => Promise.resolve(`code-for-${serial}`));
-  assert.equal(await mfaPromptDriver("test-driver", "p")("s"), "code-for-s");
+  assert.equal(await mfaPromptDriver("test-driver", "p", { env: envFromRecord({}) })("s"), "code-for-s");
   assert.throws(
-    () => mfaPromptDriver("zenity", "p"),
+    () => mfaPromptDriver("zenity", "p", { env: envFromRecord({}) }),
     /^CredentialsError: profile p: MFA prompt driver "zenity" is not available \(available: .*terminal/,
   );
   const p = resolveProfile(parseConfigFile("[profile p]\nmfa_serial = s\n"), "p", {
-    env: {},
+    env: envFromRecord({}),
     flags: { mfaPromptMethod: "test-driver" },
   });
-  assert.equal(await mfaTokenSource(p)(), "code-for-s");
+  assert.equal(await mfaTokenSource(p, { env: envFromRecord({}) })(), "code-for-s");
 });

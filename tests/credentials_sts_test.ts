@@ -1,16 +1,18 @@
-// The provider chain against the fake AWS endpoint: the exact STS calls of the spec's reference matrix (§3.2),
+// The provider chain against the fake AWS endpoint: the exact STS calls of the reference matrix in
+// docs/behaviour.md#getsessiontoken-and-role-chaining,
 // MFA prompts, role-chaining caps, AssumeRole parameters, retries, error messages and endpoint settings.
 import assert from "node:assert/strict";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { handoutMinTtlFromEnv, type ProfileFlags, resolveProfile } from "../src/config/profile.ts";
 import { type ChainOptions, getProviderForProfile } from "../src/credentials/chain.ts";
-import type { Credentials } from "../src/credentials/credentials.ts";
-import { CredentialsError } from "../src/credentials/provider.ts";
-import { setDebug } from "../src/log.ts";
+import type { Credentials } from "../src/core/credentials.ts";
+import { CredentialsError } from "../src/core/errors.ts";
+import { debugLogger } from "../src/core/log.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { SessionKeyring } from "../src/vault/session_keyring.ts";
 import { type RecordedCall, startFakeAws } from "./support/fake_aws/mod.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const MATRIX = await Deno.readTextFile(new URL("./fixtures/config/reference_matrix.ini", import.meta.url));
 const SERIAL = "arn:aws:iam::111111111111:mfa/jonsmith";
@@ -33,7 +35,7 @@ async function harness(config = MATRIX) {
   }
   fake.addRole({ arn: "arn:aws:iam::333333333333:role/Role2", requireMfa: true, maxSessionDuration: 7200 });
   const dir = await Deno.makeTempDir({ prefix: "credentials-sts-" });
-  const vault = new FileKeyring({ dir, env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" ? "test" : undefined });
+  const vault = new FileKeyring({ dir, env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: "test" }) });
   await new CredentialKeyring(vault).set("jonsmith", JON);
   const prompts: string[] = [];
   const prompt = (serial: string) => {
@@ -46,7 +48,7 @@ async function harness(config = MATRIX) {
     vault,
     prompts,
     async run(name: string, options: RunOptions = {}): Promise<Credentials> {
-      const env = { AWS_ENDPOINT_URL: fake.url, ...options.env };
+      const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url, ...options.env });
       const profile = resolveProfile(parseConfigFile(options.config ?? config), name, { flags: options.flags, env });
       const provider = await getProviderForProfile(profile, { vault, mfa: { prompt }, ...options, env });
       return await provider.retrieve();
@@ -154,10 +156,16 @@ Deno.test("a role session handed to a command keeps the hand-out window; a serve
 });
 
 Deno.test("AWS_VAULT_HANDOUT_MIN_TTL: default 15m, never below AWS_MIN_TTL, invalid values named", () => {
-  assert.equal(handoutMinTtlFromEnv({}), 15 * 60_000);
-  assert.equal(handoutMinTtlFromEnv({ AWS_VAULT_HANDOUT_MIN_TTL: "40m" }), 40 * 60_000);
-  assert.equal(handoutMinTtlFromEnv({ AWS_VAULT_HANDOUT_MIN_TTL: "1m", AWS_MIN_TTL: "10m" }), 10 * 60_000);
-  assert.throws(() => handoutMinTtlFromEnv({ AWS_VAULT_HANDOUT_MIN_TTL: "soon" }), /AWS_VAULT_HANDOUT_MIN_TTL/);
+  assert.equal(handoutMinTtlFromEnv(envFromRecord({})), 15 * 60_000);
+  assert.equal(handoutMinTtlFromEnv(envFromRecord({ AWS_VAULT_HANDOUT_MIN_TTL: "40m" })), 40 * 60_000);
+  assert.equal(
+    handoutMinTtlFromEnv(envFromRecord({ AWS_VAULT_HANDOUT_MIN_TTL: "1m", AWS_MIN_TTL: "10m" })),
+    10 * 60_000,
+  );
+  assert.throws(
+    () => handoutMinTtlFromEnv(envFromRecord({ AWS_VAULT_HANDOUT_MIN_TTL: "soon" })),
+    /AWS_VAULT_HANDOUT_MIN_TTL/,
+  );
 });
 
 Deno.test("an MFA role session uses aws-vault's key: reused both ways, never when made with other settings", async () => {
@@ -300,7 +308,7 @@ Deno.test("endpoint from endpoint_url in the config and from AWS_ENDPOINT_URL_ST
   assert.equal(h.fake.callsTo("AssumeRole").length, 2);
 });
 
-Deno.test("debug log: the spec's lines, secrets masked", async () => {
+Deno.test("debug log: aws-vault's lines, secrets masked", async () => {
   await using h = await harness();
   const lines: string[] = [];
   const write = Deno.stderr.writeSync;
@@ -308,14 +316,16 @@ Deno.test("debug log: the spec's lines, secrets masked", async () => {
     lines.push(...new TextDecoder().decode(bytes).split("\n").filter((l) => l).map((l) => l.slice(20)));
     return bytes.length;
   };
-  setDebug(true);
+  // Debug lines go to stderr, as with --debug (captured above).
+  const debugLog = debugLogger((text) => Deno.stderr.writeSync(new TextEncoder().encode(text)), {
+    now: () => new Date(),
+  });
   const issued: Credentials[] = [];
   try {
-    issued.push(await h.run("bar-role2", { flags: { duration: 2 * H } }));
-    issued.push(await h.run("bar-role2", { flags: { duration: 2 * H } }));
-    issued.push(await h.run("foo-readonly"));
+    issued.push(await h.run("bar-role2", { flags: { duration: 2 * H }, log: debugLog }));
+    issued.push(await h.run("bar-role2", { flags: { duration: 2 * H }, log: debugLog }));
+    issued.push(await h.run("foo-readonly", { log: debugLog }));
   } finally {
-    setDebug(false);
     Deno.stderr.writeSync = write;
   }
   const log = lines.join("\n");

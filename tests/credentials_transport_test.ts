@@ -8,6 +8,7 @@ import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { EndpointUnreachableError, FetchRequestHandler } from "../src/aws/http_handler.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 // A test-only CA and a localhost certificate it signed (EC P-256, valid until 2125).
 const CA_PEM = `-----BEGIN CERTIFICATE-----
@@ -63,10 +64,11 @@ Deno.test("AWS_CA_BUNDLE: STS behind a TLS endpoint signed by a private CA", asy
     await Deno.writeTextFile(`${dir}/ca.pem`, CA_PEM);
     const vault = new FileKeyring({
       dir: `${dir}/keys`,
-      env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" ? "t" : undefined,
+      env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: "t" }),
     });
     await new CredentialKeyring(vault).set("jonsmith", JON);
-    const run = async (env: Record<string, string>) => {
+    const run = async (vars: Record<string, string>) => {
+      const env = envFromRecord(vars);
       const profile = resolveProfile(parseConfigFile("[profile jonsmith]\n"), "jonsmith", { env });
       return await (await getProviderForProfile(profile, { vault, env, noCache: true })).retrieve();
     };

@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
 import { webIdentityLookup, WebIdentityProvider } from "../src/credentials/web_identity_provider.ts";
-import { CredentialsError } from "../src/credentials/provider.ts";
+import { CredentialsError } from "../src/core/errors.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const ROLE = "arn:aws:iam::222222222222:role/WebRole";
 const NOW = new Date("2030-01-02T03:04:05.678Z");
@@ -19,7 +20,7 @@ async function harness() {
     dir,
     provider(settings: string, options?: { now?: () => Date }) {
       const config = parseConfigFile(`[profile web]\nregion = eu-west-1\n${settings}\n`);
-      const env = { AWS_ENDPOINT_URL: fake.url };
+      const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url });
       const profile = resolveProfile(config, "web", { env });
       return new WebIdentityProvider(profile, { env, now: options?.now });
     },
@@ -98,7 +99,7 @@ Deno.test("web identity errors name the profile and the call; tokens never appea
 
 Deno.test("webIdentityLookup: aws-vault's cache key", () => {
   const profile = resolveProfile(parseConfigFile("[profile web]\nrole_arn = r\nweb_identity_token_file = f\n"), "web", {
-    env: {},
+    env: envFromRecord({}),
   });
   assert.deepEqual(webIdentityLookup(profile), {
     type: "sts.AssumeRoleWithWebIdentity",

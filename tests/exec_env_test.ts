@@ -1,10 +1,11 @@
 /**
- * The child environment of `exec` (spec §4.2) and the `export` formats (spec §1.6), byte for byte.
+ * The child environment of `exec` (docs/behaviour.md#child-environment) and the `export` formats
+ * (docs/behaviour.md#export), byte for byte.
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { buildChildEnv } from "../src/cli/child_env.ts";
+import { buildChildEnv } from "../src/os/child_env.ts";
 import { formatCredentials } from "../src/cli/credentials_output.ts";
-import { formatRfc3339 } from "../src/time.ts";
+import { formatRfc3339 } from "../src/core/time.ts";
 
 const session = {
   accessKeyId: "ASIAEXAMPLE",

@@ -13,10 +13,11 @@ import {
 } from "../src/aws/signin.ts";
 import type { ProfileConfig } from "../src/config/profile_config.ts";
 import { openerCommand } from "../src/os/browser.ts";
-import { environmentCredentials } from "../src/cli/login.ts";
+import { environmentCredentials } from "../src/cli/commands/login.ts";
 import { ALLOW_ALL_POLICY } from "../src/credentials/federation.ts";
 import { makeSandbox, runCli, type Sandbox } from "./support/cli.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const ACCOUNT = "111111111111";
 const LONG_NAME = "a-very-long-iam-user-name-over-32-characters";
@@ -57,16 +58,19 @@ Deno.test("partition hosts and destinations follow the region", () => {
 
 Deno.test("federation endpoint override, login and logout URLs", () => {
   const profile = { profileName: "p", region: "cn-north-1" } as ProfileConfig;
-  equal(federationEndpoint(profile, { env: {} }), "https://signin.amazonaws.cn/federation");
+  equal(federationEndpoint(profile, { env: envFromRecord({}) }), "https://signin.amazonaws.cn/federation");
   equal(
-    federationEndpoint(profile, { env: { AWS_ENDPOINT_URL_SIGNIN: "http://127.0.0.1:9" } }),
+    federationEndpoint(profile, { env: envFromRecord({ AWS_ENDPOINT_URL_SIGNIN: "http://127.0.0.1:9" }) }),
     "http://127.0.0.1:9/federation",
   );
-  const ignored = { AWS_ENDPOINT_URL_SIGNIN: "http://127.0.0.1:9", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" };
+  const ignored = envFromRecord({
+    AWS_ENDPOINT_URL_SIGNIN: "http://127.0.0.1:9",
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true",
+  });
   equal(federationEndpoint(profile, { env: ignored }), "https://signin.amazonaws.cn/federation");
   // The general AWS_ENDPOINT_URL targets STS/IAM emulators, not the console.
   equal(
-    federationEndpoint(profile, { env: { AWS_ENDPOINT_URL: "http://127.0.0.1:9" } }),
+    federationEndpoint(profile, { env: envFromRecord({ AWS_ENDPOINT_URL: "http://127.0.0.1:9" }) }),
     "https://signin.amazonaws.cn/federation",
   );
   const dest = "https://eu-west-1.console.aws.amazon.com/s3/home?region=eu-west-1";

@@ -3,16 +3,21 @@
  * stores, then through the real entry point once `pass` is an available backend.
  */
 import assert from "node:assert/strict";
-import { runMigrateBackend } from "../src/cli/migrate_backend.ts";
+import { runMigrateBackend } from "../src/cli/commands/migrate_backend.ts";
 import type { CommandContext } from "../src/cli/command.ts";
-import { globalOptionsFrom } from "../src/cli/global.ts";
-import type { FlagValues } from "../src/cli/parser.ts";
-import { AppError, VaultError } from "../src/errors.ts";
+import type { migrateBackendSpec } from "../src/cli/commands/specs.ts";
+import { GLOBAL_FLAGS, globalOptionsFrom } from "../src/cli/global.ts";
+import { readFlags } from "../src/cli/parser.ts";
+import type { FlagValues } from "../src/cli/spec.ts";
+import { envFromRecord } from "../src/core/env.ts";
+import { SILENT } from "../src/core/log.ts";
+import { NO_TERMINAL } from "../src/os/terminal.ts";
+import { AppError, VaultError } from "../src/core/errors.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import type { Keyring, VaultItem } from "../src/vault/keyring.ts";
 import { MigrationError } from "../src/vault/migrate.ts";
-import { AVAILABLE_BACKENDS } from "../src/vault/mod.ts";
+import { AVAILABLE_BACKENDS } from "../src/vault/open_keyring.ts";
 import { PassKeyring } from "../src/vault/pass.ts";
 import { makeSandbox, runCli } from "./support/cli.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
@@ -48,14 +53,20 @@ async function memoryStore(profiles: string[]): Promise<TestKeyring> {
   return kr;
 }
 
-async function migrate(stores: Record<string, Keyring>, flags: FlagValues) {
+type MigrateFlags = FlagValues<typeof migrateBackendSpec.flags>;
+
+async function migrate(stores: Record<string, Keyring>, flags: Partial<MigrateFlags>) {
   let stdout = "";
-  const context: CommandContext = {
-    flags: { from: "a", to: "b", ...flags },
+  const env = envFromRecord({});
+  const context: CommandContext<typeof migrateBackendSpec> = {
+    flags: { from: "a", to: "b", profile: undefined, dryRun: false, overwrite: false, deleteSource: false, ...flags },
     args: {},
-    global: globalOptionsFrom({}),
-    env: { get: () => undefined, toObject: () => ({}) },
-    out: { stdout: (t) => stdout += t, stderr: () => {} },
+    // No global flag given.
+    global: globalOptionsFrom(readFlags(GLOBAL_FLAGS, { given: new Map(), positionals: [], env })),
+    env,
+    out: { stdout: (t: string) => stdout += t, stderr: () => {} },
+    log: SILENT,
+    terminal: NO_TERMINAL,
   };
   try {
     const open = (name: string) => {
@@ -95,7 +106,7 @@ Deno.test("existing destination credentials: skipped, or overwritten with --over
       SUMMARY(1, 0, 1, 0),
   );
   assert.equal((await new CredentialKeyring(b).get("dev")).accessKeyId, "AKIAOLD");
-  r = await migrate({ a, b }, { overwrite: true, "delete-source": true, profile: "dev" });
+  r = await migrate({ a, b }, { overwrite: true, deleteSource: true, profile: "dev" });
   assert.equal(r.stdout, "Migrating dev... overwritten, verified, deleted source\n" + SUMMARY(0, 1, 0, 1));
   assert.deepEqual(await new CredentialKeyring(b).get("dev"), creds("dev"));
   assert.deepEqual(await a.keys(), ["prod"]);
@@ -104,7 +115,7 @@ Deno.test("existing destination credentials: skipped, or overwritten with --over
 Deno.test("--dry-run lists without reading a secret; --profile must exist; from == to; empty source", async () => {
   const a = await memoryStore(["dev", "prod"]);
   const b = new TestKeyring();
-  let r = await migrate({ a, b }, { "dry-run": true });
+  let r = await migrate({ a, b }, { dryRun: true });
   assert.equal(r.stdout, "Would migrate 2 credential profile(s) from a to b:\n  dev\n  prod\n\nNo changes made.\n");
   assert.equal(a.reads, 0);
   assert.equal(b.items.size, 0);
@@ -122,7 +133,7 @@ Deno.test("a failure stops the migration: earlier profiles done, the failed one 
   const a = await memoryStore(["a1", "b2", "c3"]);
   const b = new TestKeyring();
   b.failSet.add("b2");
-  const r = await migrate({ a, b }, { "delete-source": true });
+  const r = await migrate({ a, b }, { deleteSource: true });
   assert.equal(
     r.stdout,
     "Migrating a1... copied, verified, deleted source\nMigrating b2... " +
@@ -142,7 +153,7 @@ Deno.test("a copy that does not verify is undone: the previous destination item 
   await new CredentialKeyring(b).set("dev", creds("OLD"));
   const before = b.items.get("dev");
   b.damageSet.add("dev");
-  let r = await migrate({ a, b }, { overwrite: true, "delete-source": true });
+  let r = await migrate({ a, b }, { overwrite: true, deleteSource: true });
   assert.match(r.stdout, /failed: verify destination profile "dev": credential mismatch; the destination's previous/);
   assert.deepEqual(b.items.get("dev"), before);
   assert.deepEqual(await a.keys(), ["dev", "new"]);
@@ -156,7 +167,7 @@ Deno.test("a source entry that holds no credentials is reported and left alone",
   const a = await memoryStore(["dev"]);
   a.put("email", "hunter2");
   const b = new TestKeyring();
-  const r = await migrate({ a, b }, { "delete-source": true });
+  const r = await migrate({ a, b }, { deleteSource: true });
   assert.match(
     r.stdout,
     /^Migrating dev\.\.\. copied, verified, deleted source\nMigrating email\.\.\. skipped, not readable/,
@@ -168,7 +179,7 @@ Deno.test("a source entry that holds no credentials is reported and left alone",
 const fileVault = (dir: string, prompt?: () => Promise<string>) =>
   new FileKeyring({
     dir,
-    env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" && !prompt ? "pw" : undefined,
+    env: envFromRecord(prompt ? {} : { AWS_VAULT_FILE_PASSPHRASE: "pw" }),
     promptPassphrase: prompt,
   });
 const passVault = (store: PassStore, passCmd?: string) =>
@@ -191,7 +202,7 @@ Deno.test({
         let r = await migrate({ file: fileVault(dir), pass: passVault(store) }, {
           from: "file",
           to: "pass",
-          "delete-source": true,
+          deleteSource: true,
         });
         assert.equal(
           r.stdout,
@@ -213,7 +224,7 @@ Deno.test({
         const r = await migrate({ file: fileVault(dir, prompt), pass: passVault(store) }, {
           from: "file",
           to: "pass",
-          "dry-run": true,
+          dryRun: true,
         });
         assert.equal(r.error, undefined);
         assert.match(r.stdout, /^Would migrate 2 credential profile\(s\) from file to pass:/);
@@ -225,7 +236,7 @@ Deno.test({
         const r = await migrate({ file: fileVault(dir), pass: passVault(store, standIn.path) }, {
           from: "file",
           to: "pass",
-          "delete-source": true,
+          deleteSource: true,
         });
         assert.equal(
           r.stdout,

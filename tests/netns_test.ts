@@ -30,6 +30,7 @@ import {
 } from "../src/server/ec2_proxy.ts";
 import { parseListenAddress, parseTarget, startContainerProxy } from "../src/server/container_proxy.ts";
 import http from "node:http";
+import { envFromRecord } from "../src/core/env.ts";
 
 const skip = await netnsUnavailable();
 if (skip) console.log(`netns tests skipped: ${skip}`);
@@ -91,7 +92,7 @@ Deno.test({
     };
     const ecs = await startEcsServer({
       provider: base,
-      roleProvider: (arn) => new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env: {} }),
+      roleProvider: (arn) => new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env: envFromRecord({}) }),
       lazy: true,
       hostname: veth.hostAddress,
       allowNonLoopback: true,

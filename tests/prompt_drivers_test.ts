@@ -1,12 +1,14 @@
-// The MFA prompt drivers (spec §11) with stand-in programs on a controlled PATH: exact command lines, trimmed
+// The MFA prompt drivers (docs/behaviour.md#mfa-prompt-drivers) with stand-in programs on a controlled PATH: exact
+// command lines, trimmed
 // output, cancel and failure messages, availability, the automatic choice and `--prompt` validation.
 import assert from "node:assert/strict";
 import { mfaPromptDriver } from "../src/credentials/mfa.ts";
-import { CredentialsError } from "../src/credentials/provider.ts";
+import { CredentialsError } from "../src/core/errors.ts";
 import { availablePromptDrivers, choosePromptDriver, validatePromptDriver } from "../src/prompt/drivers.ts";
 import { kdialogPrompt, osascriptArgs, osascriptPrompt, zenityPrompt } from "../src/prompt/gui_drivers.ts";
 import { ykmanArgs, ykmanPrompt } from "../src/prompt/ykman.ts";
 import { makeSandbox, runCli } from "./support/cli.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const SERIAL = "arn:aws:iam::111111111111:mfa/jon";
 const MESSAGE = `Enter MFA code for ${SERIAL}: `;
@@ -31,7 +33,7 @@ async function standIns(programs: Record<string, number>) {
 
 Deno.test("dialog drivers: aws-vault's exact command lines, output trimmed", async () => {
   await using bin = await standIns({ zenity: 0, kdialog: 0, osascript: 0 });
-  const env = { PATH: bin.dir };
+  const env = envFromRecord({ PATH: bin.dir });
   assert.equal(await zenityPrompt(SERIAL, { env }), "123456");
   assert.deepEqual(await bin.argv("zenity"), ["--entry", "--title", "aws-vault", "--text", MESSAGE]);
   assert.equal(await kdialogPrompt(SERIAL, { env }), "123456");
@@ -66,16 +68,17 @@ Deno.test("ykman: version variants, device serial and credential name from the e
     ],
   ];
   for (const [vars, expected] of cases) {
-    assert.deepEqual(ykmanArgs(SERIAL, { env: vars }), expected, JSON.stringify(vars));
-    assert.equal(await ykmanPrompt(SERIAL, { env: { ...vars, PATH: bin.dir } }), "123456");
+    assert.deepEqual(ykmanArgs(SERIAL, { env: envFromRecord(vars) }), expected, JSON.stringify(vars));
+    assert.equal(await ykmanPrompt(SERIAL, { env: envFromRecord({ ...vars, PATH: bin.dir }) }), "123456");
     assert.deepEqual(await bin.argv("ykman"), expected, JSON.stringify(vars));
   }
 });
 
 Deno.test("ykman without a terminal: the touch notice goes to stderr before the code is read", async () => {
   await using bin = await standIns({ ykman: 0 });
-  const code = `import { ykmanPrompt } from "${ROOT}src/prompt/ykman.ts";\n` +
-    `console.log(JSON.stringify(await ykmanPrompt("${SERIAL}", { env: { PATH: "${bin.dir}" } })));`;
+  const code = `import { envFromRecord } from "${ROOT}src/core/env.ts";\n` +
+    `import { ykmanPrompt } from "${ROOT}src/prompt/ykman.ts";\n` +
+    `console.log(JSON.stringify(await ykmanPrompt("${SERIAL}", { env: envFromRecord({ PATH: "${bin.dir}" }) })));`;
   // setsid: no controlling terminal, so the notice cannot go to /dev/tty.
   const out = await new Deno.Command("setsid", {
     args: ["-w", Deno.execPath(), "eval", code],
@@ -91,7 +94,7 @@ Deno.test("ykman without a terminal: the touch notice goes to stderr before the 
 
 Deno.test("cancel and failure: clear errors naming the profile and the driver, never the code", async () => {
   await using bin = await standIns({ zenity: 1, kdialog: 5, ykman: 1 });
-  const env = { PATH: bin.dir };
+  const env = envFromRecord({ PATH: bin.dir });
   await assert.rejects(mfaPromptDriver("zenity", "dev", { env })(SERIAL), (e: Error) => {
     assert.ok(e instanceof CredentialsError);
     assert.equal(e.message, "profile dev: zenity: cancelled");
@@ -103,7 +106,7 @@ Deno.test("cancel and failure: clear errors naming the profile and the driver, n
   await assert.rejects(mfaPromptDriver("ykman", "dev", { env })(SERIAL), {
     message: "profile dev: ykman: exit status 1",
   });
-  await assert.rejects(zenityPrompt(SERIAL, { env: { PATH: "/nonexistent" } }), {
+  await assert.rejects(zenityPrompt(SERIAL, { env: envFromRecord({ PATH: "/nonexistent" }) }), {
     message: 'zenity: exec: "zenity": executable file not found in $PATH',
   });
 });
@@ -126,10 +129,10 @@ Deno.test("availability follows PATH; the automatic choice avoids the terminal o
   assert.equal(choosePromptDriver({ path: bin.dir, avoidTerminal: true }), "zenity");
   // Through mfaPromptDriver: no --prompt and the terminal avoided → the dialog answers.
   assert.equal(
-    await mfaPromptDriver(undefined, "p", { env: { PATH: bin.dir }, avoidTerminal: true })(SERIAL),
+    await mfaPromptDriver(undefined, "p", { env: envFromRecord({ PATH: bin.dir }), avoidTerminal: true })(SERIAL),
     "123456",
   );
-  assert.throws(() => mfaPromptDriver("kdialog", "p", { env: { PATH: bin.dir } }), {
+  assert.throws(() => mfaPromptDriver("kdialog", "p", { env: envFromRecord({ PATH: bin.dir }) }), {
     message: 'profile p: MFA prompt driver "kdialog" is not available (available: terminal, zenity)',
   });
 });

@@ -1,20 +1,22 @@
-// `rotate` (spec §8, reordered so access is never lost): against the fake AWS, through rotation.ts with an
+// `rotate` (docs/behaviour.md#rotate, reordered so access is never lost): against the fake AWS, through rotation.ts
+// with an
 // injected clock, and end to end through main.ts.
 import assert from "node:assert/strict";
 import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
-import type { Credentials } from "../src/credentials/credentials.ts";
+import type { Credentials } from "../src/core/credentials.ts";
 import { findMasterCredentialsName, rotateAccessKey, RotationError } from "../src/credentials/rotation.ts";
-import { VaultError } from "../src/errors.ts";
-import { maskSecret } from "../src/log.ts";
+import { VaultError } from "../src/core/errors.ts";
+import { maskSecret } from "../src/core/log.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import type { VaultItem } from "../src/vault/keyring.ts";
 import { SessionKeyring } from "../src/vault/session_keyring.ts";
 import { makeSandbox, runCli } from "./support/cli.ts";
 import { type FakeAwsHarness, withFakeAws } from "./support/fake_aws/testing.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const ACCOUNT = "111111111111";
 const MFA = `arn:aws:iam::${ACCOUNT}:mfa/jonsmith`;
@@ -73,10 +75,10 @@ function withRotation(fn: (run: Run) => Promise<void>, options: { storeAs?: stri
       lines: [],
       slept: [],
       rotate: (name, o) =>
-        rotateAccessKey(resolveProfile(file, name, { env: {} }), {
+        rotateAccessKey(resolveProfile(file, name, { env: envFromRecord({}) }), {
           vault,
           noSession: o?.noSession,
-          env: { AWS_ENDPOINT_URL: h.fake.url },
+          env: envFromRecord({ AWS_ENDPOINT_URL: h.fake.url }),
           mfa: { prompt: () => Promise.resolve(h.fake.totp(MFA)) },
           print: (line) => run.lines.push(line),
           now: () => clock,
@@ -111,7 +113,7 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 
 Deno.test("findMasterCredentialsName walks source_profile to the profile that stores the key", () => {
   const file = parseConfigFile(CONFIG);
-  const p = (name: string) => resolveProfile(file, name, { env: {} });
+  const p = (name: string) => resolveProfile(file, name, { env: envFromRecord({}) });
   assert.equal(findMasterCredentialsName(p("role2"), ["jonsmith"]), "jonsmith");
   assert.equal(findMasterCredentialsName(p("role2"), ["jonsmith", "role1"]), "role1");
   assert.equal(findMasterCredentialsName(p("plain"), ["jonsmith"]), undefined);

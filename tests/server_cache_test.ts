@@ -1,8 +1,9 @@
 // RefreshingCredentials: single flight, the AWS_MIN_TTL rule with an injected clock, the background refresh ahead of
 // it, recovery after a failed refresh, and long-term keys cached for good.
 import assert from "node:assert/strict";
-import type { Credentials } from "../src/credentials/credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "../src/credentials/provider.ts";
+import type { Credentials } from "../src/core/credentials.ts";
+import { type CredentialsProvider } from "../src/credentials/provider.ts";
+import { CredentialsError } from "../src/core/errors.ts";
 import { RefreshingCredentials, ShortLivedCredentialsError } from "../src/server/credentials_cache.ts";
 
 const MIN = 60_000;

@@ -6,14 +6,16 @@ import { fromInstanceMetadata } from "@aws-sdk/credential-providers";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
 import { AssumeRoleProvider } from "../src/credentials/assume_role_provider.ts";
-import type { Credentials } from "../src/credentials/credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "../src/credentials/provider.ts";
-import { setDebug } from "../src/log.ts";
+import type { Credentials } from "../src/core/credentials.ts";
+import { type CredentialsProvider } from "../src/credentials/provider.ts";
+import { CredentialsError } from "../src/core/errors.ts";
+import { debugLogger } from "../src/core/log.ts";
 import { checkEc2Request, type Ec2Server, parseTokenTtl, startEc2Server } from "../src/server/ec2_server.ts";
 import { ServerError } from "../src/server/http_guard.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 import { callerIdentityArgs, runClient } from "./support/clients.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const ALICE = { userName: "alice", accessKeyId: "AKIAALICE0000000001", secretAccessKey: "alice-secret-key" };
 const BASE_ROLE = "arn:aws:iam::222222222222:role/Base";
@@ -205,19 +207,22 @@ Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what
   const fake = await startFakeAws();
   fake.addUser(ALICE);
   fake.addRole({ arn: BASE_ROLE });
-  const env = { AWS_ENDPOINT_URL: fake.url };
+  const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url });
   const profile = resolveProfile(parseConfigFile(`[profile base]\nrole_arn = ${BASE_ROLE}\n`), "base", { env });
-  const provider = new AssumeRoleProvider(profile, scripted(ALICE), { env });
+  // Debug lines go to stderr, as with --debug (captured below).
+  const debugLog = debugLogger((text) => Deno.stderr.writeSync(new TextEncoder().encode(text)), {
+    now: () => new Date(),
+  });
+  const provider = new AssumeRoleProvider(profile, scripted(ALICE), { env, log: debugLog });
   const lines: string[] = [];
   const write = Deno.stderr.writeSync;
   Deno.stderr.writeSync = (bytes: Uint8Array) => {
     lines.push(new TextDecoder().decode(bytes));
     return bytes.length;
   };
-  setDebug(true);
   let server: Ec2Server | undefined;
   try {
-    server = await startEc2Server({ provider, port: 0 });
+    server = await startEc2Server({ provider, port: 0, log: debugLog });
     // botocore appends "latest/…" to the endpoint as given, so it needs the trailing slash.
     const endpoint = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.url}/` };
     const puts = () => lines.filter((l) => / 200 PUT \/latest\/api\/token /.test(l)).length;
@@ -257,7 +262,6 @@ Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what
       assert.ok(!log.includes(secret), "a secret reached the log");
     }
   } finally {
-    setDebug(false);
     Deno.stderr.writeSync = write;
     await server?.close();
     await fake.close();

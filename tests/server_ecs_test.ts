@@ -7,14 +7,15 @@ import { fromContainerMetadata, fromHttp } from "@aws-sdk/credential-providers";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
 import { AssumeRoleProvider } from "../src/credentials/assume_role_provider.ts";
-import type { Credentials } from "../src/credentials/credentials.ts";
+import type { Credentials } from "../src/core/credentials.ts";
 import type { CredentialsProvider } from "../src/credentials/provider.ts";
-import { setDebug } from "../src/log.ts";
+import { debugLogger, type Logger } from "../src/core/log.ts";
 import { type EcsServer, isRoleArn, startEcsServer } from "../src/server/ecs_server.ts";
 import { ServerError } from "../src/server/http_guard.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 import { callerIdentityArgs, runClient } from "./support/clients.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const ALICE = { userName: "alice", accessKeyId: "AKIAALICE0000000001", secretAccessKey: "alice-secret-key" };
 const BASE_ROLE = "arn:aws:iam::222222222222:role/Base";
@@ -33,22 +34,23 @@ const staticProvider = (creds: Credentials): CredentialsProvider & { calls: numb
 /** A fake AWS with alice and two roles; the base provider assumes Base with alice's keys, as a profile would. */
 async function withStack(
   fn: (s: { fake: FakeAws; server: EcsServer; base: CredentialsProvider }) => Promise<void>,
-  options: { lazy?: boolean } = {},
+  options: { lazy?: boolean; log?: Logger } = {},
 ) {
   const fake = await startFakeAws();
   fake.addUser(ALICE);
   fake.addRole({ arn: BASE_ROLE });
   fake.addRole({ arn: OTHER_ROLE });
-  const env = { AWS_ENDPOINT_URL: fake.url };
+  const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url });
   const file = parseConfigFile(`[profile base]\nrole_arn = ${BASE_ROLE}\nregion = us-east-1\n`);
   const profile = resolveProfile(file, "base", { env });
-  const base = new AssumeRoleProvider(profile, staticProvider(ALICE), { env });
+  const base = new AssumeRoleProvider(profile, staticProvider(ALICE), { env, log: options.log });
   let server: EcsServer | undefined;
   try {
     server = await startEcsServer({
       provider: base,
-      roleProvider: (arn) => new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env }),
+      roleProvider: (arn) => new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env, log: options.log }),
       lazy: options.lazy,
+      log: options.log,
     });
     await fn({ fake, server, base });
   } finally {
@@ -238,7 +240,10 @@ Deno.test("ecs: debug log names each request and masks the key; no secret in any
     lines.push(new TextDecoder().decode(bytes));
     return bytes.length;
   };
-  setDebug(true);
+  // Debug lines go to stderr, as with --debug (captured above).
+  const debugLog = debugLogger((text) => Deno.stderr.writeSync(new TextEncoder().encode(text)), {
+    now: () => new Date(),
+  });
   try {
     await withStack(async ({ server }) => {
       const body = await (await get(server)).json();
@@ -250,9 +255,8 @@ Deno.test("ecs: debug log names each request and masks the key; no secret in any
       for (const secret of [body.SecretAccessKey, body.Token, body.AccessKeyId, server.token, ALICE.secretAccessKey]) {
         assert.ok(!log.includes(secret), "a secret reached the log");
       }
-    });
+    }, { log: debugLog });
   } finally {
-    setDebug(false);
     Deno.stderr.writeSync = write;
   }
 });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createStsClient } from "../src/aws/clients.ts";
 import { parseConfigFile } from "../src/config/config_file.ts";
 import { resolveProfile } from "../src/config/profile.ts";
-import type { Credentials } from "../src/credentials/credentials.ts";
+import type { Credentials } from "../src/core/credentials.ts";
 import {
   SsoRoleCredentialsProvider,
   type SsoRoleCredentialsProviderOptions,
@@ -18,6 +18,7 @@ import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { ssoFake } from "./support/fake_aws/sso.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
 import { actAsBrowser } from "./support/sso_browser.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const START_URL = "https://corp.awsapps.com/start";
 const CONFIG = `
@@ -47,7 +48,7 @@ async function harness() {
   const vault = new MemoryKeyring();
   const messages: string[] = [];
   const opened: string[] = [];
-  const env = { AWS_ENDPOINT_URL: fake.url };
+  const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url });
   return {
     fake,
     sso,
@@ -73,8 +74,9 @@ async function harness() {
 }
 
 async function callerArn(url: string, creds: Credentials): Promise<string> {
-  const profile = resolveProfile(parseConfigFile(CONFIG), "sso", { env: { AWS_ENDPOINT_URL: url } });
-  const { client, sdk } = await createStsClient(profile, { credentials: creds, env: { AWS_ENDPOINT_URL: url } });
+  const env = envFromRecord({ AWS_ENDPOINT_URL: url });
+  const profile = resolveProfile(parseConfigFile(CONFIG), "sso", { env });
+  const { client, sdk } = await createStsClient(profile, { credentials: creds, env });
   try {
     return (await client.send(new sdk.GetCallerIdentityCommand({}))).Arn ?? "";
   } finally {
@@ -242,7 +244,10 @@ Deno.test("missing SSO settings and the session cache key", async () => {
     profileName: "sso",
     mfaSerial: START_URL,
   });
-  const broken = new SsoRoleCredentialsProvider({ ...profile, ssoAccountId: undefined }, { vault: h.vault });
+  const broken = new SsoRoleCredentialsProvider({ ...profile, ssoAccountId: undefined }, {
+    vault: h.vault,
+    env: h.env,
+  });
   await assert.rejects(() => broken.retrieve(), /^CredentialsError: profile sso: sso_account_id is not set$/);
 });
 
@@ -289,13 +294,13 @@ Deno.test("login lock: a lock left by a dead process is taken over; a live one i
     await withLoginLock(name, async () => {
       path = [...Deno.readDirSync(dir)][0].name;
       await Promise.resolve();
-    }, { dir });
+    }, { dir, env: envFromRecord({}) });
     assert.match(path, /^aws-vault-sso-\d+-[0-9a-f]{16}\.lock$/);
     await Deno.writeTextFile(`${dir}/${path}`, "999999999 dead");
-    assert.equal(await withLoginLock(name, () => Promise.resolve(42), { dir }), 42);
+    assert.equal(await withLoginLock(name, () => Promise.resolve(42), { dir, env: envFromRecord({}) }), 42);
     await Deno.writeTextFile(`${dir}/${path}`, `${Deno.pid} alive`);
     await assert.rejects(
-      () => withLoginLock(name, () => Promise.resolve(0), { dir, waitMs: 300 }),
+      () => withLoginLock(name, () => Promise.resolve(0), { dir, env: envFromRecord({}), waitMs: 300 }),
       SsoLoginLockError,
     );
   } finally {
@@ -314,9 +319,11 @@ Deno.test({
     const box = await makeSandbox({ config: CONFIG });
     try {
       const env = { ...box.env, AWS_ENDPOINT_URL: fake.url };
-      const vault = new FileKeyring({ dir: box.vaultDir, env: (n) => env[n as keyof typeof env] });
-      const profile = resolveProfile(parseConfigFile(CONFIG), "sso", { env });
-      await new SsoRoleCredentialsProvider(profile, { vault, env, openUrl: actAsBrowser, write: () => {} }).retrieve();
+      const vaultEnv = envFromRecord(env);
+      const vault = new FileKeyring({ dir: box.vaultDir, env: vaultEnv });
+      const profile = resolveProfile(parseConfigFile(CONFIG), "sso", { env: vaultEnv });
+      await new SsoRoleCredentialsProvider(profile, { vault, env: vaultEnv, openUrl: actAsBrowser, write: () => {} })
+        .retrieve();
       const exec = await runCli(["exec", "sso", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"], { env });
       assert.equal(exec.code, 0, exec.stderr);
       assert.match(exec.stdout, /^ASIA/);

@@ -6,12 +6,13 @@ import assert from "node:assert/strict";
 import { FileKeyring, TEMP_PREFIX } from "../src/vault/file.ts";
 import { listKeys } from "../src/vault/keyring.ts";
 import { SessionKeyring } from "../src/vault/session_keyring.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const WRITER = new URL("./support/vault_writer.ts", import.meta.url).pathname;
 const PASSPHRASE = "crash test passphrase";
 const dec = new TextDecoder();
 const keyringFor = (dir: string) =>
-  new FileKeyring({ dir, env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" ? PASSPHRASE : undefined });
+  new FileKeyring({ dir, env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE }) });
 
 function spawnWriter(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {

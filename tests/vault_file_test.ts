@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { ItemNotFoundError, VaultError } from "../src/errors.ts";
+import { ItemNotFoundError, VaultError } from "../src/core/errors.ts";
 import { expandHome, FileKeyring, type FileKeyringOptions } from "../src/vault/file.ts";
 import { encryptJwe } from "../src/vault/jwe.ts";
 import { CorruptItemError, listKeys, type VaultItem, WrongPassphraseError } from "../src/vault/keyring.ts";
-import { AVAILABLE_BACKENDS, DEFAULT_BACKEND, openKeyring } from "../src/vault/mod.ts";
+import { AVAILABLE_BACKENDS, DEFAULT_BACKEND, openKeyring } from "../src/vault/open_keyring.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -21,11 +22,11 @@ function item(key: string, value: string): VaultItem {
 }
 
 /** A keyring whose passphrase comes from a counting prompt (or the env when `envPass` is given). */
-function open(dir: string, passphrase: string, options: FileKeyringOptions & { envPass?: string } = {}) {
+function open(dir: string, passphrase: string, options: Partial<FileKeyringOptions> & { envPass?: string } = {}) {
   const prompts: string[] = [];
   const keyring = new FileKeyring({
     dir,
-    env: (name) => name === "AWS_VAULT_FILE_PASSPHRASE" ? options.envPass : undefined,
+    env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: options.envPass }),
     promptPassphrase: (message) => {
       prompts.push(message);
       return Promise.resolve(passphrase);
@@ -95,7 +96,7 @@ Deno.test("passphrase: env var wins when set, even empty; prompt asked once; lis
     await b.keyring.get("k");
     await b.keyring.set(item("k2", "v"));
     assert.equal(b.prompts.length, 1);
-    const none = new FileKeyring({ dir, env: () => undefined });
+    const none = new FileKeyring({ dir, env: envFromRecord({}) });
     await assert.rejects(none.get("k"), (e) => e instanceof VaultError && /AWS_VAULT_FILE_PASSPHRASE/.test(e.message));
   });
 });
@@ -214,13 +215,13 @@ Deno.test(
 );
 
 Deno.test("home expansion of ~ and ~/ only", () => {
-  const env = (name: string) => name === "HOME" ? "/home/u" : undefined;
+  const env = envFromRecord({ HOME: "/home/u" });
   assert.equal(expandHome("~", env), "/home/u");
   assert.equal(expandHome("~/.awsvault/keys/", env), "/home/u/.awsvault/keys/");
   assert.equal(expandHome("~other/x", env), "~other/x");
   assert.equal(expandHome("/abs/~", env), "/abs/~");
-  assert.equal(expandHome("~/x", (n) => n === "USERPROFILE" ? "C:\\Users\\u" : undefined), "C:\\Users\\u/x");
-  assert.throws(() => expandHome("~/x", () => undefined), /home directory is unknown/);
+  assert.equal(expandHome("~/x", envFromRecord({ USERPROFILE: "C:\\Users\\u" })), "C:\\Users\\u/x");
+  assert.throws(() => expandHome("~/x", envFromRecord({})), /home directory is unknown/);
   assert.equal(new FileKeyring({ env }).dir, "/home/u/.awsvault/keys/");
 });
 
@@ -232,16 +233,15 @@ Deno.test("openKeyring offers the backends of this OS with aws-vault's default, 
   };
   assert.deepEqual(AVAILABLE_BACKENDS, expected[Deno.build.os] ?? expected.linux);
   assert.equal(DEFAULT_BACKEND, { darwin: "keychain", windows: "wincred" }[Deno.build.os as string] ?? "file");
-  assert.equal(
-    (await openKeyring({ backend: "file", file: { dir: "/nonexistent", env: () => undefined } })).backend,
-    "file",
-  );
+  const env = envFromRecord({});
+  const stores = { file: { dir: "/nonexistent", env }, pass: { env }, secretService: { env } };
+  assert.equal((await openKeyring({ backend: "file", ...stores })).backend, "file");
   const foreign = Deno.build.os === "darwin" ? "wincred" : "keychain";
   await assert.rejects(
-    () => openKeyring({ backend: foreign }),
+    () => openKeyring({ backend: foreign, ...stores }),
     (e) =>
       e instanceof VaultError &&
       e.message === `backend "${foreign}" is not available on this system; available: ${AVAILABLE_BACKENDS.join(", ")}`,
   );
-  await assert.rejects(() => openKeyring({ backend: "nope" }), /unknown backend "nope"; available: /);
+  await assert.rejects(() => openKeyring({ backend: "nope", ...stores }), /unknown backend "nope"; available: /);
 });

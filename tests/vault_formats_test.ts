@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decode, encode } from "../src/vault/percent.ts";
 import { goJsonString, InvalidDataError, itemFromJson, itemToJson, type VaultItem } from "../src/vault/keyring.ts";
-import { formatRfc3339, parseRfc3339 } from "../src/time.ts";
+import { formatRfc3339, parseRfc3339 } from "../src/core/time.ts";
 
 Deno.test("percent.encode escapes only % and / (uppercase, per UTF-8 byte)", () => {
   assert.equal(encode("work", "/"), "work");

@@ -9,6 +9,7 @@ import { encryptJwe } from "../src/vault/jwe.ts";
 import { itemToJson, type VaultItem } from "../src/vault/keyring.ts";
 import { OidcTokenKeyring } from "../src/vault/oidc_keyring.ts";
 import { SessionKeyring } from "../src/vault/session_keyring.ts";
+import { envFromRecord } from "../src/core/env.ts";
 
 const PASSPHRASE = "correct horse battery staple";
 const FIXTURES = new URL("./fixtures/vault/", import.meta.url).pathname;
@@ -18,7 +19,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 const keyringFor = (dir: string) =>
-  new FileKeyring({ dir, env: (n) => n === "AWS_VAULT_FILE_PASSPHRASE" ? PASSPHRASE : undefined });
+  new FileKeyring({ dir, env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE }) });
 
 async function copyStore(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "vault_go_compat_" });

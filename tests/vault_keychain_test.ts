@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ItemNotFoundError, VaultError } from "../src/errors.ts";
+import { ItemNotFoundError, VaultError } from "../src/core/errors.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import {
   type KeychainApi,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ItemNotFoundError, VaultError } from "../src/errors.ts";
+import { ItemNotFoundError, VaultError } from "../src/core/errors.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
 import { CorruptItemError, itemToJson, type VaultItem } from "../src/vault/keyring.ts";
 import { PassKeyring, type PassKeyringOptions, PassNotAvailableError } from "../src/vault/pass.ts";
@@ -21,7 +21,7 @@ function item(key: string, value: string): VaultItem {
 
 const envOf = (env: Record<string, string>) => ({ get: (n: string) => env[n], toObject: () => ({ ...env }) });
 
-function keyring(store: PassStore, options: PassKeyringOptions = {}): PassKeyring {
+function keyring(store: PassStore, options: Partial<PassKeyringOptions> = {}): PassKeyring {
   return new PassKeyring({ passDir: store.dir, env: envOf(store.env), ...options });
 }
 

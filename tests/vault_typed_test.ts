@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ItemNotFoundError } from "../src/errors.ts";
+import { ItemNotFoundError } from "../src/core/errors.ts";
 import { CredentialKeyring, credentialsFromJson, credentialsToJson } from "../src/vault/credential_keyring.ts";
 
 import { OidcTokenKeyring, oidcTokenToJson } from "../src/vault/oidc_keyring.ts";
@@ -13,7 +13,7 @@ import {
   SessionKeyring,
 } from "../src/vault/session_keyring.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
-import { parseRfc3339 } from "../src/time.ts";
+import { parseRfc3339 } from "../src/core/time.ts";
 
 Deno.test("credentials: exact Go bytes, item fields, tolerant reading, invalid data without secrets", async () => {
   const mem = new MemoryKeyring();

@@ -7,12 +7,13 @@
  */
 
 import type { AssumeRoleCommandOutput, STSClient } from "@aws-sdk/client-sts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
+import type { Logger } from "../core/log.ts";
 import { resolveEndpoint } from "../config/endpoints.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import type { Credentials } from "../credentials/credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import { trustedCertificates } from "./tls.ts";
-import { CredentialsError } from "../credentials/provider.ts";
+import { AppError, CredentialsError } from "../core/errors.ts";
 
 /**
  * Loads the AWS SDK module. Every SDK use goes through here: `scripts/build.ts` swaps this one `import()` for the copy
@@ -39,8 +40,10 @@ export type StsModule = typeof import("@aws-sdk/client-sts");
 export interface ClientOptions {
   /** The credentials that sign the calls; omitted for unsigned calls (web identity). */
   credentials?: Credentials;
-  /** The environment for endpoint and CA bundle settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint and CA bundle settings . */
+  env: Env;
+  /** Debug lines (custom endpoints, unreadable certificate files); silent when not given. */
+  log?: Logger;
 }
 
 /** Temporary credentials returned by STS; they always expire. */
@@ -53,11 +56,11 @@ export type StsCredentials = Credentials & { readonly sessionToken: string; read
 export async function sdkClientConfig(
   profile: ProfileConfig,
   service: string,
-  options?: ClientOptions,
+  options: ClientOptions,
 ): Promise<Record<string, unknown>> {
   const { FetchRequestHandler, collectBody } = await import("./http_handler.ts");
-  const endpoint = resolveEndpoint(profile, service, { env: options?.env });
-  const creds = options?.credentials;
+  const endpoint = resolveEndpoint(profile, service, { env: options.env, log: options.log });
+  const creds = options.credentials;
   return {
     region: profile.region || DEFAULT_REGION,
     ...(endpoint ? { endpoint } : {}),
@@ -82,19 +85,19 @@ export async function sdkClientConfig(
     userAgentAppId: "aws-vault",
     // SSL_CERT_FILE/SSL_CERT_DIR and AWS_CA_BUNDLE or ca_bundle, on top of Deno's roots (src/aws/tls.ts).
     requestHandler: new FetchRequestHandler({
-      caCerts: trustedCertificates({ env: options?.env, caBundle: profile.caBundle }),
+      caCerts: trustedCertificates({ env: options.env, caBundle: profile.caBundle, log: options.log }),
     }),
     streamCollector: collectBody,
   };
 }
 
 /**
- * Builds an STS client for `profile` (region, endpoint per spec §3.7, source credentials).
+ * Builds an STS client for `profile` (region, endpoint per docs/behaviour.md#endpoints, source credentials).
  * @returns the client and the SDK module whose command classes it accepts
  */
 export async function createStsClient(
   profile: ProfileConfig,
-  options?: ClientOptions,
+  options: ClientOptions,
 ): Promise<{ client: STSClient; sdk: StsModule }> {
   const [{ sts: sdk }, config] = await Promise.all([loadSdk(), sdkClientConfig(profile, "sts", options)]);
   return { client: new sdk.STSClient(config), sdk };
@@ -144,7 +147,7 @@ export async function callAws<T>(profileName: string, operation: string, call: (
   try {
     return await call();
   } catch (e) {
-    if (e instanceof CredentialsError || (e instanceof Error && "exitCode" in e)) throw e;
+    if (e instanceof AppError) throw e;
     throw new CredentialsError(profileName, describeAwsError(e), { operation, cause: e });
   }
 }

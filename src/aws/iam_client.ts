@@ -5,9 +5,10 @@
  */
 
 import type { IAMClient } from "@aws-sdk/client-iam";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
+import type { Logger } from "../core/log.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import type { Credentials } from "../credentials/credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import { type ClientOptions, loadSdk, sdkClientConfig } from "./clients.ts";
 
 /** The IAM SDK module, for building commands. */
@@ -25,15 +26,15 @@ export interface IamClientOptions extends ClientOptions {
 // The one dynamic import of the SDK in this file: scripts/build.ts rewrites that exact call in the bundle.
 
 /**
- * Builds an IAM client for `profile` (region, endpoint per spec §3.7, the given credentials).
+ * Builds an IAM client for `profile` (region, endpoint per docs/behaviour.md#endpoints, the given credentials).
  * @returns the client and the SDK module whose command classes it accepts
  */
 export async function createIamClient(
   profile: ProfileConfig,
-  options?: IamClientOptions,
+  options: IamClientOptions,
 ): Promise<{ client: IAMClient; sdk: IamModule }> {
   const [{ iam: sdk }, config] = await Promise.all([loadSdk(), sdkClientConfig(profile, "iam", options)]);
-  const maxAttempts = options?.maxAttempts;
+  const maxAttempts = options.maxAttempts;
   return { client: new sdk.IAMClient(maxAttempts ? { ...config, maxAttempts } : config), sdk };
 }
 
@@ -55,7 +56,8 @@ export async function callerArn(profile: ProfileConfig, options: IamClientOption
 }
 
 /**
- * The IAM user name of `credentials` via iam:GetUser without a name (spec §3.3 `GetUsernameFromSession`):
+ * The IAM user name of `credentials` via iam:GetUser without a name (docs/behaviour.md#sts-calls
+ * `GetUsernameFromSession`):
  * `UserName`, else the last `:`/`/` segment of the ARN. @throws the SDK's error, or when neither is present
  */
 export async function iamUserName(profile: ProfileConfig, options: IamClientOptions): Promise<string> {
@@ -82,22 +84,28 @@ export function awsErrorCode(e: unknown): string | undefined {
 export class AccessKeys {
   #profile: ProfileConfig;
   #credentials: Credentials;
-  #env?: EnvSource;
+  #env: Env;
   #userName?: string;
+  #log?: Logger;
 
   /**
    * @param profile region and endpoint settings
-   * @param options the credentials that sign the calls, and the user whose keys they manage
+   * @param options the credentials that sign the calls, the user whose keys they manage, and debug lines
    */
-  constructor(profile: ProfileConfig, options: { credentials: Credentials; env?: EnvSource; userName?: string }) {
+  constructor(
+    profile: ProfileConfig,
+    options: { credentials: Credentials; env: Env; userName?: string; log?: Logger },
+  ) {
     this.#profile = profile;
     this.#credentials = options.credentials;
     this.#env = options.env;
     this.#userName = options.userName;
+    this.#log = options.log;
   }
 
   #client(): ReturnType<typeof createIamClient> {
-    return createIamClient(this.#profile, { credentials: this.#credentials, env: this.#env, maxAttempts: 1 });
+    const options = { credentials: this.#credentials, env: this.#env, maxAttempts: 1, log: this.#log };
+    return createIamClient(this.#profile, options);
   }
 
   /** Creates a key; its secret is in the result only. @throws the SDK's error as is */
@@ -112,7 +120,8 @@ export class AccessKeys {
     }
   }
 
-  /** Deletes a key; false when IAM says it does not exist (already gone, which is what was wanted). @throws the SDK's other errors */
+  /** Deletes a key; false when IAM says it does not exist (already gone, which is what was wanted). @throws the SDK's
+   * other errors */
   async deleteKey(accessKeyId: string): Promise<boolean> {
     const { client, sdk } = await this.#client();
     try {

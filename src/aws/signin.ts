@@ -1,5 +1,6 @@
 /**
- * The AWS console federation endpoint (spec §7): partition hosts, the console destination, `getSigninToken` over
+ * The AWS console federation endpoint (docs/behaviour.md#login): partition hosts, the console destination,
+ * `getSigninToken` over
  * fetch, and the login and logout URLs. Nothing here logs a SigninToken or a session key.
  *
  * Tests (and private endpoints) redirect the federation endpoint with the SDKs' service-specific endpoint
@@ -8,12 +9,11 @@
  * @module
  */
 
-import type { EnvSource } from "../config/config_file.ts";
-import { toEnv } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import type { Credentials } from "../credentials/credentials.ts";
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 
 /** The AWS partitions with a console. */
 export type Partition = "aws" | "aws-cn" | "aws-us-gov" | "aws-eusc";
@@ -63,14 +63,15 @@ export function partitionHosts(region?: string): PartitionHosts {
 /**
  * The federation endpoint for `profile`: `AWS_ENDPOINT_URL_SIGNIN` or the `[services]` `signin` entry (unless
  * configured endpoints are ignored), else the partition's. An override without a path gets `/federation`.
+ * `options.log` notes an override (silent when not given).
  */
-export function federationEndpoint(profile: ProfileConfig, options?: { env?: EnvSource }): string {
-  const env = toEnv(options?.env);
+export function federationEndpoint(profile: ProfileConfig, options: { env: Env; log?: Logger }): string {
+  const env = options.env;
   const ignoreEnv = env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
   const ignore = ignoreEnv ? ignoreEnv.trim().toLowerCase() === "true" : profile.ignoreConfiguredEndpointUrls === true;
   const custom = ignore ? undefined : env.get(SIGNIN_ENDPOINT_ENV) || profile.serviceEndpoints?.get("signin");
   if (!custom) return partitionHosts(profile.region).federationUrl;
-  debug(`Using custom sign-in endpoint ${custom}`);
+  (options.log ?? SILENT).debug(`Using custom sign-in endpoint ${custom}`);
   const url = new URL(custom);
   if (url.pathname === "/" || url.pathname === "") url.pathname = "/federation";
   return url.toString();
@@ -101,6 +102,8 @@ export interface SigninTokenOptions {
   fetch?: typeof fetch;
   /** Abandons the request after this many ms (default 30 s). */
   timeoutMs?: number;
+  /** Debug lines (the start of a refusal's body); silent when not given. */
+  log?: Logger;
 }
 
 /**
@@ -140,7 +143,7 @@ export async function getSigninToken(
   }
   const body = await response.text();
   if (response.status !== 200) {
-    debug(`getSigninToken response body: ${body.slice(0, 500)}`);
+    (options?.log ?? SILENT).debug(`getSigninToken response body: ${body.slice(0, 500)}`);
     throw new SigninError(`Call to getSigninToken failed with ${response.status} ${response.statusText}`.trimEnd());
   }
   let token: unknown;

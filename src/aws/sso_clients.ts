@@ -7,7 +7,8 @@
 
 import type { SSOClient } from "@aws-sdk/client-sso";
 import type { SSOOIDCClient } from "@aws-sdk/client-sso-oidc";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
+import type { Logger } from "../core/log.ts";
 import { resolveEndpoint } from "../config/endpoints.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { DEFAULT_REGION, loadSdk, sdkClientConfig } from "./clients.ts";
@@ -20,8 +21,10 @@ export type SsoOidcModule = typeof import("@aws-sdk/client-sso-oidc");
 
 /** Options of the SSO client factories. */
 export interface SsoClientOptions {
-  /** The environment for endpoint and CA bundle settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint and CA bundle settings . */
+  env: Env;
+  /** Debug lines (custom endpoints, unreadable certificate files); silent when not given. */
+  log?: Logger;
 }
 
 /** The profile as the SSO clients see it: region = `sso_region`. */
@@ -32,11 +35,11 @@ function inSsoRegion(profile: ProfileConfig): ProfileConfig {
 /** Builds an SSO portal client for the profile's `sso_region`. */
 export async function createSsoClient(
   profile: ProfileConfig,
-  options?: SsoClientOptions,
+  options: SsoClientOptions,
 ): Promise<{ client: SSOClient; sdk: SsoModule }> {
   const [{ sso: sdk }, config] = await Promise.all([
     loadSdk(),
-    sdkClientConfig(inSsoRegion(profile), "sso", { env: options?.env }),
+    sdkClientConfig(inSsoRegion(profile), "sso", { env: options.env, log: options.log }),
   ]);
   return { client: new sdk.SSOClient(config), sdk };
 }
@@ -44,11 +47,11 @@ export async function createSsoClient(
 /** Builds an SSO-OIDC client for the profile's `sso_region`. */
 export async function createSsoOidcClient(
   profile: ProfileConfig,
-  options?: SsoClientOptions,
+  options: SsoClientOptions,
 ): Promise<{ client: SSOOIDCClient; sdk: SsoOidcModule }> {
   const [{ ssoOidc: sdk }, config] = await Promise.all([
     loadSdk(),
-    sdkClientConfig(inSsoRegion(profile), "sso-oidc", { env: options?.env }),
+    sdkClientConfig(inSsoRegion(profile), "sso-oidc", { env: options.env, log: options.log }),
   ]);
   return { client: new sdk.SSOOIDCClient(config), sdk };
 }
@@ -57,9 +60,9 @@ export async function createSsoOidcClient(
  * The OIDC authorize page for the browser login: the configured SSO-OIDC endpoint (e.g. `AWS_ENDPOINT_URL`) or the
  * regional `https://oidc.<region>.amazonaws.com`, plus `/authorize`.
  */
-export function oidcAuthorizeUrl(profile: ProfileConfig, options?: SsoClientOptions): URL {
+export function oidcAuthorizeUrl(profile: ProfileConfig, options: SsoClientOptions): URL {
   const region = profile.ssoRegion || profile.region || DEFAULT_REGION;
-  const base = resolveEndpoint(inSsoRegion(profile), "sso-oidc", { env: options?.env }) ??
+  const base = resolveEndpoint(inSsoRegion(profile), "sso-oidc", { env: options.env, log: options.log }) ??
     `https://oidc.${region}.amazonaws.com`;
   return new URL(`${base.replace(/\/+$/, "")}/authorize`);
 }

@@ -10,9 +10,9 @@
  * @module
  */
 
-import { type EnvSource, toEnv } from "../config/config_file.ts";
-import { ConfigError } from "../errors.ts";
-import { debug } from "../log.ts";
+import type { Env } from "../core/env.ts";
+import { ConfigError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -24,7 +24,11 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
  */
 const sslCertCache = new Map<string, readonly string[]>();
 
-function sslCertEnvironment(file: string | undefined, dirs: string | undefined): readonly string[] {
+function sslCertEnvironment(
+  file: string | undefined,
+  dirs: string | undefined,
+  options: { log: Logger },
+): readonly string[] {
   const key = `${file ?? ""}\0${dirs ?? ""}`;
   const cached = sslCertCache.get(key);
   if (cached) return cached;
@@ -40,7 +44,7 @@ function sslCertEnvironment(file: string | undefined, dirs: string | undefined):
     try {
       read(file);
     } catch (e) {
-      debug(`SSL_CERT_FILE ${file}: ${e instanceof Error ? e.message : e}`);
+      options.log.debug(`SSL_CERT_FILE ${file}: ${e instanceof Error ? e.message : e}`);
     }
   }
   for (const dir of (dirs ?? "").split(":").filter(Boolean)) {
@@ -54,7 +58,7 @@ function sslCertEnvironment(file: string | undefined, dirs: string | undefined):
         }
       }
     } catch (e) {
-      debug(`SSL_CERT_DIR ${dir}: ${e instanceof Error ? e.message : e}`);
+      options.log.debug(`SSL_CERT_DIR ${dir}: ${e instanceof Error ? e.message : e}`);
     }
   }
   sslCertCache.set(key, certs);
@@ -76,11 +80,13 @@ function bundle(path: string, setting: string): readonly string[] {
 /**
  * The PEM certificates to trust for AWS calls besides Deno's own roots: `SSL_CERT_FILE`, `SSL_CERT_DIR` and
  * `caBundle` (a resolved profile's, which is `AWS_CA_BUNDLE` when that is set).
+ * `options.log` receives the notes on unreadable `SSL_CERT_FILE`/`SSL_CERT_DIR` entries (silent when not given).
  * @throws ConfigError when the bundle cannot be read or holds no certificate (naming `AWS_CA_BUNDLE` or `ca_bundle`)
  */
-export function trustedCertificates(options?: { env?: EnvSource; caBundle?: string }): string[] {
-  const env = toEnv(options?.env);
-  const certs = [...sslCertEnvironment(env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))];
+export function trustedCertificates(options: { env: Env; caBundle?: string; log?: Logger }): string[] {
+  const env = options.env;
+  const log = options.log ?? SILENT;
+  const certs = [...sslCertEnvironment(env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"), { log })];
   const path = options?.caBundle;
   if (path) certs.push(...bundle(path, env.get("AWS_CA_BUNDLE") === path ? "AWS_CA_BUNDLE" : "ca_bundle"));
   return [...new Set(certs)];
@@ -90,7 +96,7 @@ export function trustedCertificates(options?: { env?: EnvSource; caBundle?: stri
  * An HTTP client trusting {@link trustedCertificates}, or undefined when there are none to add (the default client
  * then serves). Close it when done.
  */
-export function httpClient(options?: { env?: EnvSource; caBundle?: string }): Deno.HttpClient | undefined {
+export function httpClient(options: { env: Env; caBundle?: string; log?: Logger }): Deno.HttpClient | undefined {
   const caCerts = trustedCertificates(options);
   return caCerts.length > 0 ? Deno.createHttpClient({ caCerts }) : undefined;
 }

@@ -1,11 +1,15 @@
 /**
- * What every command module exports, and the context a command runs in.
+ * What a command is: its declaration, the typed context its implementation runs in, and the loader that keeps the
+ * implementation out of start-up until the command runs (see `commands/table.ts`).
  * @module
  */
 
-import type { ArgValues, CommandSpec, FlagValues } from "./parser.ts";
+import type { Env } from "../core/env.ts";
+import type { Logger } from "../core/log.ts";
+import type { Terminal } from "../os/terminal.ts";
 import type { GlobalOptions } from "./global.ts";
-import type { Env } from "../config/config_file.ts";
+import { type ParsedLine, readArgs, readFlags } from "./parser.ts";
+import type { ArgValues, CommandSpec, FlagValues } from "./spec.ts";
 
 /** Where a command writes its normal output and its notices. Tests capture these; `main.ts` uses the real streams. */
 export interface Output {
@@ -15,47 +19,50 @@ export interface Output {
   stderr(text: string): void;
 }
 
-/** The process environment: single lookups plus the whole set (exec hands it to the child). `Deno.env` fits. */
-export interface ProcessEnv extends Env {
-  /** Every variable, as a fresh object. */
-  toObject(): Record<string, string>;
-}
-
-/** Everything a command needs from its invocation. Commands never read `Deno.args` or `Deno.env` themselves. */
-export interface CommandContext {
-  /** The command's and the global flags, keyed by long name (durations in milliseconds). */
-  readonly flags: FlagValues;
-  /** Positional arguments keyed by their spec name. */
-  readonly args: ArgValues;
-  /** Global options in typed form. */
+/** What every command runs with, whatever its flags: the process's inputs, passed in and never read from globals. */
+export interface Services {
+  /** The global flags, typed. */
   readonly global: GlobalOptions;
-  /** The process environment (injectable for tests). */
-  readonly env: ProcessEnv;
+  /** The process environment. */
+  readonly env: Env;
   /** Output streams. */
   readonly out: Output;
+  /** Debug lines (`--debug`), written through `out`. */
+  readonly log: Logger;
+  /** Which standard streams are terminals. */
+  readonly terminal: Terminal;
+}
+
+/** The context of command `S`: its flags and arguments as its declaration types them, and the {@link Services}. */
+export interface CommandContext<S extends CommandSpec> extends Services {
+  readonly flags: FlagValues<S["flags"]>;
+  readonly args: ArgValues<S["args"]>;
 }
 
 /** What a command's implementation module exports. `run` resolves to the process exit code. */
-export interface CommandModule {
-  run(context: CommandContext): Promise<number>;
+export interface CommandModule<S extends CommandSpec> {
+  run(context: CommandContext<S>): Promise<number>;
 }
 
-/**
- * A command: its command-line spec, and its implementation, loaded when the command runs (see `commands.ts`: start-up
- * parses against the specs alone).
+/** A command of the table, its declaration's types sealed in: the app needs only its spec and {@link Command.prepare}.
  */
 export interface Command {
   readonly spec: CommandSpec;
-  load(): Promise<CommandModule>;
+  /**
+   * Reads this command's flags and arguments out of `line` and returns the call that loads and runs it.
+   * @throws UsageError for a missing or malformed value
+   */
+  prepare(line: ParsedLine): (services: Services) => Promise<number>;
 }
 
-/** Reads a string argument; `undefined` when absent. */
-export function stringArg(args: ArgValues, name: string): string | undefined {
-  const v = args[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-/** Reads a boolean flag (absent = false). */
-export function boolFlag(flags: FlagValues, name: string): boolean {
-  return flags[name] === true;
+/** Pairs a declaration with the loader of its implementation, whose `run` must accept exactly that declaration. */
+export function defineCommand<S extends CommandSpec>(spec: S, load: () => Promise<CommandModule<S>>): Command {
+  return {
+    spec,
+    prepare(line) {
+      const args = readArgs(spec.args, line);
+      const flags = readFlags(spec.flags, line);
+      return async (services) => (await load()).run({ ...services, flags, args });
+    },
+  };
 }

@@ -5,11 +5,14 @@
  * @module
  */
 
-import type { AppSpec, CommandSpec, FlagSpec } from "./parser.ts";
-import { BUILTIN_FLAGS } from "./help.ts";
+import { type AppSpec, BUILTIN_FLAGS, type CommandSpec, type FlagSpec } from "./spec.ts";
+import { tokenize } from "./tokenizer.ts";
 
 /** Shells we generate completion scripts for. */
-export type Shell = "bash" | "zsh" | "fish";
+export const SHELLS = ["bash", "zsh", "fish"] as const;
+
+/** One of {@link SHELLS}. */
+export type Shell = typeof SHELLS[number];
 
 /** Where candidates come from. */
 export interface CompleteOptions {
@@ -26,60 +29,36 @@ export interface CompleteOptions {
 export function completeWords(words: readonly string[], options: CompleteOptions): string[] {
   const { app } = options;
   const current = words.length > 0 ? words[words.length - 1] : "";
-  const longs = new Map<string, FlagSpec>();
-  const shorts = new Map<string, FlagSpec>();
-  const addFlags = (flags: readonly FlagSpec[]) => {
-    for (const f of flags) {
-      longs.set(f.name, f);
-      if (f.short) shorts.set(f.short, f);
-    }
-  };
-  addFlags(BUILTIN_FLAGS);
-  addFlags(app.flags);
   let command: CommandSpec | undefined;
   let helpCommand = false;
   let positionals = 0;
   let pending: FlagSpec | undefined; // a flag still waiting for its value
-  let skipValue = false; // bash splits `--debug=true` into three words
-  let argsOnly = false;
-  for (const word of words.slice(0, -1)) {
-    if (pending || skipValue) {
-      if (word !== "=") {
-        pending = undefined;
-        skipValue = false;
-      }
-      continue;
-    }
-    if (argsOnly) continue;
-    if (word === "--") {
-      argsOnly = true;
-    } else if (word === "=") {
-      skipValue = true;
-    } else if (word.startsWith("--")) {
-      const flag = longs.get(word.slice(2));
-      if (flag && flag.kind !== "bool") pending = flag;
-    } else if (word.startsWith("-") && word.length > 1) {
-      pending = shortPending(word.slice(1), shorts);
-    } else if (!command && !helpCommand) {
-      command = app.commands.find((c) => c.name === word || c.aliases?.includes(word));
-      if (command) addFlags(command.flags);
-      helpCommand = !command && word === "help";
-    } else {
-      positionals++;
-    }
+  for (const token of tokenize(words.slice(0, -1), app, { splitEquals: true })) {
+    if (token.kind === "separator") return [];
+    if (token.kind === "command") command = token.command;
+    if (token.kind === "help-command") helpCommand = true;
+    if (token.kind === "positional") positionals++;
+    if (token.kind === "pending") pending = token.flag;
   }
-  if (argsOnly) return [];
   const matching = (list: Iterable<string>, prefix: string) => [...list].filter((w) => w.startsWith(prefix));
-  if (pending) return matching(pending.values ?? [], current === "=" ? "" : current);
+  if (pending) {
+    const values = pending.kind === "bool" ? ["true", "false"] : pending.values ?? [];
+    return matching(values, current === "=" ? "" : current);
+  }
+  const flags = [
+    ...Object.values(BUILTIN_FLAGS),
+    ...Object.values(app.flags),
+    ...Object.values(command?.flags ?? {}),
+  ];
   if (current.startsWith("-")) {
     const eq = current.indexOf("=");
     if (eq > 0 && current.startsWith("--")) {
-      const flag = longs.get(current.slice(2, eq));
+      const flag = flags.findLast((f) => f.name === current.slice(2, eq));
       const values = flag?.kind === "bool" ? ["true", "false"] : flag?.values ?? [];
       return matching(values.map((v) => current.slice(0, eq + 1) + v), current);
     }
-    const visible = [...new Set(longs.values())].filter((f) => !f.hidden);
-    const names = visible.map((f) => `--${f.name}`);
+    const visible = flags.filter((f) => !f.hidden);
+    const names = [...new Set(visible.map((f) => `--${f.name}`))];
     // Negations are noise unless asked for.
     if (current.startsWith("--no")) {
       names.push(...visible.filter((f) => f.kind === "bool").map((f) => `--no-${f.name}`));
@@ -99,17 +78,6 @@ export function completeWords(words: readonly string[], options: CompleteOptions
     }
   }
   return [];
-}
-
-/** The value-taking flag a short cluster like `-nd` ends with, if its value is still to come. */
-function shortPending(cluster: string, shorts: ReadonlyMap<string, FlagSpec>): FlagSpec | undefined {
-  const chars = [...cluster];
-  for (const [i, ch] of chars.entries()) {
-    const flag = shorts.get(ch);
-    if (!flag) return undefined;
-    if (flag.kind !== "bool") return i === chars.length - 1 ? flag : undefined;
-  }
-  return undefined;
 }
 
 /**

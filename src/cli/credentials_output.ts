@@ -1,11 +1,11 @@
 /**
- * The output formats of `export` (spec §1.6): `env`, `export-env`, `json` (credential_process v1) and `ini`.
+ * The output formats of `export` (docs/behaviour.md#export): `env`, `export-env`, `json` (credential_process v1) and
+ * `ini`.
  * @module
  */
 
-import type { Credentials } from "../credentials/credentials.ts";
-import { formatRfc3339 } from "../time.ts";
-import type { ExportFormat } from "./flags.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 function envLines(creds: Credentials, region: string | undefined): [string, string][] {
   const lines: [string, string][] = [
@@ -17,6 +17,12 @@ function envLines(creds: Credentials, region: string | undefined): [string, stri
   if (region) lines.push(["AWS_REGION", region], ["AWS_DEFAULT_REGION", region]);
   return lines;
 }
+
+/** What `export --format` accepts. */
+export const EXPORT_FORMATS = ["env", "export-env", "json", "ini"] as const;
+
+/** One of {@link EXPORT_FORMATS}. */
+export type ExportFormat = typeof EXPORT_FORMATS[number];
 
 /**
  * Renders credentials in an export format.

@@ -1,9 +1,10 @@
 /**
- * The global flags of aws-vault (spec §0.1), valid before or after any command, and their typed form.
+ * The global flags of aws-vault (docs/behaviour.md#global-flags), valid before or after any command, and their typed
+ * form.
  * @module
  */
 
-import type { FlagSpec, FlagValues } from "./parser.ts";
+import { defineFlags, type FlagValues } from "./spec.ts";
 
 /** What the global flags depend on at run time. */
 export interface GlobalFlagsOptions {
@@ -17,12 +18,13 @@ export interface GlobalFlagsOptions {
 
 /**
  * The global flag specs. Help strings are aws-vault's; Go prints a list as `[a b c]`, hence the format.
- * `--backend` and `--prompt` are deliberately not enums: its errors (`--prompt=pass` removed, unknown driver) have their own messages.
+ * `--backend` and `--prompt` are deliberately not enums: its errors (`--prompt=pass` removed, unknown driver) have
+ * their own messages.
  */
-export function globalFlags(options: GlobalFlagsOptions): FlagSpec[] {
-  return [
-    { name: "debug", kind: "bool", help: "Show debugging output" },
-    {
+export function globalFlags(options: GlobalFlagsOptions) {
+  return defineFlags({
+    debug: { name: "debug", kind: "bool", help: "Show debugging output" },
+    backend: {
       name: "backend",
       // Not an enum: a backend aws-vault has but this machine lacks deserves "not available on this system",
       // which the vault layer says when it opens the store; `values` still feeds completion.
@@ -32,7 +34,7 @@ export function globalFlags(options: GlobalFlagsOptions): FlagSpec[] {
       default: options.defaultBackend,
       values: options.backends,
     },
-    {
+    prompt: {
       name: "prompt",
       kind: "string",
       help: `Prompt driver to use [${options.prompts.join(" ")}]`,
@@ -40,48 +42,51 @@ export function globalFlags(options: GlobalFlagsOptions): FlagSpec[] {
       values: options.prompts,
       placeholder: "PROMPT",
     },
-    {
+    keychain: {
       name: "keychain",
       kind: "string",
       help: "Name of macOS keychain to use, if it doesn't exist it will be created",
       env: "AWS_VAULT_KEYCHAIN_NAME",
       default: "aws-vault",
     },
-    {
+    secretServiceCollection: {
       name: "secret-service-collection",
       kind: "string",
       help: "Name of secret-service collection to use, if it doesn't exist it will be created",
       env: "AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME",
       default: "awsvault",
     },
-    {
+    passDir: {
       name: "pass-dir",
       kind: "string",
       help: "Pass password store directory",
       env: "AWS_VAULT_PASS_PASSWORD_STORE_DIR",
     },
-    { name: "pass-cmd", kind: "string", help: "Name of the pass executable", env: "AWS_VAULT_PASS_CMD" },
-    {
+    passCmd: { name: "pass-cmd", kind: "string", help: "Name of the pass executable", env: "AWS_VAULT_PASS_CMD" },
+    passPrefix: {
       name: "pass-prefix",
       kind: "string",
       help: "Prefix to prepend to the item path stored in pass",
       env: "AWS_VAULT_PASS_PREFIX",
     },
-    {
+    fileDir: {
       name: "file-dir",
       kind: "string",
       help: 'Directory for the "file" password store',
       env: "AWS_VAULT_FILE_DIR",
       default: "~/.awsvault/keys/",
     },
-  ];
+  });
 }
+
+/** The global flag set as {@link globalFlags} declares it. */
+export type GlobalFlags = ReturnType<typeof globalFlags>;
 
 /**
  * The global flags with every backend and prompt driver this program knows, for documentation and tests.
  * `main.ts` should call {@link globalFlags} with what is actually available on the machine.
  */
-export const GLOBAL_FLAGS: readonly FlagSpec[] = globalFlags({
+export const GLOBAL_FLAGS: GlobalFlags = globalFlags({
   backends: ["file", "keychain", "pass", "secret-service", "wincred"],
   defaultBackend: "file",
   prompts: ["kdialog", "osascript", "terminal", "wincredui", "ykman", "zenity"],
@@ -91,7 +96,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = globalFlags({
 export interface GlobalOptions {
   readonly debug: boolean;
   readonly backend: string;
-  /** `undefined` = choose automatically (spec §11). Not validated here. */
+  /** `undefined` = choose automatically (docs/behaviour.md#mfa-prompt-drivers). Not validated here. */
   readonly prompt?: string;
   readonly keychain: string;
   readonly secretServiceCollection: string;
@@ -102,21 +107,18 @@ export interface GlobalOptions {
   readonly fileDir: string;
 }
 
-/** Reads the global flags out of a parse result's `flags`. */
-export function globalOptionsFrom(flags: FlagValues): GlobalOptions {
-  const text = (name: string): string | undefined => {
-    const v = flags[name];
-    return typeof v === "string" && v !== "" ? v : undefined;
-  };
+/** The global flags in the form commands use. */
+export function globalOptionsFrom(flags: FlagValues<GlobalFlags>): GlobalOptions {
+  const text = (value: string | undefined): string | undefined => value === "" ? undefined : value;
   return {
-    debug: flags.debug === true,
-    backend: text("backend") ?? "",
-    prompt: text("prompt"),
-    keychain: text("keychain") ?? "aws-vault",
-    secretServiceCollection: text("secret-service-collection") ?? "awsvault",
-    passDir: text("pass-dir"),
-    passCmd: text("pass-cmd"),
-    passPrefix: text("pass-prefix"),
-    fileDir: text("file-dir") ?? "~/.awsvault/keys/",
+    debug: flags.debug,
+    backend: flags.backend,
+    prompt: text(flags.prompt),
+    keychain: text(flags.keychain) ?? "aws-vault",
+    secretServiceCollection: text(flags.secretServiceCollection) ?? "awsvault",
+    passDir: text(flags.passDir),
+    passCmd: text(flags.passCmd),
+    passPrefix: text(flags.passPrefix),
+    fileDir: text(flags.fileDir) ?? "~/.awsvault/keys/",
   };
 }

@@ -1,22 +1,12 @@
 /**
  * Help text in kingpin's layout (`usage: …`, `Flags:`, `Args:`, `Commands:`), so users of the Go aws-vault
- * recognise it, and the built-in flags kingpin adds to every app.
+ * recognise it.
  * @module
  */
 
-import type { AppSpec, ArgSpec, CommandSpec, FlagSpec } from "./parser.ts";
+import { type AppSpec, type ArgSpec, BUILTIN_FLAGS, type CommandSpec, type FlagSpec } from "./spec.ts";
 
-/** Flags every app has. The parser turns them into help, version and completion results, never into values. */
-export const BUILTIN_FLAGS: readonly FlagSpec[] = [
-  { name: "help", short: "h", kind: "bool", help: "Show context-sensitive help (also try --help-long)." },
-  { name: "help-long", kind: "bool", hidden: true, help: "Generate long help." },
-  { name: "help-man", kind: "bool", hidden: true, help: "Generate a man page." },
-  { name: "version", short: "v", kind: "bool", help: "Show application version." },
-  { name: "completion-bash", kind: "bool", hidden: true, help: "Output possible completions for the given args." },
-  { name: "completion-script-bash", kind: "bool", hidden: true, help: "Generate completion script for bash." },
-  { name: "completion-script-zsh", kind: "bool", hidden: true, help: "Generate completion script for ZSH." },
-  { name: "completion-script-fish", kind: "bool", hidden: true, help: "Generate completion script for fish." },
-];
+const BUILTINS = Object.values(BUILTIN_FLAGS);
 
 /** Layout options. */
 export interface HelpOptions {
@@ -28,7 +18,7 @@ export interface HelpOptions {
 const HELP_COMMAND: CommandSpec = {
   name: "help",
   help: "Show help.",
-  flags: [],
+  flags: {},
   args: [{ name: "command", help: "Show help on command.", repeated: true }],
 };
 
@@ -39,12 +29,12 @@ const HELP_COMMAND: CommandSpec = {
 export function appHelp(app: AppSpec, options?: HelpOptions & { readonly long?: boolean }): string {
   const width = options?.width ?? 80;
   const out = [`usage: ${app.name} [<flags>] <command> [<args> ...]`, "", wrap(app.help, width), ""];
-  out.push("Flags:", ...twoColumns(flagRows([...BUILTIN_FLAGS, ...app.flags]), { indent: 2, width }), "");
+  out.push("Flags:", ...twoColumns(flagRows([...BUILTINS, ...Object.values(app.flags)]), { indent: 2, width }), "");
   out.push("Commands:");
   for (const command of [HELP_COMMAND, ...app.commands]) {
     if (command.hidden) continue;
     out.push(`  ${command.name}${summary(command)}`, indent(wrap(command.help, width - 4), 4));
-    const rows = options?.long ? flagRows(command.flags) : [];
+    const rows = options?.long ? flagRows(Object.values(command.flags)) : [];
     if (rows.length > 0) out.push(...twoColumns(rows, { indent: 4, width }));
     out.push("");
   }
@@ -55,7 +45,7 @@ export function appHelp(app: AppSpec, options?: HelpOptions & { readonly long?: 
 export function commandHelp(app: AppSpec, command: CommandSpec, options?: HelpOptions): string {
   const width = options?.width ?? 80;
   const out = [`usage: ${app.name} ${command.name}${summary(command)}`, "", wrap(command.help, width), ""];
-  const flags = flagRows([...command.flags, ...BUILTIN_FLAGS, ...app.flags]);
+  const flags = flagRows([...Object.values(command.flags), ...BUILTINS, ...Object.values(app.flags)]);
   out.push("Flags:", ...twoColumns(flags, { indent: 2, width }), "");
   const args = command.args.map((a): [string, string] => [argLabel(a), a.help]);
   if (args.length > 0) out.push("Args:", ...twoColumns(args, { indent: 2, width }), "");
@@ -83,13 +73,13 @@ export function manPage(app: AppSpec): string {
     '.SH "DESCRIPTION"',
     esc(app.help),
     '.SH "OPTIONS"',
-    ...flagLines([...BUILTIN_FLAGS, ...app.flags]),
+    ...flagLines([...BUILTINS, ...Object.values(app.flags)]),
     '.SH "COMMANDS"',
   ];
   for (const command of [HELP_COMMAND, ...app.commands]) {
     if (command.hidden) continue;
     out.push(".SS", `\\fB${command.name}${summary(command)}\\fR`, ".PP", esc(command.help));
-    out.push(...flagLines(command.flags));
+    out.push(...flagLines(Object.values(command.flags)));
   }
   return out.join("\n") + "\n";
 }
@@ -97,7 +87,7 @@ export function manPage(app: AppSpec): string {
 /** `[<flags>] <profile> [<cmd>] [<args>...]`: required flags spelled out, optional ones summarised. */
 function summary(command: CommandSpec): string {
   const parts: string[] = [];
-  const visible = command.flags.filter((f) => !f.hidden);
+  const visible = Object.values(command.flags).filter((f) => !f.hidden);
   for (const flag of visible) {
     if (flag.required) parts.push(flag.kind === "bool" ? `--${flag.name}` : `--${flag.name}=${placeholder(flag)}`);
   }

@@ -3,17 +3,16 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-import type { CommandContext } from "./command.ts";
+import type { Env } from "../core/env.ts";
+import { UsageError } from "../core/errors.ts";
 
 /**
  * The profile a command acts on: the argument, else `$AWS_PROFILE`.
  * @throws UsageError when neither is given
  */
-export function requireProfile(context: CommandContext): string {
-  const fromArg = context.args["profile"];
-  if (typeof fromArg === "string" && fromArg !== "") return fromArg;
-  const fromEnv = context.env.get("AWS_PROFILE");
+export function requireProfile(profile: string | undefined, env: Env): string {
+  if (profile) return profile;
+  const fromEnv = env.get("AWS_PROFILE");
   if (fromEnv) return fromEnv;
   throw new UsageError("required argument 'profile' not provided (and AWS_PROFILE is not set)");
 }

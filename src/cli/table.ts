@@ -4,7 +4,8 @@
  * @module
  */
 
-/** Lays out rows of cells; every cell, the last included, is padded (so lines carry trailing spaces like aws-vault's). */
+/** Lays out rows of cells; every cell, the last included, is padded (so lines carry trailing spaces like aws-vault's).
+ */
 export function formatTable(
   rows: readonly (readonly string[])[],
   options?: { minWidth?: number; padding?: number },

@@ -1,41 +1,49 @@
 /**
- * Opening the secret store and the config file from a command's context, lazily, so commands pay only for what
+ * Opening the secret store and the config file as the global flags say, lazily, so commands pay only for what
  * they touch.
  * @module
  */
 
 import { type AwsConfigFile, loadConfigFile } from "../config/config_file.ts";
+import type { CredentialSource } from "../credentials/profile_credentials.ts";
 import type { Keyring } from "../vault/keyring.ts";
-import { openKeyring, type OpenKeyringOptions } from "../vault/mod.ts";
-import type { CommandContext } from "./command.ts";
+import { openKeyring, type OpenKeyringOptions } from "../vault/open_keyring.ts";
+import type { Services } from "./command.ts";
 
 /**
- * How to open `backend` with the global flags of `context` (file directory and passphrase, pass store, secret-service
- * collection). Opening reads nothing yet: the file backend asks for its passphrase on the first secret.
+ * How to open `backend` with the global flags (file directory and passphrase, pass store, secret-service collection).
+ * Opening reads nothing yet: the file backend asks for its passphrase on the first secret.
  */
-export function backendOpenOptions(context: CommandContext, backend: string): OpenKeyringOptions {
-  const { global } = context;
+export function backendOpenOptions(services: Services, backend: string): OpenKeyringOptions {
+  const { global, env, log } = services;
   return {
     backend,
     file: {
       dir: global.fileDir,
-      env: (name) => context.env.get(name),
+      env,
+      log,
       // The terminal prompt loads only when a passphrase must be typed.
       promptPassphrase: async (message) =>
         (await import("../prompt/terminal.ts")).promptSecret(message, { what: "vault passphrase" }),
     },
-    pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env: context.env },
-    secretService: { collection: global.secretServiceCollection },
+    pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env },
+    secretService: { collection: global.secretServiceCollection, env },
     keychain: { name: global.keychain },
   };
 }
 
 /** Opens the backend chosen by `--backend`. */
-export function openVault(context: CommandContext): Promise<Keyring> {
-  return openKeyring(backendOpenOptions(context, context.global.backend));
+export function openVault(services: Services): Promise<Keyring> {
+  return openKeyring(backendOpenOptions(services, services.global.backend));
 }
 
 /** Reads the AWS config file named by the environment (`AWS_CONFIG_FILE` or `~/.aws/config`). */
-export function loadConfig(context: CommandContext): Promise<AwsConfigFile> {
-  return loadConfigFile({ env: context.env });
+export function loadConfig(services: Services): Promise<AwsConfigFile> {
+  return loadConfigFile({ env: services.env, log: services.log });
+}
+
+/** The config file, the vault and the environment: what the credential use case reads. */
+export async function openCredentialSource(services: Services): Promise<CredentialSource> {
+  const config = await loadConfig(services);
+  return { config, vault: await openVault(services), env: services.env };
 }

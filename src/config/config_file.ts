@@ -4,26 +4,10 @@
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
-import { debug } from "../log.ts";
+import type { Env } from "../core/env.ts";
+import { ConfigError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { type IniEntry, type IniSection, parseIni } from "./ini.ts";
-
-/** Reads environment variables; `Deno.env` satisfies it. */
-export interface Env {
-  /** The variable's value, or `undefined` when unset. */
-  get(name: string): string | undefined;
-}
-
-/** Where environment values come from: an accessor such as `Deno.env`, or a plain record (handy in tests). */
-export type EnvSource = Env | Readonly<Record<string, string | undefined>>;
-
-/** Turns an {@link EnvSource} into an {@link Env}; `undefined` means the process environment. */
-export function toEnv(source?: EnvSource): Env {
-  if (source === undefined) return Deno.env;
-  if (typeof (source as Env).get === "function") return source as Env;
-  const record = source as Readonly<Record<string, string | undefined>>;
-  return { get: (name) => (Object.hasOwn(record, name) ? record[name] : undefined) };
-}
 
 /** Settings of one section by lowercased key. */
 export type SectionEntries = ReadonlyMap<string, IniEntry>;
@@ -83,8 +67,10 @@ export class AwsConfigFile {
    *
    * @param path the file name, used in messages
    * @param sections the parsed sections, in file order
+   * @param options.log where notes on ignored and repeated sections go (silent when not given)
    */
-  constructor(path: string, sections: readonly IniSection[]) {
+  constructor(path: string, sections: readonly IniSection[], options?: { log?: Logger }) {
+    const log = options?.log ?? SILENT;
     this.path = path;
     const firstLine = new Map<string, number>();
     for (const section of sections) {
@@ -92,7 +78,7 @@ export class AwsConfigFile {
       if (!c) {
         if (/^profile\s+default$/.test(section.name)) {
           // Listed as `default`, as the Go aws-vault lists it; its settings are ignored there too.
-          debug(
+          log.debug(
             `${path}:${section.line}: [${section.name}] is not read; settings of the default profile go in [default]`,
           );
           if (!this.#profileDefaultSection && !this.#sections.has("profile\0default")) {
@@ -101,13 +87,13 @@ export class AwsConfigFile {
           this.#profileDefaultSection = true;
           continue;
         }
-        debug(`Unrecognised ini file section: ${section.name}`);
+        log.debug(`Unrecognised ini file section: ${section.name}`);
         continue;
       }
       const id = `${c.kind}\0${c.name}`;
       const existing = this.#sections.get(id);
       if (existing) {
-        debug(`${path}:${section.line}: section [${section.name}] repeats line ${firstLine.get(id)}; merging`);
+        log.debug(`${path}:${section.line}: section [${section.name}] repeats line ${firstLine.get(id)}; merging`);
         for (const [k, v] of section.entries) existing.set(k, v);
       } else {
         this.#sections.set(id, new Map(section.entries));
@@ -156,25 +142,25 @@ export class AwsConfigFile {
 }
 
 /** Parses config text. @throws ConfigError naming `path:line` for a malformed line */
-export function parseConfigFile(text: string, options?: { path?: string }): AwsConfigFile {
+export function parseConfigFile(text: string, options?: { path?: string; log?: Logger }): AwsConfigFile {
   const path = options?.path ?? "<config>";
-  return new AwsConfigFile(path, parseIni(text, { path }));
+  return new AwsConfigFile(path, parseIni(text, { path }), { log: options?.log });
 }
 
 /** The user's home directory from `HOME` (or `USERPROFILE` on Windows). @throws ConfigError when neither is set */
-export function homeDir(env?: EnvSource): string {
-  const e = toEnv(env);
+export function homeDir(env: Env): string {
+  const e = env;
   const home = e.get("HOME") || e.get("USERPROFILE");
   if (!home) throw new ConfigError("cannot find the home directory: HOME is not set");
   return home;
 }
 
 /** The config file path: `AWS_CONFIG_FILE` (a leading `~/` expanded) or `~/.aws/config`. */
-export function configFilePath(env?: EnvSource): string {
-  const e = toEnv(env);
+export function configFilePath(env: Env, options?: { log?: Logger }): string {
+  const e = env;
   const fromEnv = e.get("AWS_CONFIG_FILE");
   if (fromEnv) {
-    debug(`Using AWS_CONFIG_FILE value: ${fromEnv}`);
+    (options?.log ?? SILENT).debug(`Using AWS_CONFIG_FILE value: ${fromEnv}`);
     return /^~[/\\]/.test(fromEnv) ? homeDir(e) + fromEnv.slice(1) : fromEnv;
   }
   const sep = Deno.build.os === "windows" ? "\\" : "/";
@@ -185,10 +171,11 @@ export function configFilePath(env?: EnvSource): string {
  * Reads and parses the config file. A missing file reads as empty and is not created (that happens on write).
  *
  * @param options.path read this file instead of {@link configFilePath}
- * @param options.env the environment for `AWS_CONFIG_FILE` and `HOME` (default `Deno.env`)
+ * @param options.env the environment for `AWS_CONFIG_FILE` and `HOME`
+ * @param options.log debug lines (silent when not given)
  * @throws ConfigError when the file cannot be read or is malformed
  */
-export function loadConfigFile(options?: { path?: string; env?: EnvSource }): Promise<AwsConfigFile> {
+export function loadConfigFile(options: { path?: string; env: Env; log?: Logger }): Promise<AwsConfigFile> {
   // Read synchronously: a one-file read is faster than waking Deno's blocking-I/O pool, and this sits on the
   // start-up path of every command (measured ~2 ms on a cached credential_process run).
   try {
@@ -199,8 +186,9 @@ export function loadConfigFile(options?: { path?: string; env?: EnvSource }): Pr
 }
 
 /** Reads and parses the config file synchronously (see {@link loadConfigFile}). */
-export function loadConfigFileSync(options?: { path?: string; env?: EnvSource }): AwsConfigFile {
-  const path = options?.path ?? configFilePath(options?.env);
+export function loadConfigFileSync(options: { path?: string; env: Env; log?: Logger }): AwsConfigFile {
+  const log = options.log ?? SILENT;
+  const path = options.path ?? configFilePath(options.env, { log });
   let text = "";
   try {
     text = Deno.readTextFileSync(path);
@@ -208,7 +196,7 @@ export function loadConfigFileSync(options?: { path?: string; env?: EnvSource })
     if (!(e instanceof Deno.errors.NotFound)) {
       throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });
     }
-    debug(`Config file ${path} does not exist; using an empty config`);
+    log.debug(`Config file ${path} does not exist; using an empty config`);
   }
-  return parseConfigFile(text, { path });
+  return parseConfigFile(text, { path, log });
 }

@@ -3,8 +3,8 @@
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { ConfigError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { AwsConfigFile, type SectionEntries } from "./config_file.ts";
 import { parseIni } from "./ini.ts";
 
@@ -27,13 +27,18 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-function sectionText(name: string, entries: readonly (readonly [string, string])[], eol: string): string {
+function sectionText(
+  name: string,
+  entries: readonly (readonly [string, string])[],
+  options: { eol: string; log: Logger },
+): string {
+  const { eol, log } = options;
   const header = name === "default" ? "[default]" : `[profile ${name}]`;
   const text = [header, ...entries.map(([k, v]) => `${k} = ${v}`)].join(eol) + eol;
   // Refuse anything that would not read back as written (newlines, " #" comments, padding, odd keys or names).
   let back: SectionEntries | undefined;
   try {
-    back = new AwsConfigFile("", parseIni(text)).profile(name);
+    back = new AwsConfigFile("", parseIni(text), { log }).profile(name);
   } catch {
     back = undefined;
   }
@@ -59,13 +64,15 @@ function sectionText(name: string, entries: readonly (readonly [string, string])
  * @param path the config file
  * @param name the profile name
  * @param options.entries the `key = value` settings, in order
+ * @param options.log debug lines (silent when not given)
  * @throws ConfigError when a setting cannot be represented or the file cannot be written
  */
 export async function appendProfileSection(
   path: string,
   name: string,
-  options: { entries: readonly (readonly [string, string])[] },
+  options: { entries: readonly (readonly [string, string])[]; log?: Logger },
 ): Promise<void> {
+  const log = options.log ?? SILENT;
   let target = path;
   try {
     target = await Deno.realPath(path);
@@ -81,7 +88,7 @@ export async function appendProfileSection(
       let gap = "";
       if (old !== "" && !old.endsWith("\n")) gap = eol + eol;
       else if (old !== "" && !old.endsWith(eol + eol) && !old.endsWith("\n\n")) gap = eol;
-      const added = encoder.encode(gap + sectionText(name, options.entries, eol));
+      const added = encoder.encode(gap + sectionText(name, options.entries, { eol, log }));
       let mode = 0o600;
       if (before) mode = ((await Deno.stat(target)).mode ?? 0o600) & 0o7777;
       else await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
@@ -91,7 +98,7 @@ export async function appendProfileSection(
       try {
         await writeSynced(temp, concat(before, added), mode);
         if (!sameBytes(before, await readBytes(target))) {
-          debug(`${target} changed while adding profile ${name}; retrying`);
+          log.debug(`${target} changed while adding profile ${name}; retrying`);
           continue;
         }
         await Deno.rename(temp, target);
@@ -100,7 +107,7 @@ export async function appendProfileSection(
         if (!renamed) await Deno.remove(temp).catch(() => {});
       }
       await syncDir(dirName(target));
-      debug(`Added profile ${name} to ${target}`);
+      log.debug(`Added profile ${name} to ${target}`);
       return;
     }
   } catch (e) {

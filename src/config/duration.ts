@@ -4,7 +4,7 @@
  * @module
  */
 
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 
 /** A duration value could not be parsed. The message names where it came from when the caller says so. */
 export class DurationError extends AppError {}

@@ -1,11 +1,11 @@
 /**
  * Endpoint selection for the AWS calls aws-vault makes (STS, IAM, SSO, SSO-OIDC): the SDKs' service-specific
- * endpoint settings, then aws-vault's legacy global STS endpoint rule (spec §3.7).
+ * endpoint settings, then aws-vault's legacy global STS endpoint rule (docs/behaviour.md#endpoints).
  * @module
  */
 
-import { debug } from "../log.ts";
-import { type EnvSource, toEnv } from "./config_file.ts";
+import { type Logger, SILENT } from "../core/log.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "./profile.ts";
 
 /** A service aws-vault calls, as its lowercase SDK id (`sso-oidc`), or any other service id. */
@@ -45,8 +45,8 @@ export function servicesSectionKey(service: ServiceId): string {
 }
 
 /** The STS endpoint mode: `AWS_STS_REGIONAL_ENDPOINTS`, else the profile's; only `legacy` differs from `regional`. */
-export function stsRegionalEndpoints(profile: ProfileConfig, options?: { env?: EnvSource }): "legacy" | "regional" {
-  const mode = toEnv(options?.env).get("AWS_STS_REGIONAL_ENDPOINTS") || profile.stsRegionalEndpoints;
+export function stsRegionalEndpoints(profile: ProfileConfig, options: { env: Env }): "legacy" | "regional" {
+  const mode = options.env.get("AWS_STS_REGIONAL_ENDPOINTS") || profile.stsRegionalEndpoints;
   return mode?.trim().toLowerCase() === "legacy" ? "legacy" : "regional";
 }
 
@@ -59,21 +59,24 @@ export function stsRegionalEndpoints(profile: ProfileConfig, options?: { env?: E
  *
  * @param profile the resolved profile
  * @param service the service id, e.g. `sts` or `sso-oidc`
- * @param options.env the environment (default `Deno.env`)
+ * @param options.env the environment
+ * @param options.log debug lines (silent when not given)
  */
 export function resolveEndpoint(
   profile: ProfileConfig,
   service: ServiceId,
-  options?: { env?: EnvSource },
+  options: { env: Env; log?: Logger },
 ): string | undefined {
-  const env = toEnv(options?.env);
+  const env = options.env;
   const ignoreEnv = env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
   const ignore = ignoreEnv ? ignoreEnv.trim().toLowerCase() === "true" : profile.ignoreConfiguredEndpointUrls === true;
   if (!ignore) {
     const custom = env.get(endpointEnvName(service)) || env.get("AWS_ENDPOINT_URL") ||
       profile.serviceEndpoints?.get(servicesSectionKey(service)) || profile.endpointUrl;
     if (custom) {
-      debug(`Using custom ${service === "sts" ? "STS" : service.toUpperCase()} endpoint ${custom}`);
+      (options.log ?? SILENT).debug(
+        `Using custom ${service === "sts" ? "STS" : service.toUpperCase()} endpoint ${custom}`,
+      );
       return custom;
     }
   }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../core/errors.ts";
 
 /** One `key = value` setting of a section. */
 export interface IniEntry {

@@ -1,13 +1,15 @@
 /**
- * Profile resolution (spec §2.4): command flags, then the environment, then the config file (include_profile and
+ * Profile resolution (docs/behaviour.md#profile-resolution): command flags, then the environment, then the config file
+ * (include_profile and
  * `[default]` inheritance), then defaults, then the `source_profile` chain. Every field is "first writer wins".
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { ConfigError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { DurationError, parseDuration } from "./duration.ts";
-import { type AwsConfigFile, type Env, type EnvSource, type SectionEntries, toEnv } from "./config_file.ts";
+import { type AwsConfigFile, type SectionEntries } from "./config_file.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig, ProfileFlags } from "./profile_config.ts";
 
 export * from "./profile_config.ts";
@@ -17,12 +19,12 @@ type Draft = { -readonly [K in keyof ProfileConfig]?: ProfileConfig[K] } & { pro
 const HOUR = 3_600_000;
 const TAGS_FORMAT = "session tags string must be <key1>=<value1>,[<key2>=<value2>[,...]]";
 
-/** Sets a field unless an earlier source already did; empty values count as unset. */
-function set<K extends keyof Draft>(p: Draft, key: K, value: Draft[K] | undefined, origin?: string): void {
+/** Sets a field unless an earlier source already did; empty values count as unset. Returns whether it was set. */
+function set<K extends keyof Draft>(p: Draft, key: K, value: Draft[K] | undefined): boolean {
   const empty = value === undefined || value === "" || value === 0 || (Array.isArray(value) && value.length === 0);
-  if (empty || p[key] !== undefined) return;
+  if (empty || p[key] !== undefined) return false;
   p[key] = value;
-  if (origin) debug(`Using ${String(key)} ${JSON.stringify(value instanceof Map ? [...value] : value)} from ${origin}`);
+  return true;
 }
 
 function parseSessionTags(text: string): Map<string, string> | undefined {
@@ -47,31 +49,37 @@ function envDuration(env: Env, name: string): number | undefined {
   return ms;
 }
 
-function applyEnv(p: Draft, env: Env, isTarget: boolean): void {
+function applyEnv(p: Draft, ctx: Context, options: { isTarget: boolean }): void {
+  const { env, log } = ctx;
   const v = (name: string) => env.get(name) || undefined;
-  set(p, "region", v("AWS_REGION"), "AWS_REGION");
-  set(p, "region", v("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION");
-  set(p, "stsRegionalEndpoints", v("AWS_STS_REGIONAL_ENDPOINTS"), "AWS_STS_REGIONAL_ENDPOINTS");
-  set(p, "mfaSerial", v("AWS_MFA_SERIAL"), "AWS_MFA_SERIAL");
-  set(p, "endpointUrl", v("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL");
-  set(p, "caBundle", v("AWS_CA_BUNDLE"), "AWS_CA_BUNDLE");
-  set(p, "assumeRoleDuration", envDuration(env, "AWS_ASSUME_ROLE_TTL"), "AWS_ASSUME_ROLE_TTL");
-  set(p, "nonChainedGetSessionTokenDuration", envDuration(env, "AWS_SESSION_TOKEN_TTL"), "AWS_SESSION_TOKEN_TTL");
+  /** {@link set}, noting in the debug log which variable the value came from. */
+  const fromEnv = <K extends keyof Draft>(key: K, value: Draft[K] | undefined, origin: string) => {
+    if (!set(p, key, value)) return;
+    log.debug(`Using ${String(key)} ${JSON.stringify(value instanceof Map ? [...value] : value)} from ${origin}`);
+  };
+  fromEnv("region", v("AWS_REGION"), "AWS_REGION");
+  fromEnv("region", v("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION");
+  fromEnv("stsRegionalEndpoints", v("AWS_STS_REGIONAL_ENDPOINTS"), "AWS_STS_REGIONAL_ENDPOINTS");
+  fromEnv("mfaSerial", v("AWS_MFA_SERIAL"), "AWS_MFA_SERIAL");
+  fromEnv("endpointUrl", v("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL");
+  fromEnv("caBundle", v("AWS_CA_BUNDLE"), "AWS_CA_BUNDLE");
+  fromEnv("assumeRoleDuration", envDuration(env, "AWS_ASSUME_ROLE_TTL"), "AWS_ASSUME_ROLE_TTL");
+  fromEnv("nonChainedGetSessionTokenDuration", envDuration(env, "AWS_SESSION_TOKEN_TTL"), "AWS_SESSION_TOKEN_TTL");
   const chained = envDuration(env, "AWS_CHAINED_SESSION_TOKEN_TTL");
-  set(p, "chainedGetSessionTokenDuration", chained, "AWS_CHAINED_SESSION_TOKEN_TTL");
-  set(p, "getFederationTokenDuration", envDuration(env, "AWS_FEDERATION_TOKEN_TTL"), "AWS_FEDERATION_TOKEN_TTL");
-  if (!isTarget) return;
-  set(p, "roleArn", v("AWS_ROLE_ARN"), "AWS_ROLE_ARN");
-  set(p, "roleSessionName", v("AWS_ROLE_SESSION_NAME"), "AWS_ROLE_SESSION_NAME");
+  fromEnv("chainedGetSessionTokenDuration", chained, "AWS_CHAINED_SESSION_TOKEN_TTL");
+  fromEnv("getFederationTokenDuration", envDuration(env, "AWS_FEDERATION_TOKEN_TTL"), "AWS_FEDERATION_TOKEN_TTL");
+  if (!options.isTarget) return;
+  fromEnv("roleArn", v("AWS_ROLE_ARN"), "AWS_ROLE_ARN");
+  fromEnv("roleSessionName", v("AWS_ROLE_SESSION_NAME"), "AWS_ROLE_SESSION_NAME");
   const tags = v("AWS_SESSION_TAGS");
   if (tags !== undefined) {
     const parsed = parseSessionTags(tags);
     if (!parsed) throw new ConfigError(`Failed to parse AWS_SESSION_TAGS: ${TAGS_FORMAT}`);
-    set(p, "sessionTags", parsed, "AWS_SESSION_TAGS");
+    fromEnv("sessionTags", parsed, "AWS_SESSION_TAGS");
   }
   const transitive = v("AWS_TRANSITIVE_TAGS");
-  if (transitive !== undefined) set(p, "transitiveSessionTags", parseList(transitive), "AWS_TRANSITIVE_TAGS");
-  set(p, "sourceIdentity", v("AWS_SOURCE_IDENTITY"), "AWS_SOURCE_IDENTITY");
+  if (transitive !== undefined) fromEnv("transitiveSessionTags", parseList(transitive), "AWS_TRANSITIVE_TAGS");
+  fromEnv("sourceIdentity", v("AWS_SOURCE_IDENTITY"), "AWS_SOURCE_IDENTITY");
 }
 
 const STRING_KEYS: readonly (readonly [string, keyof Draft])[] = [
@@ -164,20 +172,22 @@ function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): void {
   }
 }
 
-function applyFile(p: Draft, file: AwsConfigFile, name: string, chain: readonly string[]): void {
+function applyFile(p: Draft, ctx: Context, at: { name: string; chain: readonly string[] }): void {
+  const { file } = ctx;
+  const { name, chain } = at;
   const loopAt = chain.indexOf(name);
   if (loopAt >= 0) {
     throw new ConfigError(`include_profile loop in ${file.path}: ${[...chain.slice(loopAt), name].join(" -> ")}`);
   }
   const section = file.profile(name);
   if (section) copySection(p, file, section);
-  else debug(`Profile '${name}' missing in config file`);
+  else ctx.log.debug(`Profile '${name}' missing in config file`);
   const include = section ? settingValue(file, section, "include_profile") : undefined;
   if (include) {
     // A missing included profile reads as empty, which then takes [default], as in the Go aws-vault.
-    applyFile(p, file, include, [...chain, name]);
+    applyFile(p, ctx, { name: include, chain: [...chain, name] });
   } else if (name !== "default") {
-    applyFile(p, file, "default", [...chain, name]);
+    applyFile(p, ctx, { name: "default", chain: [...chain, name] });
   }
 }
 
@@ -201,6 +211,7 @@ interface Context {
   readonly file: AwsConfigFile;
   readonly flags: ProfileFlags;
   readonly env: Env;
+  readonly log: Logger;
 }
 
 function resolveOne(ctx: Context, name: string, sourceChain: readonly string[]): Draft {
@@ -214,8 +225,8 @@ function resolveOne(ctx: Context, name: string, sourceChain: readonly string[]):
   set(p, "chainedGetSessionTokenDuration", flags.duration);
   set(p, "getFederationTokenDuration", flags.federationDuration);
   set(p, "ssoUseStdout", flags.ssoUseStdout || undefined);
-  applyEnv(p, ctx.env, sourceChain.length === 0);
-  applyFile(p, file, name, []);
+  applyEnv(p, ctx, { isTarget: sourceChain.length === 0 });
+  applyFile(p, ctx, { name, chain: [] });
   if (p.sourceProfileName === name) p.sourceProfileName = undefined;
   p.serviceEndpoints = serviceEndpoints(file, p);
   set(p, "assumeRoleDuration", HOUR);
@@ -247,21 +258,24 @@ function resolveOne(ctx: Context, name: string, sourceChain: readonly string[]):
  * @param file the parsed config file
  * @param name the profile to resolve
  * @param options.flags command-line values, used for every profile of the chain
- * @param options.env the environment (default `Deno.env`)
+ * @param options.env the environment
+ * @param options.log where the settings taken from the environment and missing profiles are noted (silent when not
+ *   given)
  * @throws ConfigError for malformed settings, a missing include target, or an include/source loop
  * @throws DurationError for an invalid TTL variable
  */
 export function resolveProfile(
   file: AwsConfigFile,
   name: string,
-  options?: { flags?: ProfileFlags; env?: EnvSource },
+  options: { flags?: ProfileFlags; env: Env; log?: Logger },
 ): ProfileConfig {
-  return resolveOne({ file, flags: options?.flags ?? {}, env: toEnv(options?.env) }, name, []) as ProfileConfig;
+  const ctx = { file, flags: options.flags ?? {}, env: options.env, log: options.log ?? SILENT };
+  return resolveOne(ctx, name, []) as ProfileConfig;
 }
 
 /** The session reuse window from `AWS_MIN_TTL` in ms (default 5m). @throws DurationError naming AWS_MIN_TTL */
-export function minTtlFromEnv(env?: EnvSource): number {
-  return envDuration(toEnv(env), "AWS_MIN_TTL") ?? 5 * 60_000;
+export function minTtlFromEnv(env: Env): number {
+  return envDuration(env, "AWS_MIN_TTL") ?? 5 * 60_000;
 }
 
 /** Default of {@link handoutMinTtlFromEnv}: a command handed a role session gets at least this much of it. */
@@ -273,12 +287,12 @@ export const DEFAULT_HANDOUT_MIN_TTL = 15 * 60_000;
  * A server refreshes its credentials itself and does not use this.
  * @throws DurationError naming the variable
  */
-export function handoutMinTtlFromEnv(env?: EnvSource): number {
-  const e = toEnv(env);
+export function handoutMinTtlFromEnv(env: Env): number {
+  const e = env;
   return Math.max(envDuration(e, "AWS_VAULT_HANDOUT_MIN_TTL") ?? DEFAULT_HANDOUT_MIN_TTL, minTtlFromEnv(e));
 }
 
 /** The profile named by `AWS_PROFILE`, if set and non-empty. */
-export function defaultProfileName(env?: EnvSource): string | undefined {
-  return toEnv(env).get("AWS_PROFILE") || undefined;
+export function defaultProfileName(env: Env): string | undefined {
+  return env.get("AWS_PROFILE") || undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * The resolved profile type and its derived predicates (spec §2.5).
+ * The resolved profile type and its derived predicates (docs/behaviour.md#resolved-profile).
  * @module
  */
 

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../core/errors.ts";
 import type { AwsConfigFile } from "./config_file.ts";
 
 /** Edit distance counting insertions, deletions, substitutions and swaps of adjacent characters (OSA). */

@@ -1,26 +1,28 @@
 /**
- * STS AssumeRole with every parameter aws-vault sends (spec §3.3).
+ * STS AssumeRole with every parameter aws-vault sends (docs/behaviour.md#sts-calls).
  * @module
  */
 
 import type { AssumeRoleCommandInput } from "@aws-sdk/client-sts";
 import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug, maskSecret } from "../log.ts";
-import type { Credentials } from "./credentials.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
+import type { Credentials } from "../core/credentials.ts";
 import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
 
 /** Options of {@link AssumeRoleProvider}. */
 export interface AssumeRoleProviderOptions {
-  /** The environment for endpoint settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint settings . */
+  env: Env;
   /** MFA code sources. */
   mfa?: MfaOptions;
   /** Clock for the default session name and the debug line, for tests. */
   now?: () => Date;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /**
@@ -64,10 +66,10 @@ export class AssumeRoleProvider implements CredentialsProvider {
    * @param profile the effective profile: `role_arn`, durations, tags, `mfa_serial` as it should be sent
    * @param source the credentials to call with (stored keys, a session token or another role)
    */
-  constructor(profile: ProfileConfig, source: CredentialsProvider, options?: AssumeRoleProviderOptions) {
+  constructor(profile: ProfileConfig, source: CredentialsProvider, options: AssumeRoleProviderOptions) {
     this.profile = profile;
     this.source = source;
-    this.#options = options ?? {};
+    this.#options = options;
     const mfa = profile.mfaSerial ? ` with MFA ${profile.mfaSerial}` : "";
     this.description =
       `AssumeRole ${profile.roleArn} for profile ${profile.profileName}${mfa} from ${source.description}`;
@@ -81,10 +83,11 @@ export class AssumeRoleProvider implements CredentialsProvider {
     if (input.SerialNumber) {
       // The MFA sources (prompt drivers, mfa_process) load only when a code is needed (docs/performance.md).
       const { mfaTokenSource } = await import("./mfa.ts");
-      input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
+      const { mfa, env, log } = this.#options;
+      input.TokenCode = await mfaTokenSource(p, { mfa, env, log })();
     }
     const creds = await callAws(p.profileName, "sts:AssumeRole", async () => {
-      const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env });
+      const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env, log: this.#options.log });
       try {
         return fromStsCredentials((await client.send(new sdk.AssumeRoleCommand(input))).Credentials);
       } finally {
@@ -92,7 +95,9 @@ export class AssumeRoleProvider implements CredentialsProvider {
       }
     });
     const left = formatDuration(creds.expiration.getTime() - this.#now().getTime());
-    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using AssumeRole, expires in ${left}`);
+    (this.#options.log ?? SILENT).debug(
+      `Generated credentials ${maskSecret(creds.accessKeyId)} using AssumeRole, expires in ${left}`,
+    );
     return creds;
   }
 

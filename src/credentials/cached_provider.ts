@@ -1,15 +1,17 @@
 /**
- * The session cache in the vault (spec §3.6, §10.2): a cached session is reused while at least `AWS_MIN_TTL`
+ * The session cache in the vault (docs/behaviour.md#session-cache, #session-keys): a cached session is reused while at
+ * least `AWS_MIN_TTL`
  * of it remains, otherwise the wrapped provider is called and its result stored.
  * @module
  */
 
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug, maskSecret } from "../log.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import { SESSION_TYPES, type SessionKeyLookup, type SessionKeyring } from "../vault/session_keyring.ts";
-import type { Credentials } from "./credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { type CredentialsProvider } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 
 /** Options of {@link CachedSessionProvider}. */
 export interface CachedSessionProviderOptions {
@@ -21,6 +23,8 @@ export interface CachedSessionProviderOptions {
   minTtl: number;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** Serves a session from the vault while it is fresh enough, otherwise refreshes it through `inner`. */
@@ -50,7 +54,7 @@ export class CachedSessionProvider implements CredentialsProvider {
     const cached = await sessions.get(lookup);
     const expiration = cached?.credentials.expiration;
     if (cached && expiration && expiration.getTime() - now >= minTtl) {
-      debug(
+      (this.#options.log ?? SILENT).debug(
         `Re-using cached credentials ${maskSecret(cached.credentials.accessKeyId)} from ${lookup.type} cache for ` +
           `${lookup.profileName}, expires in ${formatDuration(expiration.getTime() - now)}`,
       );

@@ -1,11 +1,12 @@
 /**
- * Picks the providers for a resolved profile, as aws-vault's `vault.go` (spec §3.1, §3.2 with the ByteNess
+ * Picks the providers for a resolved profile, as aws-vault's `vault.go` (docs/behaviour.md#provider-selection,
+ * #getsessiontoken-and-role-chaining; with the ByteNess
  * fork's corrected role-chaining rules): stored keys or a source profile, GetSessionToken priming, AssumeRole,
  * chained MFA, the 1h cap for role chaining, and the session cache around each STS call.
  * @module
  */
 
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
 import { resolveEndpoint } from "../config/endpoints.ts";
 import { minTtlFromEnv } from "../config/profile.ts";
@@ -19,7 +20,7 @@ import {
   hasWebIdentity,
   type ProfileConfig,
 } from "../config/profile_config.ts";
-import { debug } from "../log.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import type { Keyring } from "../vault/keyring.ts";
 import { SessionKeyring } from "../vault/session_keyring.ts";
@@ -37,7 +38,8 @@ import {
 import { CredentialProcessProvider } from "./credential_process_provider.ts";
 import { KeyringProvider } from "./keyring_provider.ts";
 import type { MfaOptions } from "./mfa.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import { type CredentialsProvider } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 import { SessionTokenProvider } from "./session_token_provider.ts";
 import { DeferredProvider } from "./deferred_provider.ts";
 
@@ -62,12 +64,14 @@ export interface ChainOptions {
    * gives a fresh one. Unset (servers, which refresh themselves): `minTtl` applies.
    */
   handoutMinTtl?: number;
-  /** The environment (endpoints, CA bundle, `AWS_MIN_TTL`); default `Deno.env`. */
-  env?: EnvSource;
+  /** The environment (endpoints, CA bundle, `AWS_MIN_TTL`). */
+  env: Env;
   /** Clock, for tests. */
   now?: () => Date;
   /** MFA prompt override for servers and tests. */
   mfa?: MfaOptions;
+  /** Debug lines, passed to every provider of the chain; silent when not given. */
+  log?: Logger;
 }
 
 /**
@@ -85,7 +89,8 @@ export function assumeRoleKeepsFullDuration(profile: ProfileConfig): boolean {
 }
 
 /**
- * Whether GetSessionToken may be used for `profile`, and if not, why (the spec's debug reasons).
+ * Whether GetSessionToken may be used for `profile`, and if not, why (the debug reasons in
+ * docs/behaviour.md#getsessiontoken-and-role-chaining).
  * aws-vault 7's extra "duration greater than 1h" rule is replaced by {@link assumeRoleKeepsFullDuration}.
  */
 export function canUseGetSessionToken(
@@ -121,7 +126,8 @@ function isTemporaryStsSource(source: CredentialsProvider): boolean {
 
 class ChainBuilder {
   #options: ChainOptions;
-  #env: EnvSource;
+  #env: Env;
+  #log: Logger;
   #minTtl: number;
   #sessions: SessionKeyring;
   #storedNames?: Promise<string[]>;
@@ -132,9 +138,10 @@ class ChainBuilder {
 
   constructor(options: ChainOptions) {
     this.#options = options;
-    this.#env = options.env ?? Deno.env;
+    this.#env = options.env;
+    this.#log = options.log ?? SILENT;
     this.#minTtl = options.minTtl ?? minTtlFromEnv(this.#env);
-    this.#sessions = new SessionKeyring(options.vault, { now: options.now });
+    this.#sessions = new SessionKeyring(options.vault, { now: options.now, log: this.#log });
   }
 
   async forProfile(p: ProfileConfig): Promise<CredentialsProvider> {
@@ -142,12 +149,13 @@ class ChainBuilder {
     const stored = (await this.#storedNames).includes(p.profileName);
     if (stored || hasSourceProfile(p)) return await this.#withSession(p, stored);
     if (hasSsoStartUrl(p)) {
-      debug(`profile ${p.profileName}: using SSO role credentials`);
+      this.#log.debug(`profile ${p.profileName}: using SSO role credentials`);
       const options = {
         vault: this.#options.vault,
         env: this.#env,
         noCache: this.#options.noCache,
         now: this.#options.now,
+        log: this.#log,
       };
       const provider = new DeferredProvider(
         ssoRoleDescription(p),
@@ -156,8 +164,8 @@ class ChainBuilder {
       return this.#cached(provider, ssoRoleLookup(p));
     }
     if (hasWebIdentity(p)) {
-      debug(`profile ${p.profileName}: using web identity`);
-      const options = { env: this.#env, now: this.#options.now };
+      this.#log.debug(`profile ${p.profileName}: using web identity`);
+      const options = { env: this.#env, now: this.#options.now, log: this.#log };
       const provider = new DeferredProvider(
         webIdentityDescription(p),
         async () => new (await import("./web_identity_provider.ts")).WebIdentityProvider(p, options),
@@ -165,8 +173,12 @@ class ChainBuilder {
       return this.#cached(provider, webIdentityLookup(p));
     }
     if (hasCredentialProcess(p)) {
-      debug(`profile ${p.profileName}: using credential process`);
-      const provider = new CredentialProcessProvider(p.profileName, p.credentialProcess!, { now: this.#options.now });
+      this.#log.debug(`profile ${p.profileName}: using credential process`);
+      const provider = new CredentialProcessProvider(p.profileName, p.credentialProcess!, {
+        now: this.#options.now,
+        env: this.#env,
+        log: this.#log,
+      });
       return this.#cached(provider, credentialProcessLookup(p));
     }
     throw new CredentialsError(p.profileName, "credentials missing");
@@ -174,10 +186,10 @@ class ChainBuilder {
 
   async #sourceCreds(p: ProfileConfig, stored: boolean): Promise<CredentialsProvider> {
     if (stored) {
-      debug(`profile ${p.profileName}: using stored credentials`);
-      return new KeyringProvider(this.#options.vault, p.profileName);
+      this.#log.debug(`profile ${p.profileName}: using stored credentials`);
+      return new KeyringProvider(this.#options.vault, p.profileName, { log: this.#log });
     }
-    debug(`profile ${p.profileName}: sourcing credentials from profile ${p.sourceProfile!.profileName}`);
+    this.#log.debug(`profile ${p.profileName}: sourcing credentials from profile ${p.sourceProfile!.profileName}`);
     return await this.forProfile(p.sourceProfile!);
   }
 
@@ -192,15 +204,16 @@ class ChainBuilder {
     if (shouldPrime && source instanceof KeyringProvider) {
       const can = canUseGetSessionToken(p, this.#options);
       if (!can.ok) {
-        debug(`profile ${p.profileName}: skipping GetSessionToken because ${can.reason}`);
+        this.#log.debug(`profile ${p.profileName}: skipping GetSessionToken because ${can.reason}`);
       } else {
         this.#chainedMfa = p.mfaSerial;
-        debug(`profile ${p.profileName}: using GetSessionToken${p.mfaSerial ? " (with MFA)" : ""}`);
+        this.#log.debug(`profile ${p.profileName}: using GetSessionToken${p.mfaSerial ? " (with MFA)" : ""}`);
         const gst = new SessionTokenProvider(p, source, {
           duration: getSessionTokenDuration(p),
           env: this.#env,
           mfa: this.#options.mfa,
           now: this.#options.now,
+          log: this.#log,
         });
         source = this.#cached(gst, sessionTokenLookup(p));
       }
@@ -209,7 +222,7 @@ class ChainBuilder {
 
     let effective = p;
     if (isTemporaryStsSource(source) && p.assumeRoleDuration > ROLE_CHAINING_MAXIMUM_DURATION) {
-      debug(
+      this.#log.debug(
         `profile ${p.profileName}: capping AssumeRole duration from ${formatDuration(p.assumeRoleDuration)} ` +
           `to AWS maximum ${formatDuration(ROLE_CHAINING_MAXIMUM_DURATION)} for role chaining`,
       );
@@ -218,14 +231,15 @@ class ChainBuilder {
     const mfaChained = !!p.mfaSerial && p.mfaSerial === this.#chainedMfa;
     if (mfaChained) effective = { ...effective, mfaSerial: undefined };
     const details = mfaChained ? " (chained MFA)" : effective.mfaSerial ? " (with MFA)" : "";
-    debug(`profile ${p.profileName}: using AssumeRole${details}`);
+    this.#log.debug(`profile ${p.profileName}: using AssumeRole${details}`);
     const role = new AssumeRoleProvider(effective, source, {
       env: this.#env,
       mfa: this.#options.mfa,
       now: this.#options.now,
+      log: this.#log,
     });
     if (this.#options.noCache) return role;
-    const endpoint = resolveEndpoint(effective, "sts", { env: this.#env });
+    const endpoint = resolveEndpoint(effective, "sts", { env: this.#env, log: this.#log });
     const lookup = await assumeRoleLookup({ profile: effective, endpoint, source: source.description });
     // Renewing an MFA role session costs a prompt: those keep aws-vault's reuse rule.
     const handout = p.profileName === this.#target && !effective.mfaSerial ? this.#options.handoutMinTtl : undefined;
@@ -243,6 +257,7 @@ class ChainBuilder {
       lookup,
       minTtl: minTtl ?? this.#minTtl,
       now: this.#options.now,
+      log: this.#log,
     });
   }
 
@@ -254,8 +269,10 @@ class ChainBuilder {
 }
 
 /**
- * The credentials provider for a resolved profile (spec §3.1): stored keys or a source profile (with
- * GetSessionToken / AssumeRole as §3.2 decides), else SSO, else web identity, else credential_process.
+ * The credentials provider for a resolved profile (docs/behaviour.md#provider-selection): stored keys or a source
+ * profile (with
+ * GetSessionToken / AssumeRole as docs/behaviour.md#getsessiontoken-and-role-chaining decides), else SSO, else web
+ * identity, else credential_process.
  * Building the chain lists the vault but reads no secret, calls no AWS API and never prompts.
  * @throws CredentialsError `profile <p>: credentials missing` when nothing applies
  */

@@ -1,15 +1,18 @@
 /**
- * Credentials from an external command (`credential_process`, spec §12.1), and the shell runner shared with
+ * Credentials from an external command (`credential_process`, docs/behaviour.md#credential_process), and the shell
+ * runner shared with
  * `mfa_process` and, later, `web_identity_token_process`.
  * @module
  */
 
+import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
-import { debug, maskSecret } from "../log.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import { InvalidDataError, parseGoObject } from "../vault/keyring.ts";
-import type { Credentials } from "./credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
-import { parseRfc3339 } from "../time.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { type CredentialsProvider } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
+import { parseRfc3339 } from "../core/time.ts";
 
 /** Options of {@link runShellCommand}. */
 export interface ShellCommandOptions {
@@ -18,6 +21,8 @@ export interface ShellCommandOptions {
    * one can be opened, so interactive tools still reach the user while our own streams are pipes.
    */
   stdio?: "inherit" | "tty";
+  /** The environment (on Windows, `SystemRoot` locates cmd.exe). */
+  env: Env;
 }
 
 /** The result of {@link runShellCommand}: only stdout is captured. */
@@ -43,15 +48,15 @@ function ttyAvailable(): boolean {
  * Runs `command` through the platform shell (`/bin/sh -c`, on Windows `cmd.exe /C`) with our environment.
  * @throws Error when the shell cannot be started
  */
-export async function runShellCommand(command: string, options?: ShellCommandOptions): Promise<ShellCommandResult> {
+export async function runShellCommand(command: string, options: ShellCommandOptions): Promise<ShellCommandResult> {
   let program: string;
   let args: string[];
   let raw = false;
   if (Deno.build.os === "windows") {
-    program = `${Deno.env.get("SystemRoot") ?? "C:\\Windows"}\\System32\\cmd.exe`;
+    program = `${options.env.get("SystemRoot") ?? "C:\\Windows"}\\System32\\cmd.exe`;
     args = ["/C", `"${command}"`];
     raw = true; // cmd.exe parses its own command line; Deno's quoting would break `"…"` inside the command
-  } else if (options?.stdio === "tty" && ttyAvailable()) {
+  } else if (options.stdio === "tty" && ttyAvailable()) {
     // The outer shell redirects, then runs the command exactly as `/bin/sh -c <command>` would.
     program = "/bin/sh";
     args = ["-c", 'exec /bin/sh -c "$1" </dev/tty 2>/dev/tty', "sh", command];
@@ -113,6 +118,10 @@ export function parseCredentialProcessOutput(command: string, output: string): C
 export interface CredentialProcessProviderOptions {
   /** Clock for the debug line, for tests. */
   now?: () => Date;
+  /** The environment (see {@link ShellCommandOptions.env}). */
+  env: Env;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** Runs a profile's `credential_process` and returns the credentials it prints. */
@@ -123,16 +132,20 @@ export class CredentialProcessProvider implements CredentialsProvider {
   readonly command: string;
   readonly description: string;
   #now: () => Date;
+  #env: Env;
+  #log: Logger;
 
   /**
    * @param profileName the profile, for messages
    * @param command the `credential_process` setting
    */
-  constructor(profileName: string, command: string, options?: CredentialProcessProviderOptions) {
+  constructor(profileName: string, command: string, options: CredentialProcessProviderOptions) {
     this.profileName = profileName;
     this.command = command;
     this.description = `credential_process of profile ${profileName}`;
-    this.#now = options?.now ?? (() => new Date());
+    this.#now = options.now ?? (() => new Date());
+    this.#env = options.env;
+    this.#log = options.log ?? SILENT;
   }
 
   /** Runs the command. @throws CredentialsError naming the profile and the command */
@@ -140,7 +153,7 @@ export class CredentialProcessProvider implements CredentialsProvider {
     const quoted = JSON.stringify(this.command);
     let result: ShellCommandResult;
     try {
-      result = await runShellCommand(this.command);
+      result = await runShellCommand(this.command, { env: this.#env });
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       throw new CredentialsError(this.profileName, `running command ${quoted}: ${why}`, { cause: e });
@@ -155,7 +168,9 @@ export class CredentialProcessProvider implements CredentialsProvider {
       throw new CredentialsError(this.profileName, (e as Error).message);
     }
     const left = formatDuration(creds.expiration.getTime() - this.#now().getTime());
-    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using credential_process, expires in ${left}`);
+    this.#log.debug(
+      `Generated credentials ${maskSecret(creds.accessKeyId)} using credential_process, expires in ${left}`,
+    );
     return creds;
   }
 }

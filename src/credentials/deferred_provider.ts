@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "./provider.ts";
 
 /** Stands in for the provider `load` makes, with its description known up front. */

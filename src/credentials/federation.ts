@@ -1,15 +1,16 @@
 /**
- * What `login` needs to turn an IAM user's keys into console-capable credentials (spec §3.3, §7): the caller's ARN,
+ * What `login` needs to turn an IAM user's keys into console-capable credentials (docs/behaviour.md#sts-calls, #login):
+ * the caller's ARN,
  * the IAM user name (`GetUsernameFromSession`) and a GetFederationToken provider with the allow-all policy.
  * @module
  */
 
 import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug, maskSecret } from "../log.ts";
-import type { Credentials } from "./credentials.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
+import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "./provider.ts";
 import { callerArn, iamUserName } from "../aws/iam_client.ts";
 
@@ -24,8 +25,10 @@ export const ALLOW_ALL_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":
 
 /** Options shared by the calls in this module. */
 export interface FederationCallOptions {
-  /** The environment for endpoint and CA bundle settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint and CA bundle settings . */
+  env: Env;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /**
@@ -35,12 +38,12 @@ export interface FederationCallOptions {
 export function getCallerArn(
   profile: ProfileConfig,
   credentials: Credentials,
-  options?: FederationCallOptions,
+  options: FederationCallOptions,
 ): Promise<string> {
   return callAws(
     profile.profileName,
     "sts:GetCallerIdentity",
-    () => callerArn(profile, { credentials, env: options?.env }),
+    () => callerArn(profile, { credentials, env: options.env, log: options.log }),
   );
 }
 
@@ -51,9 +54,13 @@ export function getCallerArn(
 export function getUsernameFromSession(
   profile: ProfileConfig,
   credentials: Credentials,
-  options?: FederationCallOptions,
+  options: FederationCallOptions,
 ): Promise<string> {
-  return callAws(profile.profileName, "iam:GetUser", () => iamUserName(profile, { credentials, env: options?.env }));
+  return callAws(
+    profile.profileName,
+    "iam:GetUser",
+    () => iamUserName(profile, { credentials, env: options.env, log: options.log }),
+  );
 }
 
 /** Options of {@link FederationTokenProvider}. */
@@ -91,11 +98,11 @@ export class FederationTokenProvider implements CredentialsProvider {
   async retrieve(): Promise<Credentials> {
     const p = this.profile;
     const credentials = await this.source.retrieve();
-    const env = this.#options.env;
-    const name = (await getUsernameFromSession(p, credentials, { env })).slice(0, MAX_FEDERATED_NAME_LENGTH);
+    const { env, log } = this.#options;
+    const name = (await getUsernameFromSession(p, credentials, { env, log })).slice(0, MAX_FEDERATED_NAME_LENGTH);
     const input = { Name: name, Policy: ALLOW_ALL_POLICY, DurationSeconds: Math.floor(this.duration / 1000) };
     const creds = await callAws(p.profileName, "sts:GetFederationToken", async () => {
-      const { client, sdk } = await createStsClient(p, { credentials, env });
+      const { client, sdk } = await createStsClient(p, { credentials, env, log });
       try {
         return fromStsCredentials((await client.send(new sdk.GetFederationTokenCommand(input))).Credentials);
       } finally {
@@ -104,7 +111,9 @@ export class FederationTokenProvider implements CredentialsProvider {
     });
     const now = this.#options.now?.() ?? new Date();
     const left = formatDuration(creds.expiration.getTime() - now.getTime());
-    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using GetFederationToken, expires in ${left}`);
+    (log ?? SILENT).debug(
+      `Generated credentials ${maskSecret(creds.accessKeyId)} using GetFederationToken, expires in ${left}`,
+    );
     return creds;
   }
 }

@@ -3,12 +3,13 @@
  * @module
  */
 
-import { ItemNotFoundError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { ItemNotFoundError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import type { Keyring } from "../vault/keyring.ts";
-import type { Credentials } from "./credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { type CredentialsProvider } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 
 /** Reads a profile's stored credentials from the vault on every retrieve, as aws-vault's `KeyringProvider` does. */
 export class KeyringProvider implements CredentialsProvider {
@@ -16,20 +17,23 @@ export class KeyringProvider implements CredentialsProvider {
   readonly credentialsName: string;
   readonly description: string;
   #keyring: CredentialKeyring;
+  #log: Logger;
 
   /**
    * @param vault the secret store
    * @param credentialsName the profile whose stored credentials to read
+   * @param options.log debug lines (silent when not given)
    */
-  constructor(vault: Keyring, credentialsName: string) {
+  constructor(vault: Keyring, credentialsName: string, options?: { log?: Logger }) {
     this.#keyring = new CredentialKeyring(vault);
+    this.#log = options?.log ?? SILENT;
     this.credentialsName = credentialsName;
     this.description = `stored credentials of profile ${credentialsName}`;
   }
 
   /** Reads the stored credentials. @throws CredentialsError when they have been removed meanwhile */
   async retrieve(): Promise<Credentials> {
-    debug(`Looking up keyring for '${this.credentialsName}'`);
+    this.#log.debug(`Looking up keyring for '${this.credentialsName}'`);
     try {
       return await this.#keyring.get(this.credentialsName);
     } catch (e) {

@@ -1,12 +1,13 @@
 /**
- * Where MFA codes come from (spec §3.4): `--mfa-token`, then `mfa_process`, then a prompt driver (spec §11).
+ * Where MFA codes come from (docs/behaviour.md#mfa-codes): `--mfa-token`, then `mfa_process`, then a prompt driver
+ * (docs/behaviour.md#mfa-prompt-drivers).
  * Codes are asked for lazily, only when an STS call needs one; a reused cached session never prompts.
  * @module
  */
 
-import { type EnvSource, toEnv } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug } from "../log.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import {
   availablePromptDrivers,
   BUILTIN_PROMPT_DRIVERS,
@@ -14,9 +15,9 @@ import {
   mfaPromptMessage as promptMessage,
   PromptDriverError,
   terminalPrompt as terminal,
-} from "../prompt/mod.ts";
+} from "../prompt/registry.ts";
 import { runShellCommand } from "./credential_process_provider.ts";
-import { CredentialsError } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 
 /** Asks for the current code of the MFA device `mfaSerial`; the result is trimmed by the caller. */
 export type MfaPrompt = (mfaSerial: string) => Promise<string>;
@@ -30,17 +31,15 @@ export interface MfaOptions {
   prompt?: MfaPrompt;
   /**
    * When no `--prompt` is given, prefer a dialog or ykman over the terminal (a credential server runs, or output
-   * is captured). Default: stdout is not a terminal, as in aws-vault.
+   * is captured). The CLI passes "stdout is not a terminal", as in aws-vault. Default false.
    */
   avoidTerminal?: boolean;
-  /** The environment: PATH and the ykman variables (default `Deno.env`). */
-  env?: EnvSource;
 }
 
 /** The text every driver shows, as in aws-vault. */
 export const mfaPromptMessage: (mfaSerial: string) => string = promptMessage;
 
-/** The terminal driver (see `src/prompt/mod.ts`). */
+/** The terminal driver (see `src/prompt/registry.ts`). */
 export const terminalPrompt: MfaPrompt = (mfaSerial) => terminal(mfaSerial);
 
 const registered = new Map<string, MfaPrompt>();
@@ -54,13 +53,15 @@ export function registerMfaPromptDriver(name: string, driver: MfaPrompt): void {
 export interface MfaPromptDriverOptions {
   /** See {@link MfaOptions.avoidTerminal}. */
   avoidTerminal?: boolean;
-  /** The environment: PATH and the ykman variables (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment: PATH and the ykman variables . */
+  env: Env;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** The names of the usable prompt drivers (built-in ones whose program is on PATH, and registered ones), sorted. */
-export function mfaPromptDriverNames(options?: { env?: EnvSource }): string[] {
-  const path = toEnv(options?.env).get("PATH");
+export function mfaPromptDriverNames(options: { env: Env }): string[] {
+  const path = options.env.get("PATH");
   return [...new Set([...availablePromptDrivers({ path }), ...registered.keys()])].sort();
 }
 
@@ -72,11 +73,12 @@ export function mfaPromptDriverNames(options?: { env?: EnvSource }): string[] {
 export function mfaPromptDriver(
   name: string | undefined,
   profileName: string,
-  options?: MfaPromptDriverOptions,
+  options: MfaPromptDriverOptions,
 ): MfaPrompt {
-  const env = options?.env;
-  const path = toEnv(env).get("PATH");
-  const chosen = choosePromptDriver({ requested: name || undefined, avoidTerminal: options?.avoidTerminal, path });
+  const env = options.env;
+  const path = env.get("PATH");
+  const log = options.log;
+  const chosen = choosePromptDriver({ requested: name || undefined, avoidTerminal: options.avoidTerminal, path, log });
   const extra = registered.get(chosen);
   if (extra) return extra;
   const builtin = BUILTIN_PROMPT_DRIVERS[chosen];
@@ -88,7 +90,7 @@ export function mfaPromptDriver(
   }
   return async (serial) => {
     try {
-      return await builtin(serial, { env });
+      return await builtin(serial, { env, log });
     } catch (e) {
       if (e instanceof PromptDriverError) throw new CredentialsError(profileName, e.message, { cause: e });
       throw e;
@@ -101,11 +103,15 @@ export function mfaPromptDriver(
  * is one, so `ykman` and similar tools can ask for a touch or a password while our own streams are captured.
  * @throws CredentialsError `profile <p>: process provider: …`
  */
-export async function runMfaProcess(command: string, profileName: string): Promise<string> {
-  debug("Executing mfa_process");
+export async function runMfaProcess(
+  command: string,
+  options: { profileName: string; env: Env; log?: Logger },
+): Promise<string> {
+  const { profileName } = options;
+  (options.log ?? SILENT).debug("Executing mfa_process");
   let result;
   try {
-    result = await runShellCommand(command, { stdio: "tty" });
+    result = await runShellCommand(command, { stdio: "tty", env: options.env });
   } catch (e) {
     throw new CredentialsError(profileName, `process provider: ${e instanceof Error ? e.message : e}`, { cause: e });
   }
@@ -118,7 +124,10 @@ export async function runMfaProcess(command: string, profileName: string): Promi
  * `--mfa-token` (the same code for every call of the run), else `mfa_process`, else the prompt
  * (`options.prompt` or the profile's `--prompt` driver, chosen automatically when none is given).
  */
-export function mfaTokenSource(profile: ProfileConfig, options?: MfaOptions): () => Promise<string> {
+export function mfaTokenSource(
+  profile: ProfileConfig,
+  options: { mfa?: MfaOptions; env: Env; log?: Logger },
+): () => Promise<string> {
   const serial = profile.mfaSerial ?? "";
   if (profile.mfaToken) {
     const token = profile.mfaToken;
@@ -126,13 +135,14 @@ export function mfaTokenSource(profile: ProfileConfig, options?: MfaOptions): ()
   }
   if (profile.mfaProcess) {
     const command = profile.mfaProcess;
-    return () => runMfaProcess(command, profile.profileName);
+    return () => runMfaProcess(command, { profileName: profile.profileName, env: options.env, log: options.log });
   }
   return async () => {
-    const prompt = options?.prompt ??
+    const prompt = options.mfa?.prompt ??
       mfaPromptDriver(profile.mfaPromptMethod, profile.profileName, {
-        avoidTerminal: options?.avoidTerminal ?? !Deno.stdout.isTerminal(),
-        env: options?.env,
+        avoidTerminal: options.mfa?.avoidTerminal ?? false,
+        env: options.env,
+        log: options.log,
       });
     return (await prompt(serial)).trim();
   };

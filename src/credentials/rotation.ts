@@ -1,5 +1,6 @@
 /**
- * Access-key rotation (spec §8), rearranged so the vault always holds a working key: create the new key, prove it
+ * Access-key rotation (docs/behaviour.md#rotate), rearranged so the vault always holds a working key: create the new
+ * key, prove it
  * works, store it, and only then delete the old one. Every failure message says which keys exist in IAM and which
  * one is stored; keys are always masked.
  * @module
@@ -7,15 +8,15 @@
 
 import { describeAwsError } from "../aws/clients.ts";
 import { AccessKeys, awsErrorCode, callerArn, iamUserName } from "../aws/iam_client.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import { hasRole, type ProfileConfig } from "../config/profile_config.ts";
-import { AppError } from "../errors.ts";
-import { debug, maskSecret as mask } from "../log.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, maskSecret as mask, SILENT } from "../core/log.ts";
 import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import type { Keyring } from "../vault/keyring.ts";
 import { SessionKeyring } from "../vault/session_keyring.ts";
 import { getProviderForProfile } from "./chain.ts";
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import type { MfaOptions } from "./mfa.ts";
 
 /** How long to wait for a new key to be accepted (IAM propagation takes a few seconds), in ms. */
@@ -33,8 +34,8 @@ export interface RotationOptions {
   vault: Keyring;
   /** `--no-session`: call IAM with the stored key itself instead of a session from the profile's chain. */
   noSession?: boolean;
-  /** The environment (endpoints, CA bundle); default `Deno.env`. */
-  env?: EnvSource;
+  /** The environment (endpoints, CA bundle). */
+  env: Env;
   /** MFA prompt override, for tests. */
   mfa?: MfaOptions;
   /** Receives each progress line (no trailing newline). */
@@ -43,6 +44,8 @@ export interface RotationOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Clock in ms for retry budgets, for tests; default `Date.now`. */
   now?: () => number;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /**
@@ -67,7 +70,8 @@ const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 class RetryError extends Error {}
 
-/** Runs `call` until it succeeds or the next pause would overrun `budget` ms; then throws a summary of the last error. */
+/** Runs `call` until it succeeds or the next pause would overrun `budget` ms; then throws a summary of the last error.
+ */
 async function retry<T>(
   call: () => Promise<T>,
   options: {
@@ -75,6 +79,7 @@ async function retry<T>(
     pause: (attempt: number) => number;
     sleep: (ms: number) => Promise<void>;
     now: () => number;
+    log: Logger;
   },
 ): Promise<T> {
   const start = options.now();
@@ -86,14 +91,14 @@ async function retry<T>(
       if (options.now() - start + pause > options.budget) {
         throw new RetryError(`After ${attempt} attempts, last error: ${describeAwsError(e)}`, { cause: e });
       }
-      debug(`Retrying after error: ${describeAwsError(e)}`);
+      options.log.debug(`Retrying after error: ${describeAwsError(e)}`);
       await options.sleep(pause);
     }
   }
 }
 
 /** The IAM user of the stored key, found with the key itself: a role session cannot ask iam:GetUser about its user. */
-async function userNameOf(profile: ProfileConfig, options: { credentials: Credentials; env?: EnvSource }) {
+async function userNameOf(profile: ProfileConfig, options: { credentials: Credentials; env: Env; log: Logger }) {
   try {
     return await iamUserName(profile, options);
   } catch (e) {
@@ -140,14 +145,16 @@ async function undoCreate(
 }
 
 /**
- * Rotates the access key stored for `profile` (or the profile up its source chain that stores it), spec §8 with
+ * Rotates the access key stored for `profile` (or the profile up its source chain that stores it),
+ * docs/behaviour.md#rotate with
  * a verification step: the old key is deleted only once the new one is proven to work and is stored.
  * @throws RotationError with what is stored and what exists in IAM
  */
 export async function rotateAccessKey(profile: ProfileConfig, options: RotationOptions): Promise<void> {
   const { vault, env, print } = options;
+  const log = options.log ?? SILENT;
   const noSession = options.noSession ?? false;
-  const timing = { sleep: options.sleep ?? sleepReal, now: options.now ?? Date.now };
+  const timing = { sleep: options.sleep ?? sleepReal, now: options.now ?? Date.now, log };
   const keyring = new CredentialKeyring(vault);
   const master = findMasterCredentialsName(profile, await keyring.keys());
   if (!master) {
@@ -167,22 +174,24 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
   } catch (e) {
     throw new RotationError(`Error loading source credentials for '${master}': ${(e as Error).message}`, { cause: e });
   }
-  debug(`Rotating access key ${mask(old.accessKeyId)}`);
+  log.debug(`Rotating access key ${mask(old.accessKeyId)}`);
   print("Creating a new access key");
 
   // aws-vault reads the *target* profile's stored key under --no-session; the master key is the one being rotated.
   let iamCredentials = old;
   if (!noSession) {
     try {
-      const chain = await getProviderForProfile(profile, { vault, noCache: true, env, mfa: options.mfa });
+      const chain = await getProviderForProfile(profile, { vault, noCache: true, env, mfa: options.mfa, log });
       iamCredentials = await chain.retrieve();
     } catch (e) {
       throw new RotationError(`Error getting temporary credentials: ${(e as Error).message}`, { cause: e });
     }
   }
-  const userName = !noSession && hasRole(profile) ? await userNameOf(profile, { credentials: old, env }) : undefined;
-  if (userName) debug(`Found IAM username '${userName}'`);
-  const iam = new AccessKeys(profile, { credentials: iamCredentials, env, userName });
+  const userName = !noSession && hasRole(profile)
+    ? await userNameOf(profile, { credentials: old, env, log })
+    : undefined;
+  if (userName) log.debug(`Found IAM username '${userName}'`);
+  const iam = new AccessKeys(profile, { credentials: iamCredentials, env, userName, log });
 
   let fresh: Credentials;
   try {
@@ -195,7 +204,7 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
 
   print(`Verifying the new access key ${mask(fresh.accessKeyId)}`);
   try {
-    await retry(() => callerArn(profile, { credentials: fresh, env, maxAttempts: 1 }), {
+    await retry(() => callerArn(profile, { credentials: fresh, env, maxAttempts: 1, log }), {
       ...timing,
       budget: VERIFY_TIMEOUT,
       pause: (attempt) => Math.min(1000 * 2 ** (attempt - 1), 4000),
@@ -210,12 +219,12 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
     );
   }
 
-  await storeNewKey(keyring, { ...keys, iam });
-  const sessions = new SessionKeyring(vault);
+  await storeNewKey(keyring, { ...keys, iam, log });
+  const sessions = new SessionKeyring(vault, { log });
   for (const name of profilesInChain(profile)) {
     // Sessions made from the old key die with it; failing to clear them only costs a later fresh session.
     const n = await sessions.removeForProfile(name).catch((e) => {
-      debug(`Error deleting sessions for ${name}: ${(e as Error).message}`);
+      log.debug(`Error deleting sessions for ${name}: ${(e as Error).message}`);
       return 0;
     });
     if (n > 0) print(`Deleted ${n} sessions for ${name}`);
@@ -223,7 +232,7 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
 
   // Under --no-session the new key deletes the old one, a last proof that it can use IAM. A session is reused as is:
   // a new one would need a second MFA code, and AWS rejects a code used twice.
-  const deleter = noSession ? new AccessKeys(profile, { credentials: fresh, env, userName }) : iam;
+  const deleter = noSession ? new AccessKeys(profile, { credentials: fresh, env, userName, log }) : iam;
   print(`Deleting old access key ${mask(old.accessKeyId)}`);
   let deleted: boolean;
   try {
@@ -256,9 +265,9 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
  */
 async function storeNewKey(
   keyring: CredentialKeyring,
-  keys: { old: Credentials; fresh: Credentials; master: string; iam: AccessKeys },
+  keys: { old: Credentials; fresh: Credentials; master: string; iam: AccessKeys; log: Logger },
 ): Promise<void> {
-  const { old, fresh, master, iam } = keys;
+  const { old, fresh, master, iam, log } = keys;
   try {
     await keyring.set(master, fresh);
     return;
@@ -266,7 +275,7 @@ async function storeNewKey(
     const prefix = `Error storing new access key ${mask(fresh.accessKeyId)}: ${(e as Error).message}.`;
     const stored = await keyring.get(master).then((c) => c.accessKeyId, () => undefined);
     if (stored === fresh.accessKeyId) {
-      debug(`${prefix} The vault holds the new key all the same; continuing`);
+      log.debug(`${prefix} The vault holds the new key all the same; continuing`);
       return;
     }
     if (stored === old.accessKeyId) throw new RotationError(`${prefix} ${await undoCreate(iam, keys)}`, { cause: e });

@@ -1,14 +1,15 @@
 /**
- * STS GetSessionToken over long-term credentials, with MFA when the profile has `mfa_serial` (spec §3.3).
+ * STS GetSessionToken over long-term credentials, with MFA when the profile has `mfa_serial`
+ * (docs/behaviour.md#sts-calls).
  * @module
  */
 
 import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug, maskSecret } from "../log.ts";
-import type { Credentials } from "./credentials.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
+import type { Credentials } from "../core/credentials.ts";
 import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
 
@@ -16,12 +17,14 @@ import type { CredentialsProvider } from "./provider.ts";
 export interface SessionTokenProviderOptions {
   /** Session duration in ms (the profile's `getSessionTokenDuration`). */
   duration: number;
-  /** The environment for endpoint settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint settings . */
+  env: Env;
   /** MFA code sources. */
   mfa?: MfaOptions;
   /** Clock for the debug line, for tests. */
   now?: () => Date;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** Calls GetSessionToken with the source provider's credentials. */
@@ -59,10 +62,11 @@ export class SessionTokenProvider implements CredentialsProvider {
       input.SerialNumber = p.mfaSerial;
       // The MFA sources (prompt drivers, mfa_process) load only when a code is needed (docs/performance.md).
       const { mfaTokenSource } = await import("./mfa.ts");
-      input.TokenCode = await mfaTokenSource(p, this.#options.mfa)();
+      const { mfa, env, log } = this.#options;
+      input.TokenCode = await mfaTokenSource(p, { mfa, env, log })();
     }
     const creds = await callAws(p.profileName, "sts:GetSessionToken", async () => {
-      const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env });
+      const { client, sdk } = await createStsClient(p, { credentials, env: this.#options.env, log: this.#options.log });
       try {
         return fromStsCredentials((await client.send(new sdk.GetSessionTokenCommand(input))).Credentials);
       } finally {
@@ -71,7 +75,9 @@ export class SessionTokenProvider implements CredentialsProvider {
     });
     const now = this.#options.now?.() ?? new Date();
     const left = formatDuration(creds.expiration.getTime() - now.getTime());
-    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using GetSessionToken, expires in ${left}`);
+    (this.#options.log ?? SILENT).debug(
+      `Generated credentials ${maskSecret(creds.accessKeyId)} using GetSessionToken, expires in ${left}`,
+    );
     return creds;
   }
 }

@@ -5,20 +5,20 @@
  * @module
  */
 
-import { homeDir, toEnv } from "../config/config_file.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import { homeDir } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug } from "../log.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import type { Keyring } from "../vault/keyring.ts";
 
 import { OidcTokenKeyring } from "../vault/oidc_keyring.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** The AWS CLI's cache file for an SSO login: `~/.aws/sso/cache/<sha1 hex of the session name or start URL>.json`. */
-export async function standardSsoCachePath(profile: ProfileConfig, options?: { env?: EnvSource }): Promise<string> {
+export async function standardSsoCachePath(profile: ProfileConfig, options: { env: Env }): Promise<string> {
   const key = profile.ssoSession ?? profile.ssoStartUrl ?? "";
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key)));
-  return `${homeDir(toEnv(options?.env))}/.aws/sso/cache/${digest.toHex()}.json`;
+  return `${homeDir(options.env)}/.aws/sso/cache/${digest.toHex()}.json`;
 }
 
 /**
@@ -28,12 +28,13 @@ export async function standardSsoCachePath(profile: ProfileConfig, options?: { e
  */
 export async function syncOidcTokenToStandardCache(
   profile: ProfileConfig,
-  options: { vault: Keyring; env?: EnvSource; now?: () => Date },
+  options: { vault: Keyring; env: Env; now?: () => Date; log?: Logger },
 ): Promise<boolean> {
+  const log = options.log ?? SILENT;
   try {
     const startUrl = profile.ssoStartUrl;
     if (!startUrl) return false;
-    const token = await new OidcTokenKeyring(options.vault, { now: options.now }).get(startUrl);
+    const token = await new OidcTokenKeyring(options.vault, { now: options.now, log }).get(startUrl);
     if (!token) return false;
     const now = options.now?.() ?? new Date();
     const body: Record<string, string> = {
@@ -53,10 +54,10 @@ export async function syncOidcTokenToStandardCache(
       file.close();
     }
     await Deno.rename(temp, path);
-    debug(`Synced the SSO token for ${startUrl} to ${path}`);
+    log.debug(`Synced the SSO token for ${startUrl} to ${path}`);
     return true;
   } catch (e) {
-    debug(`Could not sync the SSO token to the AWS CLI cache: ${(e as Error).message}`);
+    log.debug(`Could not sync the SSO token to the AWS CLI cache: ${(e as Error).message}`);
     return false;
   }
 }

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { type EnvSource, toEnv } from "../config/config_file.ts";
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
+import type { Env } from "../core/env.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 
 /** Waiting for another process's SSO login took too long. */
 export class SsoLoginLockError extends AppError {}
@@ -15,10 +15,12 @@ export class SsoLoginLockError extends AppError {}
 export interface LoginLockOptions {
   /** Directory of the lock file (default `$XDG_RUNTIME_DIR`, else the temp directory). */
   dir?: string;
-  /** The environment for the default directory (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for the default directory . */
+  env: Env;
   /** How long to wait for another process's login, in ms (default 11 minutes: a login times out after 10). */
   waitMs?: number;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** A lock whose holder stopped refreshing it for this long is stale (the holder refreshes it every 5 s). */
@@ -36,7 +38,7 @@ function nonce(): string {
 }
 
 async function lockPath(name: string, options: LoginLockOptions): Promise<string> {
-  const env = toEnv(options.env);
+  const env = options.env;
   const dir = options.dir || env.get("XDG_RUNTIME_DIR") || env.get("TMPDIR") || env.get("TEMP") ||
     (Deno.build.os === "windows" ? "." : "/tmp");
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(name)));
@@ -65,7 +67,8 @@ async function isStale(path: string, content: string): Promise<boolean> {
  * The lock is a file created with O_EXCL holding `<pid> <nonce>`; a holder that died or stopped refreshing it for
  * 30 s is taken over. Waiting is bounded; a lock that cannot be created at all (read-only dir) is skipped.
  */
-export async function withLoginLock<T>(name: string, fn: () => Promise<T>, options: LoginLockOptions = {}): Promise<T> {
+export async function withLoginLock<T>(name: string, fn: () => Promise<T>, options: LoginLockOptions): Promise<T> {
+  const log = options.log ?? SILENT;
   const path = await lockPath(name, options);
   const content = `${Deno.pid} ${nonce()}`;
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
@@ -75,7 +78,7 @@ export async function withLoginLock<T>(name: string, fn: () => Promise<T>, optio
       break;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) {
-        debug(`Cannot create the SSO login lock ${path} (${e instanceof Error ? e.message : e}), going without`);
+        log.debug(`Cannot create the SSO login lock ${path} (${e instanceof Error ? e.message : e}), going without`);
         return await fn();
       }
     }
@@ -84,14 +87,14 @@ export async function withLoginLock<T>(name: string, fn: () => Promise<T>, optio
     if (
       held && await isStale(path, held).catch(() => false) && await Deno.readTextFile(path).catch(() => "") === held
     ) {
-      debug(`Removing stale SSO login lock ${path}`);
+      log.debug(`Removing stale SSO login lock ${path}`);
       await Deno.remove(path).catch(() => {});
       continue;
     }
     if (Date.now() > deadline) {
       throw new SsoLoginLockError(`another aws-vault process is still logging in to ${name} (lock file ${path})`);
     }
-    if (!announced) debug(`Waiting for another aws-vault process to finish the SSO login for '${name}'`);
+    if (!announced) log.debug(`Waiting for another aws-vault process to finish the SSO login for '${name}'`);
     announced = true;
     await delay(100 + Math.random() * 100);
   }

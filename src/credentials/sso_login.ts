@@ -1,17 +1,17 @@
 /**
  * Getting an SSO-OIDC access token: the browser login with authorization code + PKCE on a loopback redirect (what
- * the AWS CLI does by default), the device-code flow as fallback and for `--stdout` (spec §3.5), and the
+ * the AWS CLI does by default), the device-code flow as fallback and for `--stdout` (docs/behaviour.md#sso), and the
  * refresh-token grant that spares users the browser when the access token runs out.
  * @module
  */
 
 import { callAws, describeAwsError } from "../aws/clients.ts";
 import { createSsoOidcClient, oidcAuthorizeUrl } from "../aws/sso_clients.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug } from "../log.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import type { OidcToken } from "../vault/oidc_keyring.ts";
-import { CredentialsError } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 import { openBrowser } from "../os/browser.ts";
 
 /** The OIDC client registration a token was issued to; refreshing the token needs it. */
@@ -30,13 +30,14 @@ export interface OidcLogin {
 
 /** Options of the login functions. */
 export interface SsoLoginOptions {
-  /** The environment for endpoint settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint settings . */
+  env: Env;
   /** `--stdout`: print the device authorization link instead of opening a browser. */
   useStdout?: boolean;
   /** Use the device-code flow even when a browser could be opened. */
   useDeviceCode?: boolean;
-  /** Opens a URL in the user's browser (default: the platform opener, `os/browser.ts`); tests act as the browser here. */
+  /** Opens a URL in the user's browser (default: the platform opener, `os/browser.ts`); tests act as the browser here.
+   */
   openUrl?: (url: string) => Promise<void>;
   /** Where the user-facing instructions go (default stderr). */
   write?: (text: string) => void;
@@ -44,6 +45,8 @@ export interface SsoLoginOptions {
   timeoutMs?: number;
   /** Waits between device-code polls, for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** Scope that makes SSO issue refresh tokens (the AWS CLI's default). */
@@ -61,7 +64,7 @@ async function tryOpen(url: string, options: SsoLoginOptions): Promise<void> {
     await (options.openUrl ?? ((u: string) => openBrowser(u, { what: "the SSO authorization page" })))(url);
   } catch (e) {
     // The link is printed too, so the user can still open it by hand.
-    debug(`Failed to open browser: ${e instanceof Error ? e.message : e}`);
+    (options.log ?? SILENT).debug(`Failed to open browser: ${e instanceof Error ? e.message : e}`);
   }
 }
 
@@ -188,7 +191,7 @@ async function loginWithBrowser(profile: ProfileConfig, options: SsoLoginOptions
   }
 }
 
-/** The device-code flow (spec §3.5): print or open the verification link, then poll CreateToken. */
+/** The device-code flow (docs/behaviour.md#sso): print or open the verification link, then poll CreateToken. */
 async function loginWithDeviceCode(profile: ProfileConfig, options: SsoLoginOptions): Promise<OidcLogin> {
   const oidcClient = await registerClient(profile, false, options);
   const { client, sdk } = await createSsoOidcClient(profile, options);
@@ -239,7 +242,7 @@ async function loginWithDeviceCode(profile: ProfileConfig, options: SsoLoginOpti
  * for the device-code flow, which is also the fallback when the browser login cannot be set up.
  * @throws CredentialsError naming the profile and the failed step, never a token
  */
-export async function ssoLogin(profile: ProfileConfig, options: SsoLoginOptions = {}): Promise<OidcLogin> {
+export async function ssoLogin(profile: ProfileConfig, options: SsoLoginOptions): Promise<OidcLogin> {
   const name = profile.profileName;
   if (!options.useStdout && !options.useDeviceCode) {
     let started = false;
@@ -254,7 +257,7 @@ export async function ssoLogin(profile: ProfileConfig, options: SsoLoginOptions 
     } catch (e) {
       // Once the user was sent to the browser, a second prompt would only confuse: report the failure.
       if (started) throw new CredentialsError(name, describeAwsError(e), { operation: "sso-oidc:login", cause: e });
-      debug(`Browser login unavailable (${describeAwsError(e)}), using the device code flow`);
+      (options.log ?? SILENT).debug(`Browser login unavailable (${describeAwsError(e)}), using the device code flow`);
     }
   }
   return await callAws(name, "sso-oidc:login", () => loginWithDeviceCode(profile, options));
@@ -267,7 +270,7 @@ export async function ssoLogin(profile: ProfileConfig, options: SsoLoginOptions 
 export async function refreshOidcToken(
   profile: ProfileConfig,
   login: { client: OidcClient; refreshToken: string },
-  options: Pick<SsoLoginOptions, "env"> = {},
+  options: Pick<SsoLoginOptions, "env" | "log">,
 ): Promise<OidcLogin> {
   return await callAws(profile.profileName, "sso-oidc:CreateToken", async () => {
     const { client, sdk } = await createSsoOidcClient(profile, options);

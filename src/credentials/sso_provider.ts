@@ -1,5 +1,6 @@
 /**
- * SSO role credentials (spec §3.5): an OIDC access token from the vault (`oidc:<start url>`, spec §10.3), refreshed
+ * SSO role credentials (docs/behaviour.md#sso): an OIDC access token from the vault (`oidc:<start url>`,
+ * docs/behaviour.md#sso-tokens), refreshed
  * through its refresh token or obtained by a login, then `GetRoleCredentials`. A 401 for a token drops it and
  * retries once. Concurrent processes needing the same login share one browser tab through a lock file.
  * @module
@@ -7,24 +8,25 @@
 
 import { callAws, describeAwsError } from "../aws/clients.ts";
 import { createSsoClient } from "../aws/sso_clients.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { ItemNotFoundError } from "../errors.ts";
-import { debug, maskSecret } from "../log.ts";
+import { ItemNotFoundError } from "../core/errors.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import { type Keyring } from "../vault/keyring.ts";
 import { OIDC_KEY_PREFIX, oidcTokenFromJson, OidcTokenKeyring, oidcTokenToJson } from "../vault/oidc_keyring.ts";
-import type { Credentials } from "./credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import { ssoRoleDescription } from "./cached_provider.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import { type CredentialsProvider } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 import type { OidcClient, OidcLogin, SsoLoginOptions } from "./sso_login.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** Options of {@link SsoRoleCredentialsProvider}. */
 export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions, "env"> {
   /** The vault holding OIDC tokens. */
   vault: Keyring;
-  /** The environment (endpoints, CA bundle, lock directory); default `Deno.env`. */
-  env?: EnvSource;
+  /** The environment (endpoints, CA bundle, lock directory). */
+  env: Env;
   /** Neither reuse nor store the OIDC token (no cache). */
   noCache?: boolean;
   /** Clock, for tests. */
@@ -44,7 +46,11 @@ interface StoredToken extends OidcLogin {
  * field, which aws-vault ignores): refreshing a token needs the client that obtained it, and an expired access
  * token is kept while its refresh token may still work.
  */
-async function readToken(vault: Keyring, startUrl: string): Promise<Partial<StoredToken> | undefined> {
+async function readToken(
+  vault: Keyring,
+  startUrl: string,
+  options: { log: Logger },
+): Promise<Partial<StoredToken> | undefined> {
   let text: string;
   try {
     text = new TextDecoder().decode((await vault.get(OIDC_KEY_PREFIX + startUrl)).data);
@@ -60,7 +66,7 @@ async function readToken(vault: Keyring, startUrl: string): Promise<Partial<Stor
       : undefined;
     return { token, expiration, client };
   } catch {
-    debug(`OIDCTokenKeyring: Ignoring invalid data for '${startUrl}'`);
+    options.log.debug(`OIDCTokenKeyring: Ignoring invalid data for '${startUrl}'`);
     return undefined;
   }
 }
@@ -97,6 +103,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
   readonly profile: ProfileConfig;
   readonly description: string;
   #options: SsoRoleCredentialsProviderOptions;
+  #log: Logger;
 
   /**
    * @param profile a profile with `sso_start_url`, `sso_region`, `sso_account_id` and `sso_role_name`
@@ -105,6 +112,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
   constructor(profile: ProfileConfig, options: SsoRoleCredentialsProviderOptions) {
     this.profile = profile;
     this.#options = options;
+    this.#log = options.log ?? SILENT;
     this.description = ssoRoleDescription(profile);
   }
 
@@ -122,7 +130,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
       return await this.#getRoleCredentials(first.accessToken);
     } catch (e) {
       if (!first.reusable || !(e instanceof SsoTokenRejectedError)) throw e;
-      debug(`SSO token for '${p.ssoStartUrl}' was rejected, getting a new one`);
+      this.#log.debug(`SSO token for '${p.ssoStartUrl}' was rejected, getting a new one`);
       const second = await this.#accessToken({ rejected: first.accessToken });
       return await this.#getRoleCredentials(second.accessToken);
     }
@@ -142,18 +150,19 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
     if (noCache) return { accessToken: (await login()).token.accessToken, reusable: false };
     const usable = (s: Partial<StoredToken> | undefined): s is StoredToken =>
       !!s?.token && !!s.expiration && s.expiration > this.#now() && s.token.accessToken !== retry?.rejected;
-    const cached = await readToken(vault, url);
+    const log = this.#log;
+    const cached = await readToken(vault, url, { log });
     if (usable(cached)) return { accessToken: cached.token.accessToken, reusable: true };
     const { withLoginLock } = await import("./sso_lock.ts");
     return await withLoginLock(url, async () => {
       // Another process may have logged in or refreshed while this one waited for the lock.
-      const stored = await readToken(vault, url);
+      const stored = await readToken(vault, url, { log });
       if (usable(stored)) return { accessToken: stored.token.accessToken, reusable: true };
       const fresh = await this.#refresh(stored) ?? await login();
       await writeToken(vault, url, { ...fresh, now: this.#now() });
-      debug(`Stored SSO token for '${url}', expires in ${fresh.token.expiresIn}s`);
+      log.debug(`Stored SSO token for '${url}', expires in ${fresh.token.expiresIn}s`);
       return { accessToken: fresh.token.accessToken, reusable: false };
-    }, { dir: this.#options.lockDir, env: this.#options.env });
+    }, { dir: this.#options.lockDir, env: this.#options.env, log });
   }
 
   async #refresh(stored: Partial<StoredToken> | undefined): Promise<OidcLogin | undefined> {
@@ -161,15 +170,17 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
     const client: OidcClient | undefined = stored?.client;
     const url = this.profile.ssoStartUrl!;
     if (!refreshToken || !client || !(client.expiresAt > this.#now())) {
-      if (stored) await new OidcTokenKeyring(this.#options.vault).remove(url).catch(() => {});
+      if (stored) await new OidcTokenKeyring(this.#options.vault, { log: this.#log }).remove(url).catch(() => {});
       return undefined;
     }
     try {
       const { refreshOidcToken } = await import("./sso_login.ts");
-      return await refreshOidcToken(this.profile, { client, refreshToken }, { env: this.#options.env });
+      return await refreshOidcToken(this.profile, { client, refreshToken }, { env: this.#options.env, log: this.#log });
     } catch (e) {
-      debug(`Refreshing the SSO token for '${url}' failed (${e instanceof Error ? e.message : e}), logging in`);
-      await new OidcTokenKeyring(this.#options.vault).remove(url).catch(() => {});
+      this.#log.debug(
+        `Refreshing the SSO token for '${url}' failed (${e instanceof Error ? e.message : e}), logging in`,
+      );
+      await new OidcTokenKeyring(this.#options.vault, { log: this.#log }).remove(url).catch(() => {});
       return undefined;
     }
   }
@@ -177,7 +188,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
   async #getRoleCredentials(accessToken: string): Promise<Credentials> {
     const p = this.profile;
     const call = async () => {
-      const { client, sdk } = await createSsoClient(p, { env: this.#options.env });
+      const { client, sdk } = await createSsoClient(p, { env: this.#options.env, log: this.#log });
       try {
         return await client.send(
           new sdk.GetRoleCredentialsCommand({ accessToken, accountId: p.ssoAccountId, roleName: p.ssoRoleName }),
@@ -208,7 +219,9 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
       sessionToken: c.sessionToken,
       expiration: new Date(c.expiration),
     };
-    debug(`Got credentials ${maskSecret(creds.accessKeyId)} for SSO role ${p.ssoRoleName} (account ${p.ssoAccountId})`);
+    this.#log.debug(
+      `Got credentials ${maskSecret(creds.accessKeyId)} for SSO role ${p.ssoRoleName} (account ${p.ssoAccountId})`,
+    );
     return creds;
   }
 }

@@ -1,29 +1,32 @@
 /**
- * STS AssumeRoleWithWebIdentity (spec §3.3): a role assumed with an OIDC token read from
+ * STS AssumeRoleWithWebIdentity (docs/behaviour.md#sts-calls): a role assumed with an OIDC token read from
  * `web_identity_token_file` or printed by `web_identity_token_process`. The call is unsigned; no base credentials.
  * @module
  */
 
 import type { AssumeRoleWithWebIdentityCommandInput } from "@aws-sdk/client-sts";
 import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
-import type { EnvSource } from "../config/config_file.ts";
+import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
-import { debug, maskSecret } from "../log.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import { webIdentityDescription } from "./cached_provider.ts";
 import { defaultRoleSessionName } from "./assume_role_provider.ts";
 import { runShellCommand, type ShellCommandResult } from "./credential_process_provider.ts";
-import type { Credentials } from "./credentials.ts";
-import { CredentialsError, type CredentialsProvider } from "./provider.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { type CredentialsProvider } from "./provider.ts";
+import { CredentialsError } from "../core/errors.ts";
 
 const OPERATION = "sts:AssumeRoleWithWebIdentity";
 
 /** Options of {@link WebIdentityProvider}. */
 export interface WebIdentityProviderOptions {
-  /** The environment for endpoint settings (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment for endpoint settings . */
+  env: Env;
   /** Clock for the default session name and the debug line, for tests. */
   now?: () => Date;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 export { webIdentityLookup } from "./cached_provider.ts";
@@ -52,9 +55,9 @@ export class WebIdentityProvider implements CredentialsProvider {
   #options: WebIdentityProviderOptions;
 
   /** @param profile the resolved profile with a role and a token source */
-  constructor(profile: ProfileConfig, options?: WebIdentityProviderOptions) {
+  constructor(profile: ProfileConfig, options: WebIdentityProviderOptions) {
     this.profile = profile;
-    this.#options = options ?? {};
+    this.#options = options;
     this.description = webIdentityDescription(profile);
   }
 
@@ -65,7 +68,7 @@ export class WebIdentityProvider implements CredentialsProvider {
     const input = webIdentityInput(p, { token, now: this.#now() });
     const creds = await callAws(p.profileName, OPERATION, async () => {
       // No credentials: the SDK marks this operation as unauthenticated, so it never asks for any.
-      const { client, sdk } = await createStsClient(p, { env: this.#options.env });
+      const { client, sdk } = await createStsClient(p, { env: this.#options.env, log: this.#options.log });
       try {
         return fromStsCredentials((await client.send(new sdk.AssumeRoleWithWebIdentityCommand(input))).Credentials);
       } finally {
@@ -73,7 +76,9 @@ export class WebIdentityProvider implements CredentialsProvider {
       }
     });
     const left = formatDuration(creds.expiration.getTime() - this.#now().getTime());
-    debug(`Generated credentials ${maskSecret(creds.accessKeyId)} using AssumeRoleWithWebIdentity, expires in ${left}`);
+    (this.#options.log ?? SILENT).debug(
+      `Generated credentials ${maskSecret(creds.accessKeyId)} using AssumeRoleWithWebIdentity, expires in ${left}`,
+    );
     return creds;
   }
 
@@ -94,7 +99,7 @@ export class WebIdentityProvider implements CredentialsProvider {
     const quoted = JSON.stringify(command);
     let result: ShellCommandResult;
     try {
-      result = await runShellCommand(command);
+      result = await runShellCommand(command, { env: this.#options.env });
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       throw new CredentialsError(p.profileName, `running command ${quoted}: ${why}`, { cause: e });

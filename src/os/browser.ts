@@ -9,7 +9,7 @@
  * @module
  */
 
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 
 /** The opener command line (program and leading arguments) for an OS, as `Deno.build.os` names it. */
 export function openerCommand(os: typeof Deno.build.os): string[] {

@@ -1,13 +1,14 @@
 /**
- * The MFA prompt drivers' names and the plumbing they share (spec §11, §0.1): which drivers this machine can run
+ * The MFA prompt drivers' names and the plumbing they share (docs/behaviour.md#mfa-prompt-drivers, #global-flags):
+ * which drivers this machine can run
  * (their program is on PATH), the automatic choice, `--prompt` validation, and running a driver's program.
- * The drivers themselves live in `gui_drivers.ts` and `ykman.ts`; `mod.ts` maps names to them.
+ * The drivers themselves live in `gui_drivers.ts` and `ykman.ts`; `registry.ts` maps names to them.
  * @module
  */
 
-import { type EnvSource, toEnv } from "../config/config_file.ts";
-import { AppError, UsageError } from "../errors.ts";
-import { debug } from "../log.ts";
+import type { Env } from "../core/env.ts";
+import { AppError, UsageError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { lookPath } from "../os/look_path.ts";
 
 /** Every driver name aws-vault knows, alphabetically (the order automatic selection walks). */
@@ -28,8 +29,10 @@ export class PromptDriverError extends AppError {}
 
 /** Where drivers look for their programs and settings. */
 export interface PromptDriverContext {
-  /** The environment: `PATH` and the ykman variables (default `Deno.env`). */
-  env?: EnvSource;
+  /** The environment: `PATH` and the ykman variables . */
+  env: Env;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /** The text every driver shows, as in aws-vault. */
@@ -39,16 +42,16 @@ export function mfaPromptMessage(mfaSerial: string): string {
 
 /** Options of {@link availablePromptDrivers}. */
 export interface AvailabilityOptions {
-  /** The search path (default `$PATH`). */
-  path?: string;
+  /** The search path (`$PATH`). */
+  path: string | undefined;
 }
 
 /**
  * The drivers usable here, sorted: `terminal` always, the others when their program is on PATH
  * (`osascript` only on macOS, where its dialog exists).
  */
-export function availablePromptDrivers(options?: AvailabilityOptions): string[] {
-  const path = options && "path" in options ? options.path : Deno.env.get("PATH");
+export function availablePromptDrivers(options: AvailabilityOptions): string[] {
+  const { path } = options;
   return PROMPT_DRIVERS.filter((name) => {
     if (name === "terminal") return true;
     if (name === "osascript" && Deno.build.os !== "darwin") return false;
@@ -63,6 +66,8 @@ export interface ChoosePromptDriverOptions extends AvailabilityOptions {
   requested?: string;
   /** The terminal should not be used: stdout is not a terminal, or a credential server shares it with a command. */
   avoidTerminal?: boolean;
+  /** Debug lines; silent when not given. */
+  log?: Logger;
 }
 
 /**
@@ -74,7 +79,7 @@ export function choosePromptDriver(options: ChoosePromptDriverOptions): string {
   if (!options.requested && options.avoidTerminal) {
     driver = availablePromptDrivers(options).find((d) => d !== "terminal") ?? "terminal";
   }
-  debug(`Using prompt driver: ${driver}`);
+  (options.log ?? SILENT).debug(`Using prompt driver: ${driver}`);
   return driver;
 }
 
@@ -86,7 +91,7 @@ const PASS_REMOVED = "--prompt=pass (or AWS_VAULT_PROMPT=pass) has been removed 
  * Checks a `--prompt` value against the drivers available here; `undefined` (automatic choice) is always valid.
  * @throws UsageError with aws-vault's messages for `pass` and for unknown or unavailable drivers
  */
-export function validatePromptDriver(name: string | undefined, options?: AvailabilityOptions): void {
+export function validatePromptDriver(name: string | undefined, options: AvailabilityOptions): void {
   if (name === undefined || name === "") return;
   const available = availablePromptDrivers(options);
   if (available.includes(name)) return;
@@ -124,14 +129,14 @@ export function ttyAvailable(): boolean {
 export async function runPromptProgram(
   name: string,
   args: readonly string[],
-  options?: RunPromptProgramOptions,
+  options: RunPromptProgramOptions,
 ): Promise<string> {
   const program = DRIVER_PROGRAMS[name] ?? name;
-  const path = lookPath(program, { path: toEnv(options?.env).get("PATH") });
+  const path = lookPath(program, { path: options.env.get("PATH") });
   if (!path) throw new PromptDriverError(`${name}: exec: "${program}": executable file not found in $PATH`);
   let command = path;
   let argv = [...args];
-  const tty = options?.tty === true && ttyAvailable();
+  const tty = options.tty === true && ttyAvailable();
   if (tty) {
     // Deno cannot hand a file to a child's stdin, so a shell redirects and then execs the program unchanged.
     command = "/bin/sh";
@@ -143,13 +148,13 @@ export async function runPromptProgram(
       args: argv,
       stdin: tty ? "inherit" : "null",
       stdout: "piped",
-      stderr: options?.tty ? "inherit" : "null",
+      stderr: options.tty ? "inherit" : "null",
     }).output();
   } catch (e) {
     throw new PromptDriverError(`${name}: ${e instanceof Error ? e.message : e}`, { cause: e });
   }
   if (!out.success) {
-    if (options?.cancelOnExit1 && out.code === 1) throw new PromptDriverError(`${name}: cancelled`);
+    if (options.cancelOnExit1 && out.code === 1) throw new PromptDriverError(`${name}: cancelled`);
     throw new PromptDriverError(`${name}: ${out.signal ? `signal: ${out.signal}` : `exit status ${out.code}`}`);
   }
   return new TextDecoder().decode(out.stdout).trim();

@@ -1,5 +1,6 @@
 /**
- * The dialog prompt drivers (spec §11): `osascript` (macOS), `zenity` (GNOME) and `kdialog` (KDE), each run with
+ * The dialog prompt drivers (docs/behaviour.md#mfa-prompt-drivers): `osascript` (macOS), `zenity` (GNOME) and `kdialog`
+ * (KDE), each run with
  * aws-vault's exact command line. Cancelling the dialog (exit status 1) is reported as `<driver>: cancelled`.
  * @module
  */
@@ -42,7 +43,7 @@ export function kdialogArgs(mfaSerial: string): string[] {
  * Asks with a macOS dialog.
  * @throws PromptDriverError `osascript: cancelled` or `osascript: exit status N`
  */
-export function osascriptPrompt(mfaSerial: string, context?: PromptDriverContext): Promise<string> {
+export function osascriptPrompt(mfaSerial: string, context: PromptDriverContext): Promise<string> {
   return runPromptProgram("osascript", osascriptArgs(mfaSerial), { ...context, cancelOnExit1: true });
 }
 
@@ -50,7 +51,7 @@ export function osascriptPrompt(mfaSerial: string, context?: PromptDriverContext
  * Asks with a zenity entry dialog.
  * @throws PromptDriverError `zenity: cancelled` or `zenity: exit status N`
  */
-export function zenityPrompt(mfaSerial: string, context?: PromptDriverContext): Promise<string> {
+export function zenityPrompt(mfaSerial: string, context: PromptDriverContext): Promise<string> {
   return runPromptProgram("zenity", zenityArgs(mfaSerial), { ...context, cancelOnExit1: true });
 }
 
@@ -58,6 +59,6 @@ export function zenityPrompt(mfaSerial: string, context?: PromptDriverContext): 
  * Asks with a kdialog input box.
  * @throws PromptDriverError `kdialog: cancelled` or `kdialog: exit status N`
  */
-export function kdialogPrompt(mfaSerial: string, context?: PromptDriverContext): Promise<string> {
+export function kdialogPrompt(mfaSerial: string, context: PromptDriverContext): Promise<string> {
   return runPromptProgram("kdialog", kdialogArgs(mfaSerial), { ...context, cancelOnExit1: true });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AppError, PromptCancelledError } from "../errors.ts";
+import { AppError, PromptCancelledError } from "../core/errors.ts";
 
 /** No terminal and no piped input to answer a prompt. */
 export class NoTerminalError extends AppError {}

@@ -1,12 +1,12 @@
 /**
- * The `ykman` driver (spec §11): the code comes from a YubiKey's OATH applet, which may wait for a touch. Its
+ * The `ykman` driver (docs/behaviour.md#mfa-prompt-drivers): the code comes from a YubiKey's OATH applet, which may
+ * wait for a touch. Its
  * stdin and stderr are the controlling terminal when there is one, so ykman's own prompts (touch, OATH password)
  * reach the user even under credential_process, as in the ByteNess fork.
  * @module
  */
 
-import { toEnv } from "../config/config_file.ts";
-import { debug } from "../log.ts";
+import { SILENT } from "../core/log.ts";
 import { type PromptDriverContext, runPromptProgram, ttyAvailable } from "./drivers.ts";
 
 /**
@@ -14,8 +14,8 @@ import { type PromptDriverContext, runPromptProgram, ttyAvailable } from "./driv
  * `… oath code --single <name>` when `AWS_VAULT_YKMAN_VERSION` is 1, 2 or 3. The account name is
  * `$YKMAN_OATH_CREDENTIAL_NAME`, else the MFA serial.
  */
-export function ykmanArgs(mfaSerial: string, context?: PromptDriverContext): string[] {
-  const env = toEnv(context?.env);
+export function ykmanArgs(mfaSerial: string, context: PromptDriverContext): string[] {
+  const env = context.env;
   const name = env.get("YKMAN_OATH_CREDENTIAL_NAME") || mfaSerial;
   const device = env.get("YKMAN_OATH_DEVICE_SERIAL");
   const args = device ? ["--device", device] : [];
@@ -51,9 +51,9 @@ function showNotice(text: string): void {
  * Reads the code from a YubiKey with ykman.
  * @throws PromptDriverError `ykman: exit status N` (ykman's own reason is on the terminal or stderr)
  */
-export function ykmanPrompt(mfaSerial: string, context?: PromptDriverContext): Promise<string> {
+export function ykmanPrompt(mfaSerial: string, context: PromptDriverContext): Promise<string> {
   const args = ykmanArgs(mfaSerial, context);
-  debug(`Fetching MFA code using \`ykman ${args.join(" ")}\``);
+  (context.log ?? SILENT).debug(`Fetching MFA code using \`ykman ${args.join(" ")}\``);
   showNotice(ykmanNotice(mfaSerial));
   return runPromptProgram("ykman", args, { ...context, tty: true });
 }

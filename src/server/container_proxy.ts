@@ -6,8 +6,8 @@
  * @module
  */
 
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import type { ListenAddress } from "./ec2_proxy.ts";
 
 export { DEFAULT_CONTAINER_PROXY_LISTEN, ECS_CONTAINER_ADDRESS } from "./addresses.ts";
@@ -24,6 +24,8 @@ export interface ContainerProxyOptions {
   readonly token: string;
   /** How long to wait for the ECS server (it may be prompting for MFA with `--lazy`); default 120 s. */
   readonly timeoutMs?: number;
+  /** Debug lines (start, each request, forwarding failures); silent when not given. */
+  readonly log?: Logger;
 }
 
 /** A running container proxy. */
@@ -125,7 +127,7 @@ export function containerProxyHandler(
       const reason = error instanceof DOMException && error.name === "TimeoutError"
         ? "timed out"
         : (error as Error).message;
-      debug(`container-proxy: ${target.origin}: ${reason}`);
+      (options.log ?? SILENT).debug(`container-proxy: ${target.origin}: ${reason}`);
       return message(502, `cannot reach the aws-vault credentials server at ${target.origin}: ${reason}`);
     }
   };
@@ -137,13 +139,14 @@ export function containerProxyHandler(
  */
 export function startContainerProxy(options: ContainerProxyOptions): Promise<ContainerProxy> {
   parseTarget(options.target);
+  const log = options.log ?? SILENT;
   // The Host check needs the bound port, known only once listening (port 0 asks for any).
   let handle: ((request: Request) => Promise<Response>) | undefined;
   const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
     const started = Date.now();
     const response = handle ? await handle(request) : message(503, "starting");
     const path = new URL(request.url).pathname;
-    debug(
+    log.debug(
       `http: ${info.remoteAddr.hostname}: ${response.status} ${request.method} ${path} (${Date.now() - started}ms)`,
     );
     return response;
@@ -158,7 +161,7 @@ export function startContainerProxy(options: ContainerProxyOptions): Promise<Con
             ...options,
             listen: { hostname: options.listen.hostname, port: addr.port },
           });
-          debug(`container-proxy: listening on ${addr.hostname}:${addr.port}, forwarding to ${options.target}`);
+          log.debug(`container-proxy: listening on ${addr.hostname}:${addr.port}, forwarding to ${options.target}`);
           resolve({ addr: { hostname: addr.hostname, port: addr.port }, close: () => server.shutdown() });
         },
       }, handler);

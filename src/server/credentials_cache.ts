@@ -12,15 +12,15 @@
  * - Credentials without an expiration (long-term keys) are kept for the life of the cache.
  *
  * aws-vault's SDK cache instead serves credentials until they have actually expired, so SDKs that refresh early keep
- * receiving the same near-expiry credentials (spec §5.1).
+ * receiving the same near-expiry credentials (docs/behaviour.md#ec2-metadata-server).
  * @module
  */
 
 import { formatDuration } from "../config/duration.ts";
-import type { Credentials } from "../credentials/credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 
 /** The default minimum remaining lifetime of handed-out credentials, as `AWS_MIN_TTL`'s default. */
 export const DEFAULT_MIN_TTL = 5 * 60_000;
@@ -36,6 +36,8 @@ export interface RefreshingCredentialsOptions {
   refreshAhead?: number;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Debug lines (failed background refreshes); silent when not given. */
+  log?: Logger;
 }
 
 /** The provider returned credentials that are already too close to their expiry to hand out. */
@@ -50,6 +52,7 @@ export class RefreshingCredentials {
   /** Width in ms of the background-refresh window before `minTtl`. */
   readonly refreshAhead: number;
   #now: () => Date;
+  #log: Logger;
   #cached?: Credentials;
   #inflight?: Promise<Credentials>;
   // Expiry (ms) of the cached credentials a background refresh was already tried for: one attempt per session.
@@ -64,6 +67,7 @@ export class RefreshingCredentials {
     this.minTtl = options?.minTtl ?? DEFAULT_MIN_TTL;
     this.refreshAhead = options?.refreshAhead ?? DEFAULT_REFRESH_AHEAD;
     this.#now = options?.now ?? (() => new Date());
+    this.#log = options?.log ?? SILENT;
   }
 
   /**
@@ -77,7 +81,7 @@ export class RefreshingCredentials {
       if (expiry !== undefined && this.#remaining(cached) < this.minTtl + this.refreshAhead) {
         if (this.#aheadTriedFor !== expiry) {
           this.#aheadTriedFor = expiry;
-          this.#refresh().catch((e) => debug(`Background refresh failed, will retry: ${errorText(e)}`));
+          this.#refresh().catch((e) => this.#log.debug(`Background refresh failed, will retry: ${errorText(e)}`));
         }
       }
       return Promise.resolve(cached);

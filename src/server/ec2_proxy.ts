@@ -1,13 +1,14 @@
 /**
- * The privileged half of `exec --ec2-server` (spec §5.1): an HTTP forwarder on 169.254.169.254:80 that hands every
+ * The privileged half of `exec --ec2-server` (docs/behaviour.md#ec2-metadata-server): an HTTP forwarder on
+ * 169.254.169.254:80 that hands every
  * request to the unprivileged credentials server on 127.0.0.1:9099, plus the helpers `exec` uses to start, probe and
  * stop it. Forwarding goes through `node:http` because `fetch` cannot send a chosen Host header, and the credentials
  * server checks Host against DNS rebinding; it is imported on first use to keep it off every other command's start-up.
  * @module
  */
 
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { METADATA_ADDRESS } from "./loopback_alias.ts";
 
 /** A TCP listen address. */
@@ -38,6 +39,8 @@ export interface Ec2ProxyOptions {
   readonly target?: string;
   /** Called (once the `/stop` answer is queued) when a client requests `/stop`. */
   readonly onStop?: () => void;
+  /** Debug lines (start, forwarding failures); silent when not given. */
+  readonly log?: Logger;
 }
 
 /** A running proxy. */
@@ -69,7 +72,8 @@ function joinPath(base: string, path: string): string {
 }
 
 /** Forwards one request as Go's `httputil.NewSingleHostReverseProxy` does: Host kept, X-Forwarded-For added. */
-async function forward(request: Request, target: URL, remote: string): Promise<Response> {
+async function forward(request: Request, target: URL, from: { remote: string; log: Logger }): Promise<Response> {
+  const { remote, log } = from;
   const http = await (nodeHttp ??= import("node:http"));
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
@@ -103,7 +107,7 @@ async function forward(request: Request, target: URL, remote: string): Promise<R
     });
     // Go's reverse proxy answers 502 with no body when the target cannot be reached.
     outgoing.on("error", (error: Error) => {
-      debug(`ec2 proxy: ${request.method} ${url.pathname}: ${error.message}`);
+      log.debug(`ec2 proxy: ${request.method} ${url.pathname}: ${error.message}`);
       resolve(new Response(null, { status: 502 }));
     });
     outgoing.end(body);
@@ -128,6 +132,7 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
 export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> {
   const listen = options.listen ?? EC2_PROXY_LISTEN;
   const target = new URL(options.target ?? EC2_CREDENTIALS_SERVER_URL);
+  const log = options.log ?? SILENT;
   let stopping = false;
   const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> | Response => {
     if (new URL(request.url).pathname === "/stop") {
@@ -137,7 +142,7 @@ export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> 
       }
       return new Response(null, { status: 200 });
     }
-    return forward(request, target, info.remoteAddr.hostname);
+    return forward(request, target, { remote: info.remoteAddr.hostname, log });
   };
   return new Promise((resolve, reject) => {
     try {
@@ -145,7 +150,7 @@ export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> 
         hostname: listen.hostname,
         port: listen.port,
         onListen: (addr) => {
-          debug(`EC2 Instance Metadata endpoint proxy server running on ${addr.hostname}:${addr.port}`);
+          log.debug(`EC2 Instance Metadata endpoint proxy server running on ${addr.hostname}:${addr.port}`);
           resolve({ addr: { hostname: addr.hostname, port: addr.port }, close: () => server.shutdown() });
         },
       }, handler);
@@ -217,6 +222,8 @@ export interface StartProxyOptions {
   readonly readyTimeoutMs?: number;
   /** Readiness probe (default {@link isProxyRunning}). */
   readonly isRunning?: () => Promise<boolean>;
+  /** Debug lines; silent when not given. */
+  readonly log?: Logger;
 }
 
 /**
@@ -232,7 +239,7 @@ export async function startProxyProcess(
   const os = options.os ?? Deno.build.os;
   const root = os !== "windows" && (options.uid === undefined ? Deno.uid() : options.uid) === 0;
   const [cmd, ...args] = proxyLaunchCommand(self, { os, root });
-  debug(`Starting \`aws-vault proxy\`${cmd === "sudo" ? " with sudo" : ""}`);
+  (options.log ?? SILENT).debug(`Starting \`aws-vault proxy\`${cmd === "sudo" ? " with sudo" : ""}`);
   let exited: Promise<Deno.CommandStatus> | undefined;
   try {
     if (cmd === "sudo") {

@@ -1,5 +1,6 @@
 /**
- * The EC2 instance-metadata credentials server (`exec --ec2-server`, spec §5.1), on 127.0.0.1:9099 behind the
+ * The EC2 instance-metadata credentials server (`exec --ec2-server`, docs/behaviour.md#ec2-metadata-server), on
+ * 127.0.0.1:9099 behind the
  * privileged 169.254.169.254 proxy, or reached directly with `AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT`.
  *
  * IMDSv2 is required by default (`allowImdsV1: false`; the CLI flag `--ec2-imdsv1` turns v1 back on): a GET must carry
@@ -11,7 +12,7 @@
  */
 
 import type { CredentialsProvider } from "../credentials/provider.ts";
-import { debug } from "../log.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
 import {
   formatRemote,
@@ -27,7 +28,7 @@ import {
   ServerError,
   textResponse,
 } from "./http_guard.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** The default port, as aws-vault (the 169.254.169.254 proxy forwards here). */
 export const DEFAULT_EC2_PORT = 9099;
@@ -60,6 +61,8 @@ export interface Ec2ServerOptions {
   allowImdsV1?: boolean;
   /** Clock, for tests (token expiry, `LastUpdated`). */
   now?: () => Date;
+  /** Debug lines (each request, the credentials served, failures); silent when not given. */
+  log?: Logger;
 }
 
 /** A running EC2 metadata server. */
@@ -118,7 +121,8 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     throw new ServerError(`refusing to serve instance metadata on non-loopback address ${hostname}`);
   }
   const now = options.now ?? (() => new Date());
-  const cache = new RefreshingCredentials(options.provider, { minTtl: options.minTtl, now });
+  const log = options.log ?? SILENT;
+  const cache = new RefreshingCredentials(options.provider, { minTtl: options.minTtl, now, log });
   const tokens = new Map<string, number>();
   let port = 0;
 
@@ -145,7 +149,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     try {
       const creds = await cache.get();
       const at = now();
-      logServing(creds, at);
+      logServing(log, creds, { now: at });
       const body = goJson({
         AccessKeyId: creds.accessKeyId,
         Code: "Success",
@@ -158,7 +162,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
       });
       return textResponse(200, body);
     } catch (e) {
-      return textResponse(504, `${safeErrorMessage(e)}\n`);
+      return textResponse(504, `${safeErrorMessage(e, { log })}\n`);
     }
   };
 
@@ -189,7 +193,10 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     const started = performance.now();
     const path = new URL(request.url).pathname;
     const response = checkEc2Request(request, info.remoteAddr, { port }) ?? await route(request, path);
-    logRequest(formatRemote(info.remoteAddr), { method: request.method, path }, {
+    logRequest(log, {
+      remote: formatRemote(info.remoteAddr),
+      method: request.method,
+      path,
       status: response.status,
       startedMs: started,
     });
@@ -197,7 +204,9 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   });
   port = listener.port;
 
-  await cache.get().catch((e) => debug(`Pre-fetching credentials for the EC2 server failed: ${safeErrorMessage(e)}`));
+  await cache.get().catch((e) =>
+    log.debug(`Pre-fetching credentials for the EC2 server failed: ${safeErrorMessage(e, { log })}`)
+  );
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
     close: () => listener.close(),

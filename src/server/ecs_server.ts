@@ -1,14 +1,17 @@
 /**
- * The ECS container-credentials server (`exec --ecs-server`, spec §5.2), hardened beyond aws-vault's:
+ * The ECS container-credentials server (`exec --ecs-server`, docs/behaviour.md#ecs-server), hardened beyond
+ * aws-vault's:
  * a 256-bit token compared in constant time, a Host-header check against DNS rebinding, a loopback-only bind unless a
  * non-loopback one is explicitly allowed, and a validated `/role-arn/` path.
  *
- * Clients send the token as `Authorization: <token>` (what every AWS SDK does with `AWS_CONTAINER_AUTHORIZATION_TOKEN`);
+ * Clients send the token as `Authorization: <token>` (what every AWS SDK does with
+ * `AWS_CONTAINER_AUTHORIZATION_TOKEN`);
  * `Authorization: Bearer <token>` is accepted too, for hand-written clients: the secret compared is the same.
  * @module
  */
 
-import type { Credentials } from "../credentials/credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
 import {
@@ -24,7 +27,7 @@ import {
   safeErrorMessage,
   ServerError,
 } from "./http_guard.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** Options of {@link startEcsServer}. */
 export interface EcsServerOptions {
@@ -46,6 +49,8 @@ export interface EcsServerOptions {
   allowedHosts?: readonly string[];
   /** Clock, for tests. */
   now?: () => Date;
+  /** Debug lines (each request, the credentials served, failures); silent when not given. */
+  log?: Logger;
 }
 
 /** A running ECS credentials server. */
@@ -100,7 +105,8 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     throw new ServerError(`refusing to serve credentials on non-loopback address ${hostname}`);
   }
   const now = options.now ?? (() => new Date());
-  const cacheOptions = { minTtl: options.minTtl, now };
+  const log = options.log ?? SILENT;
+  const cacheOptions = { minTtl: options.minTtl, now, log };
   const base = new RefreshingCredentials(options.provider, cacheOptions);
   const roles = new Map<string, RefreshingCredentials>();
   const token = randomToken();
@@ -134,7 +140,7 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
         try {
           role = new RefreshingCredentials(options.roleProvider(arn), cacheOptions);
         } catch (e) {
-          return message(403, safeErrorMessage(e));
+          return message(403, safeErrorMessage(e, { log }));
         }
         roles.set(arn, role);
       }
@@ -142,10 +148,10 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     }
     try {
       const creds = await cache.get();
-      logServing(creds, now());
+      logServing(log, creds, { now: now() });
       return jsonResponse(200, ecsCredentialsBody(creds, now()), "application/json");
     } catch (e) {
-      return message(500, safeErrorMessage(e));
+      return message(500, safeErrorMessage(e, { log }));
     }
   };
 
@@ -153,7 +159,10 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     const started = performance.now();
     const path = new URL(request.url).pathname;
     const response = await route(request, path);
-    logRequest(formatRemote(info.remoteAddr), { method: request.method, path }, {
+    logRequest(log, {
+      remote: formatRemote(info.remoteAddr),
+      method: request.method,
+      path,
       status: response.status,
       startedMs: started,
     });
@@ -166,7 +175,7 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
       await base.get();
     } catch (e) {
       await listener.close();
-      throw new ServerError(`Retrieving creds: ${safeErrorMessage(e)}`, { cause: e });
+      throw new ServerError(`Retrieving creds: ${safeErrorMessage(e, { log })}`, { cause: e });
     }
   }
   const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname;

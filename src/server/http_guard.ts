@@ -5,10 +5,10 @@
  */
 
 import { formatDuration } from "../config/duration.ts";
-import type { Credentials } from "../credentials/credentials.ts";
-import { AppError } from "../errors.ts";
-import { debug, maskSecret } from "../log.ts";
-import { formatRfc3339 } from "../time.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, maskSecret, SILENT } from "../core/log.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** A credential server could not start (port taken, bad bind address, first credentials fetch failed). */
 export class ServerError extends AppError {}
@@ -89,11 +89,14 @@ export function textResponse(status: number, body: string, headers?: Record<stri
   });
 }
 
-/** The message of a failed credential fetch for an HTTP answer: user-facing errors as-is, anything else generic. */
-export function safeErrorMessage(e: unknown): string {
+/**
+ * The message of a failed credential fetch for an HTTP answer: user-facing errors as-is, anything else generic (its
+ * text goes to `options.log`, silent when not given).
+ */
+export function safeErrorMessage(e: unknown, options?: { log?: Logger }): string {
   if (e instanceof AppError) return e.message;
   // An unexpected error's text was not written for users and might quote anything; it goes to the debug log only.
-  debug(`credential server: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+  (options?.log ?? SILENT).debug(`credential server: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
   return "internal error while retrieving credentials";
 }
 
@@ -104,21 +107,21 @@ function formatElapsed(ms: number): string {
   return formatDuration(ms);
 }
 
-/** Logs one answered request: `http: <remote>: <status> <method> <path> (<elapsed>)`. */
+/** Logs one answered request to `log`: `http: <remote>: <status> <method> <path> (<elapsed>)`. */
 export function logRequest(
-  remote: string,
-  request: { method: string; path: string },
-  result: { status: number; startedMs: number },
+  log: Logger,
+  request: { remote: string; method: string; path: string; status: number; startedMs: number },
 ): void {
-  const elapsed = formatElapsed(performance.now() - result.startedMs);
-  debug(`http: ${remote}: ${result.status} ${request.method} ${request.path} (${elapsed})`);
+  const elapsed = formatElapsed(performance.now() - request.startedMs);
+  log.debug(`http: ${request.remote}: ${request.status} ${request.method} ${request.path} (${elapsed})`);
 }
 
-/** Logs credentials being served, with the key masked. */
-export function logServing(creds: Credentials, now: Date): void {
+/** Logs credentials being served to `log`, with the key masked. */
+export function logServing(log: Logger, creds: Credentials, options: { now: Date }): void {
+  const { now } = options;
   const exp = creds.expiration;
   const tail = exp ? `expiration of ${formatRfc3339(exp)} (${formatDuration(exp.getTime() - now.getTime())})` : "";
-  debug(`Serving credentials via http ${maskSecret(creds.accessKeyId)}${tail ? `, ${tail}` : ""}`);
+  log.debug(`Serving credentials via http ${maskSecret(creds.accessKeyId)}${tail ? `, ${tail}` : ""}`);
 }
 
 /** `ip:port` of a peer for log lines, with IPv6 in brackets as Go prints `RemoteAddr`. */

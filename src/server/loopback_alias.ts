@@ -1,11 +1,12 @@
 /**
  * The 169.254.169.254 alias on the loopback interface that lets the EC2 metadata proxy listen on the address SDKs
- * query (spec §5.1). Each OS has its own tool and its own way of saying "already there"; the runner is injectable so
+ * query (docs/behaviour.md#ec2-metadata-server). Each OS has its own tool and its own way of saying "already there";
+ * the runner is injectable so
  * the macOS and Windows branches are tested by their exact argv and output handling on Linux.
  * @module
  */
 
-import { AppError } from "../errors.ts";
+import { AppError } from "../core/errors.ts";
 
 /** The EC2 instance metadata address. */
 export const METADATA_ADDRESS = "169.254.169.254";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { VaultError } from "../errors.ts";
+import { VaultError } from "../core/errors.ts";
 
 /** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
 export const KNOWN_BACKENDS: readonly string[] = [

@@ -3,11 +3,11 @@
  * @module
  */
 
-import type { Credentials } from "../credentials/credentials.ts";
+import type { Credentials } from "../core/credentials.ts";
 import { goBool, goJsonString, goString, goTime, InvalidDataError, type Keyring, parseGoObject } from "./keyring.ts";
 import { isOidcKey } from "./oidc_keyring.ts";
 import { isSessionKey } from "./session_keyring.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /**
  * Serialises credentials exactly as aws-vault does:

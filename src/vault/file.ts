@@ -4,8 +4,9 @@
  * @module
  */
 
-import { ItemNotFoundError, VaultError } from "../errors.ts";
-import { debug } from "../log.ts";
+import type { Env } from "../core/env.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import { decryptJwe, encryptJwe, InvalidJweError, readJweHeader } from "./jwe.ts";
 import {
   CorruptItemError,
@@ -35,18 +36,20 @@ const encoder = new TextEncoder();
 export interface FileKeyringOptions {
   /** Store directory; `~` and `~/…` expand to the home directory. Default {@link DEFAULT_FILE_DIR}. */
   dir?: string;
-  /** Environment accessor (HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE). Default `Deno.env.get`. */
-  env?: (name: string) => string | undefined;
+  /** The environment: HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE. */
+  env: Env;
   /** Asks the user for the passphrase when `AWS_VAULT_FILE_PASSPHRASE` is unset. */
   promptPassphrase?: (message: string) => Promise<string>;
   /** Largest PBES2 iteration count accepted when decrypting. Default 1,300,000. */
   maxPbes2Count?: number;
+  /** Debug lines (directory mode warning, stale temporary files); silent when not given. */
+  log?: Logger;
 }
 
 /** Expands a leading `~` or `~/` (`~\` on Windows) to the home directory from HOME or USERPROFILE. */
-export function expandHome(dir: string, env: (name: string) => string | undefined): string {
+export function expandHome(dir: string, env: Env): string {
   if (dir !== "~" && !dir.startsWith("~/") && !(SEP === "\\" && dir.startsWith("~\\"))) return dir;
-  const home = env("HOME") || env("USERPROFILE");
+  const home = env.get("HOME") || env.get("USERPROFILE");
   if (!home) throw new VaultError(`cannot expand ${JSON.stringify(dir)}: the home directory is unknown (HOME unset)`);
   return home + dir.slice(1);
 }
@@ -59,16 +62,18 @@ export class FileKeyring implements Keyring {
   readonly backend = "file";
   /** The store directory after home expansion. */
   readonly dir: string;
-  #env: (name: string) => string | undefined;
+  #env: Env;
   #prompt?: (message: string) => Promise<string>;
   #maxPbes2Count?: number;
   #passphrase?: Promise<string>;
   #verified = false;
   #tempsCleaned = false;
   #modeChecked = false;
+  #log: Logger;
 
-  constructor(options: FileKeyringOptions = {}) {
-    this.#env = options.env ?? ((name) => Deno.env.get(name));
+  constructor(options: FileKeyringOptions) {
+    this.#env = options.env;
+    this.#log = options.log ?? SILENT;
     this.#prompt = options.promptPassphrase;
     this.#maxPbes2Count = options.maxPbes2Count;
     this.dir = expandHome(options.dir ?? DEFAULT_FILE_DIR, this.#env);
@@ -247,7 +252,7 @@ export class FileKeyring implements Keyring {
   }
 
   async #askPassphrase(): Promise<string> {
-    const fromEnv = this.#env("AWS_VAULT_FILE_PASSPHRASE");
+    const fromEnv = this.#env.get("AWS_VAULT_FILE_PASSPHRASE");
     if (fromEnv !== undefined) return fromEnv;
     if (!this.#prompt) {
       throw new VaultError(
@@ -312,7 +317,9 @@ export class FileKeyring implements Keyring {
       mode = undefined;
     }
     if (mode != null && (mode & 0o077) !== 0) {
-      debug(`warning: ${this.dir} is accessible by other users (mode ${(mode & 0o777).toString(8)}); 700 is advised`);
+      this.#log.debug(
+        `warning: ${this.dir} is accessible by other users (mode ${(mode & 0o777).toString(8)}); 700 is advised`,
+      );
     }
   }
 
@@ -324,7 +331,7 @@ export class FileKeyring implements Keyring {
       const path = this.#join(entry.name);
       const mtime = (await Deno.lstat(path).catch(() => undefined))?.mtime;
       if (mtime && Date.now() - mtime.getTime() > STALE_TEMP_MS) {
-        await Deno.remove(path).then(() => debug(`removed stale temporary file ${path}`), () => {});
+        await Deno.remove(path).then(() => this.#log.debug(`removed stale temporary file ${path}`), () => {});
       }
     }
   }

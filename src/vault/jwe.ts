@@ -8,7 +8,7 @@
  * @module
  */
 
-import { VaultError } from "../errors.ts";
+import { VaultError } from "../core/errors.ts";
 import { WrongPassphraseError } from "./keyring.ts";
 
 /** Iteration count aws-vault (jose2go) writes. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ItemNotFoundError, VaultError } from "../errors.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
 import type { Keyring, VaultItem } from "./keyring.ts";
 
 /** Keychain name aws-vault uses unless `--keychain` says otherwise. */

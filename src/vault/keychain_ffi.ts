@@ -10,7 +10,7 @@
  * @module
  */
 
-import { VaultError } from "../errors.ts";
+import { VaultError } from "../core/errors.ts";
 import {
   type KeychainApi,
   keychainAvailable,

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { VaultError } from "../errors.ts";
-import { parseRfc3339 } from "../time.ts";
+import { VaultError } from "../core/errors.ts";
+import { parseRfc3339 } from "../core/time.ts";
 
 /**
  * One entry of a secret store, the TypeScript twin of Go's `keyring.Item`.

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { VaultError } from "../errors.ts";
+import { VaultError } from "../core/errors.ts";
 
 const P = "pointer" as const;
 const B = "buffer" as const;

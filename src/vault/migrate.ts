@@ -1,12 +1,13 @@
 /**
- * Moving long-term credentials from one secret store to another (`migrate-backend`, spec §1.10), so that an
+ * Moving long-term credentials from one secret store to another (`migrate-backend`, docs/behaviour.md#migrate-backend),
+ * so that an
  * interruption or a failure at any point loses nothing: the source goes only after the copy was read back and
  * matched, and a failed overwrite puts the destination's previous item back.
  * @module
  */
 
-import type { Credentials } from "../credentials/credentials.ts";
-import { ItemNotFoundError, VaultError } from "../errors.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
 import { CredentialKeyring, credentialsFromJson } from "./credential_keyring.ts";
 import { CorruptItemError, InvalidDataError, type Keyring, type VaultItem } from "./keyring.ts";
 
@@ -50,7 +51,8 @@ export interface MigrateOptions {
 export class MigrationError extends VaultError {
   /** The profile that failed. */
   readonly profile: string;
-  /** `copy`: the source still holds the credentials; `delete-source`: the copy is verified, the source delete failed. */
+  /** `copy`: the source still holds the credentials; `delete-source`: the copy is verified, the source delete failed.
+   */
   readonly stage: "copy" | "delete-source";
   /** What was done before the failure. */
   readonly summary: MigrationSummary;

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { ItemNotFoundError } from "../errors.ts";
-import { debug } from "../log.ts";
+import { ItemNotFoundError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import {
   CorruptItemError,
   goJsonString,
@@ -16,7 +16,7 @@ import {
   type Keyring,
   parseGoObject,
 } from "./keyring.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** Prefix of every OIDC token key. */
 export const OIDC_KEY_PREFIX = "oidc:";
@@ -72,16 +72,20 @@ export function oidcTokenFromJson(text: string): { token: OidcToken; expiration:
 export interface OidcTokenKeyringOptions {
   /** Clock, for tests. */
   now?: () => Date;
+  /** Debug lines (unreadable and expired tokens); silent when not given. */
+  log?: Logger;
 }
 
 /** OIDC tokens per SSO start URL, on top of any backend. */
 export class OidcTokenKeyring {
   #keyring: Keyring;
   #now: () => Date;
+  #log: Logger;
 
   constructor(keyring: Keyring, options?: OidcTokenKeyringOptions) {
     this.#keyring = keyring;
     this.#now = options?.now ?? (() => new Date());
+    this.#log = options?.log ?? SILENT;
   }
 
   /**
@@ -95,7 +99,7 @@ export class OidcTokenKeyring {
     } catch (e) {
       if (e instanceof ItemNotFoundError) return undefined;
       if (!(e instanceof CorruptItemError)) throw e;
-      debug(`OIDCTokenKeyring: Ignoring invalid data: ${e.message}`);
+      this.#log.debug(`OIDCTokenKeyring: Ignoring invalid data: ${e.message}`);
       return undefined;
     }
     let stored: { token: OidcToken; expiration: Date };
@@ -103,12 +107,12 @@ export class OidcTokenKeyring {
       stored = oidcTokenFromJson(text);
     } catch (e) {
       if (!(e instanceof InvalidDataError)) throw e;
-      debug(`OIDCTokenKeyring: Ignoring invalid data: ${e.message}`);
+      this.#log.debug(`OIDCTokenKeyring: Ignoring invalid data: ${e.message}`);
       return undefined;
     }
     const remainingMs = stored.expiration.getTime() - this.#now().getTime();
     if (remainingMs <= 0) {
-      debug(`OIDC token for '${startUrl}' expired, removing`);
+      this.#log.debug(`OIDC token for '${startUrl}' expired, removing`);
       await this.remove(startUrl).catch(() => {});
       return undefined;
     }

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { ItemNotFoundError, VaultError } from "../errors.ts";
+import type { Env } from "../core/env.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
 import { expandHome } from "./file.ts";
 import {
   CorruptItemError,
@@ -16,14 +17,6 @@ import {
 } from "./keyring.ts";
 import { lookPath } from "../os/look_path.ts";
 
-/** The environment {@link PassKeyring} reads (PASSWORD_STORE_DIR, HOME, PATH) and hands to `pass`. `Deno.env` fits. */
-export interface PassEnv {
-  /** One variable, or undefined when unset. */
-  get(name: string): string | undefined;
-  /** Every variable: the child's environment, plus PASSWORD_STORE_DIR. */
-  toObject(): Record<string, string>;
-}
-
 /** Options of {@link PassKeyring}. */
 export interface PassKeyringOptions {
   /** Store directory (`--pass-dir`); default `$PASSWORD_STORE_DIR`, else `~/.password-store`. `~` is expanded. */
@@ -32,8 +25,8 @@ export interface PassKeyringOptions {
   passCmd?: string;
   /** Folder of aws-vault's entries inside the store (`--pass-prefix`). Default "" (the store's top level). */
   prefix?: string;
-  /** Environment; default `Deno.env`. */
-  env?: PassEnv;
+  /** The environment (PASSWORD_STORE_DIR, HOME, PATH), handed to `pass` too. */
+  env: Env;
 }
 
 /** The pass program cannot be found: the backend cannot be opened. */
@@ -79,12 +72,12 @@ export class PassKeyring implements Keyring {
   /** The prefix as path segments joined with `/` ("" for the store's top level). */
   readonly prefix: string;
   #command: string;
-  #env: PassEnv;
+  #env: Env;
 
-  constructor(options: PassKeyringOptions = {}) {
-    this.#env = options.env ?? Deno.env;
+  constructor(options: PassKeyringOptions) {
+    this.#env = options.env;
     const get = (name: string) => this.#env.get(name);
-    this.dir = expandHome(options.passDir || get("PASSWORD_STORE_DIR") || "~/.password-store", get);
+    this.dir = expandHome(options.passDir || get("PASSWORD_STORE_DIR") || "~/.password-store", this.#env);
     this.prefix = segments(options.prefix ?? "", "prefix").join("/");
     const name = options.passCmd || "pass";
     const found = lookPath(name, { path: get("PATH") });

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { ItemNotFoundError, VaultError } from "../errors.ts";
+import type { Env } from "../core/env.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
 import {
   CorruptItemError,
   InvalidDataError,
@@ -23,17 +24,15 @@ export { decodeObjectPathName } from "./secret_service_session.ts";
 /** Collection used when none is configured (`--secret-service-collection`), as in aws-vault. */
 export const DEFAULT_COLLECTION = "awsvault";
 
-type Env = (name: string) => string | undefined;
-
 /** Options of {@link SecretServiceKeyring}. */
 export interface SecretServiceKeyringOptions {
   /** Collection name; default {@link DEFAULT_COLLECTION}. Created on the first `set` if missing. */
   collection?: string;
   /**
    * Environment accessor for the pre-flight checks and messages (D-Bus address, display). libsecret itself reads the
-   * process environment, so pass a view of it. Default `Deno.env.get`.
+   * process environment, so pass a view of it.
    */
-  env?: Env;
+  env: Env;
   /** Backends to suggest when this one cannot work; shown as `(available: …)`. */
   otherBackends?: readonly string[];
   /** Bound for one D-Bus round trip. Default 10 s. */
@@ -54,7 +53,7 @@ export class SecretServiceError extends VaultError {}
 export class SecretServiceTimeoutError extends SecretServiceError {}
 
 /** True when this backend can be tried: Linux, libsecret loadable and a D-Bus session bus address known. */
-export function secretServiceAvailable(env: Env = (n) => Deno.env.get(n)): boolean {
+export function secretServiceAvailable(env: Env): boolean {
   if (Deno.build.os !== "linux" || busAddress(env) === undefined) return false;
   try {
     loadLibSecret();
@@ -66,9 +65,9 @@ export function secretServiceAvailable(env: Env = (n) => Deno.env.get(n)): boole
 
 /** The session bus address GLib will use: DBUS_SESSION_BUS_ADDRESS, else `$XDG_RUNTIME_DIR/bus` if it exists. */
 function busAddress(env: Env): string | undefined {
-  const address = env("DBUS_SESSION_BUS_ADDRESS");
+  const address = env.get("DBUS_SESSION_BUS_ADDRESS");
   if (address) return address;
-  const runtime = env("XDG_RUNTIME_DIR");
+  const runtime = env.get("XDG_RUNTIME_DIR");
   try {
     if (runtime && Deno.statSync(`${runtime}/bus`).isSocket) return `unix:path=${runtime}/bus`;
   } catch { /* no systemd user bus either */ }
@@ -92,9 +91,9 @@ export class SecretServiceKeyring implements Keyring {
   #timeoutMs: number;
   #promptTimeoutMs?: number;
 
-  constructor(options: SecretServiceKeyringOptions = {}) {
+  constructor(options: SecretServiceKeyringOptions) {
     this.collection = options.collection || DEFAULT_COLLECTION;
-    this.#env = options.env ?? ((n) => Deno.env.get(n));
+    this.#env = options.env;
     this.#others = options.otherBackends ?? [];
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#promptTimeoutMs = options.promptTimeoutMs;
@@ -146,7 +145,7 @@ export class SecretServiceKeyring implements Keyring {
           `or ${this.#chooseOther()}`,
       );
     }
-    const headless = !this.#env("DISPLAY") && !this.#env("WAYLAND_DISPLAY");
+    const headless = !this.#env.get("DISPLAY") && !this.#env.get("WAYLAND_DISPLAY");
     const s = new Session(loadLibSecret(), {
       timeoutMs: this.#timeoutMs,
       promptTimeoutMs: this.#promptTimeoutMs ?? (headless ? 5_000 : 120_000),

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { VaultError } from "../errors.ts";
+import type { VaultError } from "../core/errors.ts";
 import {
   callBounded,
   cString,

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { ItemNotFoundError, VaultError } from "../errors.ts";
-import type { Credentials } from "../credentials/credentials.ts";
-import { debug } from "../log.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { type Logger, SILENT } from "../core/log.ts";
 import {
   CorruptItemError,
   goJsonString,
@@ -16,9 +16,9 @@ import {
   type Keyring,
   parseGoObject,
 } from "./keyring.ts";
-import { formatRfc3339 } from "../time.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
-/** The session types aws-vault writes (spec §10.2). */
+/** The session types aws-vault writes (docs/behaviour.md#session-keys). */
 export const SESSION_TYPES = {
   getSessionToken: "sts.GetSessionToken",
   assumeRole: "sts.AssumeRole",
@@ -159,6 +159,8 @@ function readSession(text: string): { credentials: Credentials; settings?: strin
 export interface SessionKeyringOptions {
   /** Clock, for tests. */
   now?: () => Date;
+  /** Debug lines (unreadable, stale and removed sessions); silent when not given. */
+  log?: Logger;
 }
 
 /** A cached session found by {@link SessionKeyring.get}. */
@@ -172,10 +174,12 @@ export class SessionKeyring {
   #keyring: Keyring;
   #now: () => Date;
   #swept = false;
+  #log: Logger;
 
   constructor(keyring: Keyring, options?: SessionKeyringOptions) {
     this.#keyring = keyring;
     this.#now = options?.now ?? (() => new Date());
+    this.#log = options?.log ?? SILENT;
   }
 
   async #sweepOnce(): Promise<void> {
@@ -184,7 +188,7 @@ export class SessionKeyring {
     try {
       await this.removeOldSessions();
     } catch (e) {
-      debug(`Error while deleting old session: ${e instanceof Error ? e.message : e}`);
+      this.#log.debug(`Error while deleting old session: ${e instanceof Error ? e.message : e}`);
     }
   }
 
@@ -209,14 +213,16 @@ export class SessionKeyring {
         const item = await this.#keyring.get(name);
         const { credentials, settings } = readSession(new TextDecoder().decode(item.data));
         if (lookup.settings !== undefined && settings !== undefined && settings !== lookup.settings) {
-          debug(`SessionKeyring: ${lookup.type} session of ${lookup.profileName} was made with other settings`);
+          this.#log.debug(
+            `SessionKeyring: ${lookup.type} session of ${lookup.profileName} was made with other settings`,
+          );
           continue;
         }
         return { key, credentials: { ...credentials, expiration: credentials.expiration ?? key.expiration } };
       } catch (e) {
         if (e instanceof ItemNotFoundError) continue; // removed by a concurrent process
         if (!(e instanceof InvalidDataError || e instanceof CorruptItemError)) throw e;
-        debug(`SessionKeyring: Ignoring invalid data: ${e.message}`);
+        this.#log.debug(`SessionKeyring: Ignoring invalid data: ${e.message}`);
         return undefined;
       }
     }
@@ -286,7 +292,7 @@ export class SessionKeyring {
   async #removeIfPresent(name: string): Promise<boolean> {
     try {
       await this.#keyring.remove(name);
-      debug(`Removed session ${name}`);
+      this.#log.debug(`Removed session ${name}`);
       return true;
     } catch (e) {
       if (e instanceof ItemNotFoundError) return false;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ItemNotFoundError, VaultError } from "../errors.ts";
+import { ItemNotFoundError, VaultError } from "../core/errors.ts";
 import type { Keyring, VaultItem } from "./keyring.ts";
 
 /** `CRED_MAX_CREDENTIAL_BLOB_SIZE` = 5 × 512 bytes. */

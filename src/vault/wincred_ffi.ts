@@ -1,12 +1,13 @@
 /**
  * The Windows Credential Manager's native layer: advapi32 `Cred*W` through `Deno.dlopen`, opened lazily and only on
  * Windows, plus the pure CREDENTIALW (x64) and UTF-16LE codecs it needs, which are testable on any OS.
- * It implements {@link WincredApi} and wires it into {@link openWincredKeyring}; aws-vault's rules live in `wincred.ts`.
+ * It implements {@link WincredApi} and wires it into {@link openWincredKeyring}; aws-vault's rules live in
+ * `wincred.ts`.
  * Every buffer returned by CredReadW/CredEnumerateW is released with CredFree.
  * @module
  */
 
-import { VaultError } from "../errors.ts";
+import { VaultError } from "../core/errors.ts";
 import { type WincredApi, wincredAvailable, WincredKeyring } from "./wincred.ts";
 
 /** `CRED_TYPE_GENERIC`. */

@@ -26,7 +26,9 @@ export async function runClient(cmd: string, args: string[], env: Record<string,
   }
 }
 
-/** The AWS CLI arguments of `sts get-caller-identity` against the fake endpoint (AWS CLI 2.9 ignores AWS_ENDPOINT_URL). */
+/**
+ * The AWS CLI arguments of `sts get-caller-identity` against the fake endpoint (AWS CLI 2.9 ignores AWS_ENDPOINT_URL).
+ */
 export function callerIdentityArgs(endpoint: string, options?: { output?: "json" | "text" }): string[] {
   return [
     "sts",

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { ItemNotFoundError } from "../../src/errors.ts";
+import { ItemNotFoundError } from "../../src/core/errors.ts";
 import type { Keyring, VaultItem } from "../../src/vault/keyring.ts";
 
 /** A keyring that keeps items in a Map; `items` is open for inspection. */

@@ -244,7 +244,7 @@ async function serveOps(): Promise<void> {
     timeoutMs?: number;
     ops: KeyringOp[];
   };
-  const ring = new SecretServiceKeyring({ collection, timeoutMs });
+  const ring = new SecretServiceKeyring({ collection, timeoutMs, env: Deno.env });
   const results: OpResult[] = [];
   for (const op of ops) {
     const started = performance.now();

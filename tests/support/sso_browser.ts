@@ -21,9 +21,10 @@ if (import.meta.main) {
   const { FileKeyring } = await import("../../src/vault/file.ts");
   const [configPath, name] = Deno.args;
   const profile = resolveProfile(parseConfigFile(await Deno.readTextFile(configPath)), name, { env: Deno.env });
-  const vault = new FileKeyring({ dir: Deno.env.get("SSO_TEST_VAULT_DIR") });
+  const vault = new FileKeyring({ dir: Deno.env.get("SSO_TEST_VAULT_DIR"), env: Deno.env });
   const provider = new SsoRoleCredentialsProvider(profile, {
     vault,
+    env: Deno.env,
     openUrl: actAsBrowser,
     write: () => {},
   });

@@ -13,7 +13,7 @@ import { SESSION_TYPES, SessionKeyring } from "../../src/vault/session_keyring.t
 import type { VaultItem } from "../../src/vault/keyring.ts";
 
 const [mode, dir, ...args] = Deno.args;
-const keyring = new FileKeyring({ dir });
+const keyring = new FileKeyring({ dir, env: Deno.env });
 const item = (key: string, value: string): VaultItem => ({
   key,
   data: new TextEncoder().encode(value),

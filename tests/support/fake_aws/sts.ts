@@ -1,5 +1,6 @@
 /**
- * STS (API version 2011-06-15) with the rules aws-vault depends on (spec §3, §6): who may call what, duration
+ * STS (API version 2011-06-15) with the rules aws-vault depends on (docs/behaviour.md#credential-chain, #durations):
+ * who may call what, duration
  * bounds, the 1 h role-chaining cap, MFA validation and MFA-protected roles.
  * @module
  */

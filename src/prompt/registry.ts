@@ -1,5 +1,6 @@
 /**
- * The MFA prompt driver registry (spec §11): name → driver for every driver this build implements, the
+ * The MFA prompt driver registry (docs/behaviour.md#mfa-prompt-drivers): name → driver for every driver this build
+ * implements, the
  * drivers usable on this machine and the automatic choice. Import drivers from here, not from their files.
  * @module
  */
@@ -21,13 +22,13 @@ export {
 } from "./drivers.ts";
 
 /** A driver: asks for the current code of MFA device `mfaSerial` and returns it trimmed. */
-export type PromptDriver = (mfaSerial: string, context?: PromptDriverContext) => Promise<string>;
+export type PromptDriver = (mfaSerial: string, context: PromptDriverContext) => Promise<string>;
 
 /**
  * The terminal driver: hidden input on the controlling terminal, so it works while stdout is captured. Without a
  * terminal it fails rather than read standard input, which under credential_process belongs to another program.
  */
-export const terminalPrompt: PromptDriver = async (mfaSerial) =>
+export const terminalPrompt = async (mfaSerial: string): Promise<string> =>
   (await promptSecret(mfaPromptMessage(mfaSerial), {
     what: `MFA code for ${mfaSerial} (use --mfa-token or mfa_process when there is no terminal)`,
     stdinFallback: false,

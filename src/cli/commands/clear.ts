@@ -1,24 +1,25 @@
 /**
- * `clear [PROFILE]`: delete cached sessions and SSO tokens (spec §1.7). Stored credentials are kept.
+ * `clear [PROFILE]`: delete cached sessions and SSO tokens (docs/behaviour.md#clear). Stored credentials are kept.
  * @module
  */
 
-import { resolveProfile } from "../config/profile.ts";
-import { suggestNames } from "../config/suggest.ts";
-import { ConfigError } from "../errors.ts";
-import { listKeys } from "../vault/keyring.ts";
-import { OidcTokenKeyring } from "../vault/oidc_keyring.ts";
-import { parseSessionKey, SessionKeyring } from "../vault/session_keyring.ts";
-import { CredentialKeyring } from "../vault/credential_keyring.ts";
-import { type CommandContext, stringArg } from "./command.ts";
-import { loadConfig, openVault } from "./vault_access.ts";
+import { resolveProfile } from "../../config/profile.ts";
+import { suggestNames } from "../../config/suggest.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { listKeys } from "../../vault/keyring.ts";
+import { OidcTokenKeyring } from "../../vault/oidc_keyring.ts";
+import { parseSessionKey, SessionKeyring } from "../../vault/session_keyring.ts";
+import { CredentialKeyring } from "../../vault/credential_keyring.ts";
+import type { CommandContext } from "../command.ts";
+import type { clearSpec } from "./specs.ts";
+import { loadConfig, openVault } from "../vault_access.ts";
 
 /** Runs `clear`. */
-export async function run(context: CommandContext): Promise<number> {
+export async function run(context: CommandContext<typeof clearSpec>): Promise<number> {
   const vault = await openVault(context);
-  const sessions = new SessionKeyring(vault);
-  const tokens = new OidcTokenKeyring(vault);
-  const profile = stringArg(context.args, "profile");
+  const sessions = new SessionKeyring(vault, { log: context.log });
+  const tokens = new OidcTokenKeyring(vault, { log: context.log });
+  const profile = context.args.profile;
 
   if (profile === undefined || profile === "") {
     const n = await sessions.removeOldSessions() + await sessions.removeAll() + await tokens.removeAll();
@@ -39,7 +40,7 @@ export async function run(context: CommandContext): Promise<number> {
 
   let n = await sessions.removeForProfile(profile);
   const startUrl = config.hasSection(profile)
-    ? resolveProfile(config, profile, { env: context.env }).ssoStartUrl
+    ? resolveProfile(config, profile, { env: context.env, log: context.log }).ssoStartUrl
     : undefined;
   if (startUrl && await tokens.has(startUrl)) {
     await tokens.remove(startUrl);

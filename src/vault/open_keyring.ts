@@ -4,7 +4,8 @@
  * @module
  */
 
-import { VaultError } from "../errors.ts";
+import type { Env } from "../core/env.ts";
+import { VaultError } from "../core/errors.ts";
 import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "./backends.ts";
 import { FileKeyring, type FileKeyringOptions } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
@@ -17,11 +18,11 @@ export interface OpenKeyringOptions {
   /** Backend name; default {@link DEFAULT_BACKEND}. */
   backend?: string;
   /** Options for the `file` backend (directory, passphrase prompt, environment). */
-  file?: FileKeyringOptions;
+  file: FileKeyringOptions;
   /** Options for the `pass` backend (store directory, command, prefix). */
-  pass?: PassKeyringOptions;
+  pass: PassKeyringOptions;
   /** Options for the `secret-service` backend. */
-  secretService?: { collection?: string };
+  secretService: { collection?: string; env: Env };
   /** Options for the `keychain` backend (macOS). */
   keychain?: { name?: string };
 }
@@ -31,7 +32,7 @@ export interface OpenKeyringOptions {
  * error listing the available ones. Every backend but `file` is loaded when it is opened: they bind OS libraries or
  * run programs, and a run that does not use them should not load them (docs/performance.md).
  */
-export async function openKeyring(options: OpenKeyringOptions = {}): Promise<Keyring> {
+export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring> {
   const backend = options.backend ?? DEFAULT_BACKEND;
   switch (backend) {
     case "file":
@@ -50,7 +51,8 @@ export async function openKeyring(options: OpenKeyringOptions = {}): Promise<Key
       if (!AVAILABLE_BACKENDS.includes("secret-service")) break;
       const { SecretServiceKeyring } = await import("./secret_service.ts");
       return new SecretServiceKeyring({
-        collection: options.secretService?.collection,
+        collection: options.secretService.collection,
+        env: options.secretService.env,
         otherBackends: AVAILABLE_BACKENDS.filter((b) => b !== "secret-service"),
       });
     }

@@ -1,24 +1,31 @@
 /**
- * The server modes of `exec` (spec §4.1 step 6, §5): the command runs as a child while a local server hands out
+ * The server modes of `exec` (docs/behaviour.md#exec-sequence step 6, #credential-servers): the command runs as a child
+ * while a local server hands out
  * credentials that refresh — the ECS server on a random loopback port with a token, or the EC2 metadata server on
  * 127.0.0.1:9099 behind the privileged 169.254.169.254 proxy.
  * @module
  */
 
-import type { ProfileConfig } from "../config/profile_config.ts";
-import { minTtlFromEnv } from "../config/profile.ts";
-import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
-import { CredentialsError, type CredentialsProvider } from "../credentials/provider.ts";
-import { mfaPromptDriver } from "../credentials/mfa.ts";
-import { choosePromptDriver } from "../prompt/drivers.ts";
-import { AppError } from "../errors.ts";
-import { startEc2Server } from "../server/ec2_server.ts";
-import { isProxyRunning, startProxyProcess, stopProxy } from "../server/ec2_proxy.ts";
-import { startEcsServer } from "../server/ecs_server.ts";
-import { buildChildEnv } from "./child_env.ts";
-import type { CommandContext } from "./command.ts";
-import { resolveCommand, runSubprocess } from "./exec_process.ts";
-import { resolveChain } from "./fetch_credentials.ts";
+import type { ProfileConfig } from "../../config/profile_config.ts";
+import { minTtlFromEnv } from "../../config/profile.ts";
+import { AssumeRoleProvider } from "../../credentials/assume_role_provider.ts";
+import { type CredentialsProvider } from "../../credentials/provider.ts";
+import { CredentialsError } from "../../core/errors.ts";
+import { mfaPromptDriver } from "../../credentials/mfa.ts";
+import { choosePromptDriver } from "../../prompt/drivers.ts";
+import { AppError } from "../../core/errors.ts";
+import { startEc2Server } from "../../server/ec2_server.ts";
+import { isProxyRunning, selfCommand, startProxyProcess, stopProxy } from "../../server/ec2_proxy.ts";
+import { startEcsServer } from "../../server/ecs_server.ts";
+import { buildChildEnv } from "../../os/child_env.ts";
+import { resolveCommand, runSubprocess } from "../../os/exec_process.ts";
+import { resolveChain } from "../../credentials/profile_credentials.ts";
+import { profileFlagsOf } from "../credential_options.ts";
+import { openCredentialSource } from "../vault_access.ts";
+import type { CommandContext } from "../command.ts";
+import type { execSpec } from "./specs.ts";
+
+type ExecContext = CommandContext<typeof execSpec>;
 
 /** What a server mode needs from `exec`, resolved. */
 interface ServerModeOptions {
@@ -38,7 +45,7 @@ interface ServerModeOptions {
  * `/role-arn/<ARN>`: AssumeRole from the profile's credentials with only the ARN, the default session name and
  * the profile's role duration, as aws-vault does (no MFA, external id or tags).
  */
-function roleProviderFor(options: ServerModeOptions, context: CommandContext) {
+function roleProviderFor(options: ServerModeOptions, context: ExecContext) {
   return (roleArn: string): CredentialsProvider =>
     new AssumeRoleProvider(
       {
@@ -52,22 +59,23 @@ function roleProviderFor(options: ServerModeOptions, context: CommandContext) {
         roleSessionName: undefined,
       },
       options.provider,
-      { env: context.env },
+      { env: context.env, log: context.log },
     );
 }
 
 /** Runs the command beside an ECS credential server; the server stops when the command exits. */
-async function runWithEcsServer(context: CommandContext, options: ServerModeOptions): Promise<number> {
-  const bind = context.flags["ecs-server-bind"];
+async function runWithEcsServer(context: ExecContext, options: ServerModeOptions): Promise<number> {
+  const bind = context.flags.ecsServerBind;
   const server = await startEcsServer({
     provider: options.provider,
     roleProvider: roleProviderFor(options, context),
-    lazy: context.flags.lazy === true,
+    lazy: context.flags.lazy,
     minTtl: minTtlFromEnv(context.env),
     // A bind address on the command line is the user's explicit choice to serve beyond loopback (containers);
     // the token is still required and the Host header must name that address.
-    hostname: typeof bind === "string" && bind !== "" ? bind : undefined,
-    allowNonLoopback: typeof bind === "string" && bind !== "",
+    hostname: bind || undefined,
+    allowNonLoopback: Boolean(bind),
+    log: context.log,
   });
   try {
     options.notice(
@@ -87,7 +95,7 @@ async function runWithEcsServer(context: CommandContext, options: ServerModeOpti
 }
 
 /** Runs the command beside the EC2 metadata server and its 169.254.169.254 proxy. */
-async function runWithEc2Server(context: CommandContext, options: ServerModeOptions): Promise<number> {
+async function runWithEc2Server(context: ExecContext, options: ServerModeOptions): Promise<number> {
   if (await isProxyRunning()) throw new AppError("Another process is already bound to 169.254.169.254:80");
   options.notice(
     "Warning: Starting a local EC2 credential server on 169.254.169.254:80; AWS credentials will be accessible to " +
@@ -97,10 +105,11 @@ async function runWithEc2Server(context: CommandContext, options: ServerModeOpti
     provider: options.provider,
     region: options.profile.region,
     minTtl: minTtlFromEnv(context.env),
-    allowImdsV1: context.flags["ec2-imdsv1"] === true,
+    allowImdsV1: context.flags.ec2Imdsv1,
+    log: context.log,
   });
   try {
-    await startProxyProcess();
+    await startProxyProcess(selfCommand(), { log: context.log });
     try {
       const env = buildChildEnv(context.env.toObject(), {
         profile: options.profileName,
@@ -123,7 +132,7 @@ async function runWithEc2Server(context: CommandContext, options: ServerModeOpti
  * @throws AppError when the command cannot be found
  */
 export async function runServerMode(
-  context: CommandContext,
+  context: ExecContext,
   options: {
     kind: "ecs" | "ec2";
     profileName: string;
@@ -141,8 +150,9 @@ export async function runServerMode(
     requested: context.global.prompt,
     avoidTerminal: true,
     path: context.env.get("PATH"),
+    log: context.log,
   });
-  const driver = mfaPromptDriver(chosen, name, { env: context.env });
+  const driver = mfaPromptDriver(chosen, name, { env: context.env, log: context.log });
   const usesTerminal = chosen === "terminal";
   const prompt = (serial: string) => {
     if (childRunning && usesTerminal) {
@@ -154,7 +164,15 @@ export async function runServerMode(
     }
     return driver(serial);
   };
-  const { profile, provider } = await resolveChain(context, name, { mfa: { prompt }, server: true });
+  const source = await openCredentialSource(context);
+  const { profile, provider } = await resolveChain(source, name, {
+    flags: profileFlagsOf(context.flags, context.global),
+    noSession: context.flags.noSession,
+    noCache: context.flags.noCache,
+    mfa: { prompt },
+    server: true,
+    log: context.log,
+  });
   const mode: ServerModeOptions = {
     profileName: name,
     profile,

@@ -1,10 +1,10 @@
 /**
- * The environment `exec` gives its command (spec §4.2).
+ * The environment `exec` gives its command (docs/behaviour.md#child-environment).
  * @module
  */
 
-import type { Credentials } from "../credentials/credentials.ts";
-import { formatRfc3339 } from "../time.ts";
+import type { Credentials } from "../core/credentials.ts";
+import { formatRfc3339 } from "../core/time.ts";
 
 /** Variables removed from the inherited environment so no other credentials or profile leak into the child. */
 export const UNSET_VARS: readonly string[] = [

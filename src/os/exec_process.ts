@@ -4,9 +4,9 @@
  * @module
  */
 
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
-import { lookPath } from "../os/look_path.ts";
+import { AppError } from "../core/errors.ts";
+import { type Logger, SILENT } from "../core/log.ts";
+import { lookPath } from "./look_path.ts";
 import { execve, guardSigusr1, SIGNALS } from "./libc.ts";
 
 /** Signals passed on to the child. SIGINT is not: the terminal already sends it to the child's process group. */
@@ -31,13 +31,14 @@ export function resolveCommand(command: string, options: { path?: string }): str
  */
 export async function runCommand(
   command: string,
-  options: { args: readonly string[]; env: Readonly<Record<string, string>>; replace?: boolean },
+  options: { args: readonly string[]; env: Readonly<Record<string, string>>; replace?: boolean; log?: Logger },
 ): Promise<number> {
+  const log = options.log ?? SILENT;
   const path = resolveCommand(command, { path: options.env.PATH });
-  debug(`Exec command ${command} ${options.args.length} args`);
+  log.debug(`Exec command ${command} ${options.args.length} args`);
   if (options.replace !== false && Deno.build.os !== "windows") {
     execve(path, [command, ...options.args], options.env);
-    debug(`execve of ${path} failed, running it as a subprocess`);
+    log.debug(`execve of ${path} failed, running it as a subprocess`);
   }
   return await runSubprocess(path, options);
 }

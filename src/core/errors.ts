@@ -52,3 +52,21 @@ export class PromptCancelledError extends AppError {
     super(message, { exitCode: 130 });
   }
 }
+
+/**
+ * A credential source failed. The message names the profile, the call and AWS's own error, never a secret:
+ * `profile admin: sts:AssumeRole failed: AccessDenied: User arn:… is not authorized to perform sts:AssumeRole`.
+ */
+export class CredentialsError extends AppError {
+  /** The profile whose credentials were being fetched. */
+  readonly profile: string;
+  /** The call that failed (`sts:AssumeRole`, `credential_process`, …), if any. */
+  readonly operation?: string;
+  constructor(profile: string, message: string, options?: { operation?: string; cause?: unknown }) {
+    super(`profile ${profile}: ${options?.operation ? `${options.operation} failed: ` : ""}${message}`, {
+      cause: options?.cause,
+    });
+    this.profile = profile;
+    this.operation = options?.operation;
+  }
+}

@@ -1,27 +1,28 @@
 /**
- * `add PROFILE`: store an access key in the vault (spec §1.1).
+ * `add PROFILE`: store an access key in the vault (docs/behaviour.md#add).
  * @module
  */
 
-import { configFilePath } from "../config/config_file.ts";
-import { appendProfileSection } from "../config/config_write.ts";
-import { AppError } from "../errors.ts";
-import { debug, maskSecret } from "../log.ts";
-import { promptSecret, promptVisible } from "../prompt/terminal.ts";
-import { CredentialKeyring } from "../vault/credential_keyring.ts";
-import { SessionKeyring } from "../vault/session_keyring.ts";
-import type { Credentials } from "../credentials/credentials.ts";
-import { boolFlag, type CommandContext } from "./command.ts";
-import { requireProfile } from "./profile_arg.ts";
-import { loadConfig, openVault } from "./vault_access.ts";
+import { configFilePath } from "../../config/config_file.ts";
+import { appendProfileSection } from "../../config/config_write.ts";
+import { AppError } from "../../core/errors.ts";
+import { maskSecret } from "../../core/log.ts";
+import { promptSecret, promptVisible } from "../../prompt/terminal.ts";
+import { CredentialKeyring } from "../../vault/credential_keyring.ts";
+import { SessionKeyring } from "../../vault/session_keyring.ts";
+import type { Credentials } from "../../core/credentials.ts";
+import type { CommandContext } from "../command.ts";
+import type { addSpec } from "./specs.ts";
+import { requireProfile } from "../profile_arg.ts";
+import { loadConfig, openVault } from "../vault_access.ts";
 
 interface KeyInput {
   readonly credentials: Credentials;
   readonly mfaSerial?: string;
 }
 
-async function readKeys(context: CommandContext): Promise<KeyInput> {
-  if (boolFlag(context.flags, "env")) {
+async function readKeys(context: CommandContext<typeof addSpec>): Promise<KeyInput> {
+  if (context.flags.env) {
     // As in aws-vault, --env values are taken as they are (no trimming).
     const accessKeyId = context.env.get("AWS_ACCESS_KEY_ID");
     if (!accessKeyId) throw new AppError("Missing value for AWS_ACCESS_KEY_ID");
@@ -40,8 +41,8 @@ async function readKeys(context: CommandContext): Promise<KeyInput> {
 }
 
 /** Runs `add`. */
-export async function run(context: CommandContext): Promise<number> {
-  const profile = requireProfile(context);
+export async function run(context: CommandContext<typeof addSpec>): Promise<number> {
+  const profile = requireProfile(context.args.profile, context.env);
   const config = await loadConfig(context);
   const sourceProfile = config.profile(profile)?.get("source_profile")?.value;
   if (sourceProfile && sourceProfile !== profile) {
@@ -53,18 +54,18 @@ export async function run(context: CommandContext): Promise<number> {
   const input = await readKeys(context);
   const vault = await openVault(context);
   await new CredentialKeyring(vault).set(profile, input.credentials);
-  debug(`Stored credentials ${maskSecret(input.credentials.accessKeyId)} for profile ${profile}`);
+  context.log.debug(`Stored credentials ${maskSecret(input.credentials.accessKeyId)} for profile ${profile}`);
   context.out.stdout(`Added credentials to profile ${JSON.stringify(profile)} in vault\n`);
 
   // Sessions made from the old key must not outlive it.
-  const removed = await new SessionKeyring(vault).removeForProfile(profile);
+  const removed = await new SessionKeyring(vault, { log: context.log }).removeForProfile(profile);
   if (removed > 0) context.out.stdout(`Deleted ${removed} existing sessions.\n`);
 
-  if (!config.hasSection(profile) && boolFlag(context.flags, "add-config")) {
+  if (!config.hasSection(profile) && context.flags.addConfig) {
     const entries: [string, string][] = input.mfaSerial ? [["mfa_serial", input.mfaSerial]] : [];
-    const path = configFilePath(context.env);
-    await appendProfileSection(path, profile, { entries });
-    debug(`Added profile ${profile} to ${path}`);
+    const path = configFilePath(context.env, { log: context.log });
+    await appendProfileSection(path, profile, { entries, log: context.log });
+    context.log.debug(`Added profile ${profile} to ${path}`);
   }
   return 0;
 }

@@ -1,19 +1,19 @@
 /**
- * `list` (alias `ls`): profiles, stored credentials and cached sessions (spec §1.3). Needs no passphrase:
+ * `list` (alias `ls`): profiles, stored credentials and cached sessions (docs/behaviour.md#list). Needs no passphrase:
  * everything shown comes from item names.
  * @module
  */
 
-import type { AwsConfigFile } from "../config/config_file.ts";
-import { formatDuration } from "../config/duration.ts";
-import { resolveProfile } from "../config/profile.ts";
-import { debug } from "../log.ts";
-import { listKeys } from "../vault/keyring.ts";
-import { isSessionKey, parseSessionKey, type SessionKey, sessionTypeLabel } from "../vault/session_keyring.ts";
-import { isOidcKey, OIDC_KEY_PREFIX } from "../vault/oidc_keyring.ts";
-import { boolFlag, type CommandContext } from "./command.ts";
-import { formatTable } from "./table.ts";
-import { loadConfig, openVault } from "./vault_access.ts";
+import type { AwsConfigFile } from "../../config/config_file.ts";
+import { formatDuration } from "../../config/duration.ts";
+import { resolveProfile } from "../../config/profile.ts";
+import { listKeys } from "../../vault/keyring.ts";
+import { isSessionKey, parseSessionKey, type SessionKey, sessionTypeLabel } from "../../vault/session_keyring.ts";
+import { isOidcKey, OIDC_KEY_PREFIX } from "../../vault/oidc_keyring.ts";
+import type { CommandContext } from "../command.ts";
+import { formatTable } from "../table.ts";
+import { loadConfig, openVault } from "../vault_access.ts";
+import type { listSpec } from "./specs.ts";
 
 /** `sts.GetSessionToken:59m12s`, or `…:expired` once past its expiry (aws-vault would print a negative time). */
 function sessionLabel(session: SessionKey, now: Date): string {
@@ -35,17 +35,21 @@ function oidcLabel(startUrl: string, config: AwsConfigFile): string {
 }
 
 /** The start URL a profile logs in with, or undefined; a profile that does not resolve is skipped, not fatal. */
-function ssoStartUrlOf(config: AwsConfigFile, profile: string, context: CommandContext): string | undefined {
+function ssoStartUrlOf(
+  config: AwsConfigFile,
+  profile: string,
+  context: CommandContext<typeof listSpec>,
+): string | undefined {
   try {
-    return resolveProfile(config, profile, { env: context.env }).ssoStartUrl;
+    return resolveProfile(config, profile, { env: context.env, log: context.log }).ssoStartUrl;
   } catch (e) {
-    debug(`list: cannot resolve profile ${profile}: ${(e as Error).message}`);
+    context.log.debug(`list: cannot resolve profile ${profile}: ${(e as Error).message}`);
     return undefined;
   }
 }
 
 /** Runs `list`. */
-export async function run(context: CommandContext): Promise<number> {
+export async function run(context: CommandContext<typeof listSpec>): Promise<number> {
   const config = await loadConfig(context);
   const vault = await openVault(context);
   const listing = await listKeys(vault);
@@ -58,15 +62,15 @@ export async function run(context: CommandContext): Promise<number> {
   const profiles = config.profileNames();
   const now = new Date();
 
-  if (boolFlag(context.flags, "credentials")) {
+  if (context.flags.credentials) {
     for (const c of credentialNames) context.out.stdout(`${c}\n`);
     return 0;
   }
-  if (boolFlag(context.flags, "profiles")) {
+  if (context.flags.profiles) {
     for (const p of profiles) context.out.stdout(`${p}\n`);
     return 0;
   }
-  if (boolFlag(context.flags, "sessions")) {
+  if (context.flags.sessions) {
     for (const url of oidcUrls) context.out.stdout(`${oidcLabel(url, config)}\n`);
     for (const s of sessions) context.out.stdout(`${sessionLabel(s, now)}\n`);
     return 0;

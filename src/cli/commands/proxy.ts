@@ -1,14 +1,16 @@
 /**
- * `proxy` (hidden, alias `server`): the privileged 169.254.169.254 forwarder for `exec --ec2-server` (spec §1.9, §5.1).
+ * `proxy` (hidden, alias `server`): the privileged 169.254.169.254 forwarder for `exec --ec2-server`
+ * (docs/behaviour.md#proxy, #ec2-metadata-server).
  * It owns the loopback alias for its lifetime: added at start, removed on `/stop`, SIGINT, SIGTERM or SIGHUP.
  * @module
  */
 
-import { debug } from "../log.ts";
-import { startEc2Proxy, stopProxy } from "../server/ec2_proxy.ts";
-import { addLoopbackAlias, removeLoopbackAlias } from "../server/loopback_alias.ts";
-import { boolFlag, type CommandContext } from "./command.ts";
-import { guardSigusr1 } from "./libc.ts";
+import type { Logger } from "../../core/log.ts";
+import { startEc2Proxy, stopProxy } from "../../server/ec2_proxy.ts";
+import { addLoopbackAlias, removeLoopbackAlias } from "../../server/loopback_alias.ts";
+import type { CommandContext } from "../command.ts";
+import type { proxySpec } from "./specs.ts";
+import { guardSigusr1 } from "../../os/libc.ts";
 
 /** The signals that end the proxy; Windows only delivers SIGINT and SIGBREAK to Deno. */
 function stopSignals(): Deno.Signal[] {
@@ -22,14 +24,14 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-async function runProxy(): Promise<number> {
+async function runProxy(log: Logger): Promise<number> {
   guardSigusr1();
   const created = await addLoopbackAlias();
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => stop = resolve);
   let proxy;
   try {
-    proxy = await startEc2Proxy({ onStop: () => stop() });
+    proxy = await startEc2Proxy({ onStop: () => stop(), log });
   } catch (error) {
     // An alias that was already there may belong to a proxy that is still running: leave it.
     if (created) await removeLoopbackAlias().catch(() => {});
@@ -38,7 +40,7 @@ async function runProxy(): Promise<number> {
   const signals = stopSignals();
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   await stopped;
-  debug("Shutting down the EC2 metadata proxy");
+  log.debug("Shutting down the EC2 metadata proxy");
   for (const signal of signals) Deno.removeSignalListener(signal, stop);
   await within(proxy.close(), 2000);
   await removeLoopbackAlias();
@@ -46,10 +48,10 @@ async function runProxy(): Promise<number> {
 }
 
 /** Runs `proxy`. */
-export async function run(context: CommandContext): Promise<number> {
-  if (boolFlag(context.flags, "stop")) {
+export async function run(context: CommandContext<typeof proxySpec>): Promise<number> {
+  if (context.flags.stop) {
     await stopProxy();
     return 0;
   }
-  return await runProxy();
+  return await runProxy(context.log);
 }

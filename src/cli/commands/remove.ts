@@ -1,24 +1,25 @@
 /**
- * `remove PROFILE` (alias `rm`): delete stored credentials (spec §1.2).
+ * `remove PROFILE` (alias `rm`): delete stored credentials (docs/behaviour.md#remove).
  * @module
  */
 
-import { suggestNames } from "../config/suggest.ts";
-import { VaultError } from "../errors.ts";
-import { confirm } from "../prompt/terminal.ts";
-import { CredentialKeyring } from "../vault/credential_keyring.ts";
-import { SessionKeyring } from "../vault/session_keyring.ts";
-import { boolFlag, type CommandContext } from "./command.ts";
-import { requireProfile } from "./profile_arg.ts";
-import { openVault } from "./vault_access.ts";
+import { suggestNames } from "../../config/suggest.ts";
+import { VaultError } from "../../core/errors.ts";
+import { confirm } from "../../prompt/terminal.ts";
+import { CredentialKeyring } from "../../vault/credential_keyring.ts";
+import { SessionKeyring } from "../../vault/session_keyring.ts";
+import type { CommandContext } from "../command.ts";
+import type { removeSpec } from "./specs.ts";
+import { requireProfile } from "../profile_arg.ts";
+import { openVault } from "../vault_access.ts";
 
 /** Runs `remove`. */
-export async function run(context: CommandContext): Promise<number> {
-  const profile = requireProfile(context);
+export async function run(context: CommandContext<typeof removeSpec>): Promise<number> {
+  const profile = requireProfile(context.args.profile, context.env);
   const vault = await openVault(context);
-  const sessions = new SessionKeyring(vault);
+  const sessions = new SessionKeyring(vault, { log: context.log });
 
-  if (boolFlag(context.flags, "sessions-only")) {
+  if (context.flags.sessionsOnly) {
     const n = await sessions.removeForProfile(profile);
     context.out.stdout(`Deleted ${n} sessions.\n`);
     return 0;
@@ -34,7 +35,7 @@ export async function run(context: CommandContext): Promise<number> {
       `no credentials stored for profile ${JSON.stringify(profile)} in the ${vault.backend} vault${hint}`,
     );
   }
-  if (!boolFlag(context.flags, "force")) {
+  if (!context.flags.force) {
     if (!await confirm(`Delete credentials for profile ${JSON.stringify(profile)}? (y|N) `)) return 0;
   }
   await credentials.remove(profile);

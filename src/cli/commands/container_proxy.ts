@@ -5,27 +5,24 @@
  * @module
  */
 
-import { debug } from "../log.ts";
 import {
   ContainerProxyError,
   DEFAULT_CONTAINER_PROXY_LISTEN,
   parseListenAddress,
   startContainerProxy,
-} from "../server/container_proxy.ts";
-import { boolFlag, type CommandContext } from "./command.ts";
-import { guardSigusr1 } from "./libc.ts";
+} from "../../server/container_proxy.ts";
+import type { CommandContext } from "../command.ts";
+import type { containerProxySpec } from "./specs.ts";
+import { guardSigusr1 } from "../../os/libc.ts";
 
 const TOKEN_ENV = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 const TOKEN_FILE_ENV = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
 
-function stringFlag(context: CommandContext, name: string): string | undefined {
-  const value = context.flags[name];
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
+type Context = CommandContext<typeof containerProxySpec>;
 
 /** `--token-file`, then `$AWS_CONTAINER_AUTHORIZATION_TOKEN`, then `$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`. */
-async function readToken(context: CommandContext): Promise<string> {
-  const file = stringFlag(context, "token-file") ??
+async function readToken(context: Context): Promise<string> {
+  const file = context.flags.tokenFile ||
     (context.env.get(TOKEN_ENV) ? undefined : context.env.get(TOKEN_FILE_ENV));
   let token = context.env.get(TOKEN_ENV) ?? "";
   if (file) {
@@ -56,23 +53,23 @@ async function checkRunning(listen: string): Promise<number> {
 }
 
 /** Runs `container-proxy`. */
-export async function run(context: CommandContext): Promise<number> {
-  const listenText = stringFlag(context, "listen") ?? DEFAULT_CONTAINER_PROXY_LISTEN;
-  if (boolFlag(context.flags, "check-running")) return await checkRunning(listenText);
+export async function run(context: Context): Promise<number> {
+  const listenText = context.flags.listen || DEFAULT_CONTAINER_PROXY_LISTEN;
+  if (context.flags.checkRunning) return await checkRunning(listenText);
   const listen = parseListenAddress(listenText);
-  const target = stringFlag(context, "target");
+  const target = context.flags.target;
   if (!target) {
     throw new ContainerProxyError("no target: set AWS_CONTAINER_CREDENTIALS_FULL_URI or pass --target");
   }
   const token = await readToken(context);
   guardSigusr1();
-  const proxy = await startContainerProxy({ listen, target, token });
+  const proxy = await startContainerProxy({ listen, target, token, log: context.log });
   // As PID 1 in a container, SIGTERM has no default action: without a listener `docker stop` waits 10 s and kills.
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];
   await new Promise<void>((resolve) => {
     for (const signal of signals) Deno.addSignalListener(signal, resolve);
   });
-  debug("container-proxy: shutting down");
+  context.log.debug("container-proxy: shutting down");
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([proxy.close(), new Promise((resolve) => timer = setTimeout(resolve, 2000))]);
   clearTimeout(timer);

@@ -1,15 +1,17 @@
 /**
- * `migrate-backend --from A --to B`: copy stored credentials between secret stores (spec §1.10, from the
+ * `migrate-backend --from A --to B`: copy stored credentials between secret stores (docs/behaviour.md#migrate-backend,
+ * from the
  * ByteNess fork), with the same messages; the copying itself lives in `vault/migrate.ts`.
  * @module
  */
 
-import { AppError, VaultError } from "../errors.ts";
-import type { Keyring } from "../vault/keyring.ts";
-import { migrateCredentials, MigrationError, migrationProfiles, type ProfileMigration } from "../vault/migrate.ts";
-import { openKeyring } from "../vault/mod.ts";
-import { boolFlag, type CommandContext } from "./command.ts";
-import { backendOpenOptions } from "./vault_access.ts";
+import { AppError, VaultError } from "../../core/errors.ts";
+import type { Keyring } from "../../vault/keyring.ts";
+import { migrateCredentials, MigrationError, migrationProfiles, type ProfileMigration } from "../../vault/migrate.ts";
+import { openKeyring } from "../../vault/open_keyring.ts";
+import type { CommandContext } from "../command.ts";
+import type { migrateBackendSpec } from "./specs.ts";
+import { backendOpenOptions } from "../vault_access.ts";
 
 /** Options of {@link runMigrateBackend}. */
 export interface MigrateBackendOptions {
@@ -44,11 +46,13 @@ async function openAs(
  * The command's action: prints aws-vault's progress lines and summary to stdout and resolves to 0; a failed
  * profile prints `failed: …` and rejects with the error (exit 1).
  */
-export async function runMigrateBackend(context: CommandContext, options?: MigrateBackendOptions): Promise<number> {
+export async function runMigrateBackend(
+  context: CommandContext<typeof migrateBackendSpec>,
+  options?: MigrateBackendOptions,
+): Promise<number> {
   const { flags, out } = context;
-  const from = String(flags.from ?? "");
-  const to = String(flags.to ?? "");
-  const profile = typeof flags.profile === "string" && flags.profile !== "" ? flags.profile : undefined;
+  const { from, to } = flags;
+  const profile = flags.profile || undefined;
   if (from === to) throw new AppError("source and destination backends must differ");
   const open = options?.open ?? ((backend: string) => openKeyring(backendOpenOptions(context, backend)));
 
@@ -58,7 +62,7 @@ export async function runMigrateBackend(context: CommandContext, options?: Migra
     out.stdout(`No credentials found in source backend ${from}.\n`);
     return 0;
   }
-  if (boolFlag(flags, "dry-run")) {
+  if (flags.dryRun) {
     out.stdout(`Would migrate ${profiles.length} credential profile(s) from ${from} to ${to}:\n`);
     out.stdout(profiles.map((p) => `  ${p}\n`).join("") + "\nNo changes made.\n");
     return 0;
@@ -69,8 +73,8 @@ export async function runMigrateBackend(context: CommandContext, options?: Migra
   try {
     summary = await migrateCredentials(source, destination, {
       profiles,
-      overwrite: boolFlag(flags, "overwrite"),
-      deleteSource: boolFlag(flags, "delete-source"),
+      overwrite: flags.overwrite,
+      deleteSource: flags.deleteSource,
       onStart: (p) => out.stdout(`Migrating ${p}... `),
       onDone: (result) => out.stdout(resultLine(result) + "\n"),
     });
@@ -93,6 +97,6 @@ export async function runMigrateBackend(context: CommandContext, options?: Migra
 }
 
 /** Runs `migrate-backend`. */
-export function run(context: CommandContext): Promise<number> {
+export function run(context: CommandContext<typeof migrateBackendSpec>): Promise<number> {
   return runMigrateBackend(context);
 }

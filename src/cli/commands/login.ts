@@ -1,28 +1,33 @@
 /**
- * `login [PROFILE]`: open the AWS console with federated credentials (spec §7). Role sessions go to the federation
+ * `login [PROFILE]`: open the AWS console with federated credentials (docs/behaviour.md#login). Role sessions go to the
+ * federation
  * endpoint as they are; an IAM user's keys are first exchanged for a GetFederationToken session, since the console
  * accepts only temporary credentials and GetFederationToken refuses session credentials (so the target profile
  * never gets a GetSessionToken session here).
  * @module
  */
 
-import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logoutUrl } from "../aws/signin.ts";
-import { httpClient } from "../aws/tls.ts";
-import type { EnvSource } from "../config/config_file.ts";
-import type { ProfileConfig } from "../config/profile_config.ts";
-import { resolveProfile } from "../config/profile.ts";
-import { formatDuration } from "../config/duration.ts";
-import { AssumeRoleProvider } from "../credentials/assume_role_provider.ts";
-import { CachedSessionProvider } from "../credentials/cached_provider.ts";
-import type { Credentials } from "../credentials/credentials.ts";
-import { FederationTokenProvider, getCallerArn } from "../credentials/federation.ts";
-import type { CredentialsProvider } from "../credentials/provider.ts";
-import { AppError } from "../errors.ts";
-import { debug } from "../log.ts";
-import { openBrowser } from "../os/browser.ts";
-import { boolFlag, type CommandContext, stringArg } from "./command.ts";
-import { profileFlagsOf, resolveChain } from "./fetch_credentials.ts";
-import { loadConfig } from "./vault_access.ts";
+import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logoutUrl } from "../../aws/signin.ts";
+import { httpClient } from "../../aws/tls.ts";
+import type { Env } from "../../core/env.ts";
+import type { Logger } from "../../core/log.ts";
+import type { ProfileConfig } from "../../config/profile_config.ts";
+import { resolveProfile } from "../../config/profile.ts";
+import { formatDuration } from "../../config/duration.ts";
+import { AssumeRoleProvider } from "../../credentials/assume_role_provider.ts";
+import { CachedSessionProvider } from "../../credentials/cached_provider.ts";
+import type { Credentials } from "../../core/credentials.ts";
+import { FederationTokenProvider, getCallerArn } from "../../credentials/federation.ts";
+import type { CredentialsProvider } from "../../credentials/provider.ts";
+import { AppError } from "../../core/errors.ts";
+import { openBrowser } from "../../os/browser.ts";
+import { resolveChain } from "../../credentials/profile_credentials.ts";
+import type { CommandContext } from "../command.ts";
+import { mfaOptionsOf, profileFlagsOf } from "../credential_options.ts";
+import { loadConfig, openVault } from "../vault_access.ts";
+import type { loginSpec } from "./specs.ts";
+
+type Context = CommandContext<typeof loginSpec>;
 
 /** Login failed for a reason that is not a credential source's (no credentials at all, the federation endpoint). */
 export class LoginError extends AppError {}
@@ -50,20 +55,24 @@ export function environmentCredentials(env: { get(name: string): string | undefi
 }
 
 /** The target profile and the provider of its (not yet console-ready) credentials. */
-async function sourceFor(context: CommandContext, name: string): Promise<[ProfileConfig, CredentialsProvider]> {
+async function sourceFor(context: Context, name: string): Promise<[ProfileConfig, CredentialsProvider]> {
   const config = await loadConfig(context);
-  const flags = profileFlagsOf(context);
+  const flags = profileFlagsOf(context.flags, context.global);
   const profileFlags = { ...flags, federationDuration: flags.duration };
   if (!name) {
     const creds = environmentCredentials(context.env);
     if (!creds) throw new LoginError("argument 'profile' not provided, nor any AWS env vars found. Try --help");
     // The empty profile still brings the region (--region, AWS_REGION, [default]) and endpoint settings.
-    const profile = resolveProfile(config, "", { flags: profileFlags, env: context.env });
+    const profile = resolveProfile(config, "", { flags: profileFlags, env: context.env, log: context.log });
     return [{ ...profile, profileName: "(environment)" }, fixedProvider(creds, "environment credentials")];
   }
-  const { profile, provider } = await resolveChain(context, name, {
-    flags: { federationDuration: flags.duration },
+  const source = { config, vault: await openVault(context), env: context.env };
+  const { profile, provider } = await resolveChain(source, name, {
+    flags: profileFlags,
+    noSession: context.flags.noSession,
+    mfa: mfaOptionsOf(context),
     disableSessions: true,
+    log: context.log,
   });
   return [profile, provider];
 }
@@ -76,50 +85,51 @@ async function sourceFor(context: CommandContext, name: string): Promise<[Profil
 async function consoleCredentials(
   profile: ProfileConfig,
   provider: CredentialsProvider,
-  options: { env: EnvSource },
+  options: { env: Env; log: Logger },
 ): Promise<Credentials> {
-  const { env } = options;
+  const { env, log } = options;
   const inner = provider instanceof CachedSessionProvider ? provider.inner : provider;
   if (inner instanceof AssumeRoleProvider) return await provider.retrieve();
   const credentials = await provider.retrieve();
-  const arn = await getCallerArn(profile, credentials, { env });
+  const arn = await getCallerArn(profile, credentials, { env, log });
   const parts = arn.split(":");
   if (parts.length < 6) throw new LoginError(`unable to parse ARN: ${arn}`);
   const resource = parts.slice(5).join(":");
   if (resource.startsWith("assumed-role") || resource.startsWith("federated-user")) return credentials;
-  debug("Creating a federated session");
+  log.debug("Creating a federated session");
   return await new FederationTokenProvider(profile, fixedProvider(credentials, provider.description), {
     duration: profile.getFederationTokenDuration,
     env,
+    log,
   }).retrieve();
 }
 
 /** Runs `login`. */
-export async function run(context: CommandContext): Promise<number> {
-  const name = stringArg(context.args, "profile") || context.env.get("AWS_PROFILE") || "";
+export async function run(context: Context): Promise<number> {
+  const name = context.args.profile || context.env.get("AWS_PROFILE") || "";
   const [profile, provider] = await sourceFor(context, name);
-  const credentials = await consoleCredentials(profile, provider, { env: context.env });
+  const credentials = await consoleCredentials(profile, provider, { env: context.env, log: context.log });
   if (credentials.expiration) {
     const left = formatDuration(credentials.expiration.getTime() - Date.now());
-    debug(`Requesting a signin token for session expiring in ${left}`);
+    context.log.debug(`Requesting a signin token for session expiring in ${left}`);
   }
-  const endpoint = federationEndpoint(profile, { env: context.env });
+  const endpoint = federationEndpoint(profile, { env: context.env, log: context.log });
   let signinToken: string;
   // The same trust as the AWS calls: behind a TLS-inspecting proxy the federation endpoint is reached the same way.
-  const client = httpClient({ env: context.env, caBundle: profile.caBundle });
+  const client = httpClient({ env: context.env, caBundle: profile.caBundle, log: context.log });
   try {
     const fetchWith: typeof fetch = (input, init) => fetch(input, { ...init, ...(client ? { client } : {}) });
-    signinToken = await getSigninToken(endpoint, credentials, { fetch: fetchWith });
+    signinToken = await getSigninToken(endpoint, credentials, { fetch: fetchWith, log: context.log });
   } catch (e) {
     throw new LoginError(`profile ${profile.profileName}: ${(e as Error).message}`, { cause: e });
   } finally {
     client?.close();
   }
-  const path = typeof context.flags.path === "string" ? context.flags.path : undefined;
+  const path = context.flags.path || undefined;
   const destination = consoleDestination({ region: profile.region, path });
   let url = loginUrl(endpoint, { destination, signinToken });
-  if (boolFlag(context.flags, "auto-logout")) url = logoutUrl(endpoint, url);
-  if (boolFlag(context.flags, "stdout")) {
+  if (context.flags.autoLogout) url = logoutUrl(endpoint, url);
+  if (context.flags.stdout) {
     context.out.stdout(`${url}\n`);
   } else {
     await openBrowser(url, { what: "the AWS console login URL" });

@@ -1,0 +1,92 @@
+/**
+ * The program as a function: parse the command line, set up logging, run the chosen command. Everything it reads from
+ * the process (environment, output, terminals, clock) comes in through {@link CliOptions}, so tests run it in-process.
+ * @module
+ */
+
+import type { Env } from "./core/env.ts";
+import { AppError, PromptCancelledError, UsageError } from "./core/errors.ts";
+import { debugLogger, SILENT } from "./core/log.ts";
+import { VERSION_TEXT } from "./core/version.ts";
+import { loadConfigFileSync } from "./config/config_file.ts";
+import type { Terminal } from "./os/terminal.ts";
+import { PROMPT_DRIVERS, validatePromptDriver } from "./prompt/drivers.ts";
+import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "./vault/backends.ts";
+import type { Output } from "./cli/command.ts";
+import { COMMANDS } from "./cli/commands/table.ts";
+import { globalFlags, globalOptionsFrom } from "./cli/global.ts";
+import { parseCommandLine, readFlags } from "./cli/parser.ts";
+import type { AppSpec } from "./cli/spec.ts";
+
+/** The global flags with the backends and prompt drivers this machine has. */
+export const APP_GLOBAL_FLAGS = globalFlags({
+  backends: AVAILABLE_BACKENDS,
+  defaultBackend: DEFAULT_BACKEND,
+  prompts: PROMPT_DRIVERS,
+});
+
+/** The command-line description of the whole program, with the backends and prompts this machine has. */
+export function appSpec(): AppSpec {
+  return {
+    name: "aws-vault",
+    help: "A vault for securely storing and accessing AWS credentials in development environments.",
+    version: VERSION_TEXT,
+    flags: APP_GLOBAL_FLAGS,
+    commands: COMMANDS.map((c) => c.spec),
+  };
+}
+
+/** Profile names for shell completion; a broken config file completes nothing rather than failing. */
+function profileNamesForCompletion(env: Env): string[] {
+  try {
+    return loadConfigFileSync({ env }).profileNames();
+  } catch {
+    return [];
+  }
+}
+
+/** What the program reads from and writes to: `main.ts` passes the process's own, tests their own. */
+export interface CliOptions {
+  readonly env: Env;
+  readonly out: Output;
+  readonly terminal: Terminal;
+  /** The clock (debug-line timestamps). */
+  readonly now: () => Date;
+}
+
+/**
+ * Runs aws-vault with `argv` (without the program name) and resolves to the exit code.
+ * @throws AppError for every user-facing failure; `main.ts` prints it
+ */
+export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
+  const { env, out } = options;
+  const app = appSpec();
+  const result = parseCommandLine(argv, { app, env, profiles: () => profileNamesForCompletion(env) });
+  if (result.kind !== "run") {
+    const text = result.text.endsWith("\n") || result.text === "" ? result.text : result.text + "\n";
+    // kingpin writes --version to stderr, and scripts written for the Go aws-vault read it there.
+    if (result.kind === "version") out.stderr(text);
+    else out.stdout(text);
+    return 0;
+  }
+  const global = globalOptionsFrom(readFlags(APP_GLOBAL_FLAGS, result.line));
+  const log = global.debug ? debugLogger(out.stderr, { now: options.now }) : SILENT;
+  log.debug(`aws-vault ${VERSION_TEXT}`);
+  // Every spec in the app comes from COMMANDS, so this finds one.
+  const command = COMMANDS.find((c) => c.spec === result.command);
+  if (!command) throw new Error(`no implementation for command ${result.command.name}`);
+  const run = command.prepare(result.line);
+  validatePromptDriver(global.prompt, { path: env.get("PATH") });
+  assertBackendAvailable(global.backend);
+  try {
+    return await run({ global, env, out, log, terminal: options.terminal });
+  } catch (e) {
+    // Usage errors and a cancelled prompt read the same in every command; everything else names the command.
+    if (e instanceof AppError && !(e instanceof UsageError) && !(e instanceof PromptCancelledError)) {
+      e.command ??= command.spec.name;
+    } else if (!(e instanceof AppError) && e instanceof Error && e.stack) {
+      log.debug(e.stack); // a bug: the trace belongs in the report, and only with --debug
+    }
+    throw e;
+  }
+}

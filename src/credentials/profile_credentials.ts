@@ -1,0 +1,116 @@
+/**
+ * The use case behind `exec`, `export`, `login` and `rotate`: check that a profile exists, resolve it with the
+ * command's settings, build its provider chain, retrieve credentials. Inputs are explicit: the config file, the opened
+ * vault and the environment (docs/behaviour.md#the-credential-chain).
+ * @module
+ */
+
+import type { AwsConfigFile } from "../config/config_file.ts";
+import type { ProfileConfig, ProfileFlags } from "../config/profile_config.ts";
+import { handoutMinTtlFromEnv, resolveProfile } from "../config/profile.ts";
+import { assertProfileExists } from "../config/suggest.ts";
+import type { Credentials } from "../core/credentials.ts";
+import type { Env } from "../core/env.ts";
+import type { Logger } from "../core/log.ts";
+import type { Keyring } from "../vault/keyring.ts";
+import { CredentialKeyring } from "../vault/credential_keyring.ts";
+import { getProviderForProfile } from "./chain.ts";
+import type { MfaOptions } from "./mfa.ts";
+import type { CredentialsProvider } from "./provider.ts";
+
+/** Where a profile's credentials come from. */
+export interface CredentialSource {
+  /** The AWS config file. */
+  readonly config: AwsConfigFile;
+  /** The opened vault (its passphrase, if any, asked for on first use). */
+  readonly vault: Keyring;
+  /** The environment (endpoints, CA bundle, `AWS_MIN_TTL`, …). */
+  readonly env: Env;
+}
+
+/** How the chain is built for one request. */
+export interface ChainOptions {
+  /** Settings from the command line (region, MFA token, duration, …). */
+  readonly flags?: ProfileFlags;
+  /** `--no-session`: no GetSessionToken in front of the long-term keys. */
+  readonly noSession?: boolean;
+  /** `--no-cache`: neither reuse nor store sessions. */
+  readonly noCache?: boolean;
+  /** How MFA codes are obtained. */
+  readonly mfa?: MfaOptions;
+  /** Keep GetSessionToken off the profile itself (login: federation needs the long-term keys). */
+  readonly disableSessions?: boolean;
+  /**
+   * For a credential server, which refreshes its own credentials: without it, a cached role session is handed out only
+   * while `AWS_VAULT_HANDOUT_MIN_TTL` remains (docs/behaviour.md#session-lifetimes).
+   */
+  readonly server?: boolean;
+  /** Debug lines (profile resolution and every provider of the chain); silent when not given. */
+  readonly log?: Logger;
+}
+
+/** A resolved profile and the provider chain that yields its credentials, not yet asked for any. */
+export interface ResolvedChain {
+  readonly profile: ProfileConfig;
+  readonly provider: CredentialsProvider;
+}
+
+/**
+ * Resolves profile `name` with `flags`, after checking that it exists in the config or the vault.
+ * @throws ConfigError for an unknown profile (with the closest names)
+ */
+export async function loadProfile(
+  source: CredentialSource,
+  name: string,
+  options?: { flags?: ProfileFlags; log?: Logger },
+): Promise<ProfileConfig> {
+  const { config, vault, env } = source;
+  // Listing the vault costs a directory scan: only needed when the config does not know the profile.
+  if (!config.hasSection(name)) {
+    assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
+  }
+  return resolveProfile(config, name, { flags: options?.flags, env, log: options?.log });
+}
+
+/**
+ * Resolves `name` and builds its provider chain (no AWS call, no prompt yet).
+ * @throws ConfigError for an unknown profile (with the closest names)
+ */
+export async function resolveChain(
+  source: CredentialSource,
+  name: string,
+  options?: ChainOptions,
+): Promise<ResolvedChain> {
+  const profile = await loadProfile(source, name, { flags: options?.flags, log: options?.log });
+  const provider = await getProviderForProfile(profile, {
+    vault: source.vault,
+    noSession: options?.noSession ?? false,
+    noCache: options?.noCache ?? false,
+    disableSessionsForProfile: options?.disableSessions ? name : undefined,
+    env: source.env,
+    mfa: options?.mfa,
+    // Credentials handed to a command once must last; a server refreshes its own.
+    handoutMinTtl: options?.server ? undefined : handoutMinTtlFromEnv(source.env),
+    log: options?.log,
+  });
+  return { profile, provider };
+}
+
+/** A resolved profile and its credentials. */
+export interface FetchedCredentials {
+  readonly profile: ProfileConfig;
+  readonly credentials: Credentials;
+}
+
+/**
+ * Resolves `name` and retrieves its credentials through the provider chain.
+ * @throws ConfigError for an unknown profile (with the closest names), CredentialsError when a source fails
+ */
+export async function fetchCredentials(
+  source: CredentialSource,
+  name: string,
+  options?: ChainOptions,
+): Promise<FetchedCredentials> {
+  const { profile, provider } = await resolveChain(source, name, options);
+  return { profile, credentials: await provider.retrieve() };
+}
