@@ -310,24 +310,15 @@ Deno.test("endpoint from endpoint_url in the config and from AWS_ENDPOINT_URL_ST
 
 Deno.test("debug log: aws-vault's lines, secrets masked", async () => {
   await using h = await harness();
-  const lines: string[] = [];
-  const write = Deno.stderr.writeSync;
-  Deno.stderr.writeSync = (bytes: Uint8Array) => {
-    lines.push(...new TextDecoder().decode(bytes).split("\n").filter((l) => l).map((l) => l.slice(20)));
-    return bytes.length;
-  };
-  // Debug lines go to stderr, as with --debug (captured above).
-  const debugLog = debugLogger((text) => Deno.stderr.writeSync(new TextEncoder().encode(text)), {
-    now: () => new Date(),
-  });
+  // The logger as --debug makes it, on a fixed clock: every line carries Go's `log` timestamp.
+  const written: string[] = [];
+  const debugLog = debugLogger((text) => written.push(text), { now: () => new Date(2026, 0, 2, 3, 4, 5) });
   const issued: Credentials[] = [];
-  try {
-    issued.push(await h.run("bar-role2", { flags: { duration: 2 * H }, log: debugLog }));
-    issued.push(await h.run("bar-role2", { flags: { duration: 2 * H }, log: debugLog }));
-    issued.push(await h.run("foo-readonly", { log: debugLog }));
-  } finally {
-    Deno.stderr.writeSync = write;
-  }
+  issued.push(await h.run("bar-role2", { flags: { duration: 2 * H }, log: debugLog }));
+  issued.push(await h.run("bar-role2", { flags: { duration: 2 * H }, log: debugLog }));
+  issued.push(await h.run("foo-readonly", { log: debugLog }));
+  for (const text of written) assert.match(text, /^2026\/01\/02 03:04:05 [^\n]+\n$/, "one line, Go's timestamp");
+  const lines = written.map((text) => text.slice("2026/01/02 03:04:05 ".length, -1));
   const log = lines.join("\n");
   for (
     const expected of [

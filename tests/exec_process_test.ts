@@ -4,6 +4,7 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { lookPath } from "../src/os/look_path.ts";
+import { waitForText } from "./support/cli.ts";
 
 const harness = new URL("./support/exec_harness.ts", import.meta.url).pathname;
 
@@ -16,15 +17,10 @@ function start(mode: "subprocess" | "replace", cmd: string[]) {
   }).spawn();
 }
 
-async function waitForLine(stream: ReadableStream<Uint8Array>, text: string): Promise<void> {
-  const reader = stream.getReader();
-  let seen = "";
-  while (!seen.includes(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stream ended before ${JSON.stringify(text)}: ${seen}`);
-    seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+/** Whether the kernel discards signal `signo` for process `pid` (its bit in /proc/<pid>/status SigIgn). */
+function ignoresSignal(pid: number, signo: number): boolean {
+  const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n").find((l) => l.startsWith("SigIgn:"));
+  return ((BigInt(`0x${line?.split(/\s+/)[1] ?? "0"}`) >> BigInt(signo - 1)) & 1n) === 1n;
 }
 
 const alive = (pid: number) => {
@@ -59,13 +55,20 @@ for (const mode of ["subprocess", "replace"] as const) {
 }
 
 Deno.test("subprocess: TERM is forwarded, INT is not (the terminal already sends it), SIGUSR1 opens no inspector", async () => {
-  const child = start("subprocess", ["sh", "-c", "trap 'exit 42' TERM; echo started; while :; do sleep 0.05; done"]);
-  await waitForLine(child.stdout, "started");
-  // Past Deno's 500 ms threshold for opening the inspector on SIGUSR1.
-  await new Promise((r) => setTimeout(r, 700));
+  const child = start("subprocess", [
+    "sh",
+    "-c",
+    "trap 'exit 42' TERM; echo started; while :; do sleep 0.05; echo tick; done",
+  ]);
+  await waitForText(child.stdout, "started");
+  // The guard logs when it has replaced Deno's SIGUSR1 handler (installed at Deno's 500 ms mark): from then on the
+  // kernel discards SIGUSR1 for this process, which /proc shows.
+  await waitForText(child.stderr, "SIGUSR1 guard: Deno's inspector handler replaced");
+  ok(ignoresSignal(child.pid, 10), "SIGUSR1 is ignored");
   Deno.kill(child.pid, "SIGUSR1");
   Deno.kill(child.pid, "SIGINT");
-  await new Promise((r) => setTimeout(r, 300));
+  // The child still runs (it would have printed its exit otherwise); the parent must be alive and waiting for it.
+  await waitForText(child.stdout, "tick");
   ok(alive(child.pid), "the parent survives INT and waits for its child");
   const inspector = await Deno.connect({ hostname: "127.0.0.1", port: 9229 }).then(
     (c) => (c.close(), true),

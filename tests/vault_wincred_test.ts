@@ -13,7 +13,6 @@ import {
   ADVAPI32_SYMBOLS,
   CRED_PERSIST_LOCAL_MACHINE,
   CRED_TYPE_GENERIC,
-  CREDENTIALW_OFFSETS,
   CREDENTIALW_SIZE,
   decodeCredential,
   decodeUtf16z,
@@ -179,20 +178,6 @@ const SAMPLE_FIELDS = {
 
 Deno.test("wincred: CREDENTIALW x64 layout encodes and decodes byte by byte", () => {
   assert.equal(CREDENTIALW_SIZE, 80);
-  assert.deepEqual(CREDENTIALW_OFFSETS, {
-    flags: 0,
-    type: 4,
-    targetName: 8,
-    comment: 16,
-    lastWritten: 24,
-    credentialBlobSize: 32,
-    credentialBlob: 40,
-    persist: 48,
-    attributeCount: 52,
-    attributes: 56,
-    targetAlias: 64,
-    userName: 72,
-  });
   assert.equal(EXPECTED_CREDENTIALW.length, 80);
   assert.deepEqual([...encodeCredential(SAMPLE_FIELDS)], EXPECTED_CREDENTIALW);
   assert.deepEqual(decodeCredential(new Uint8Array(EXPECTED_CREDENTIALW)), SAMPLE_FIELDS);

@@ -46,7 +46,7 @@ export async function runCommand(
 /** Runs the command as a child, forwarding TERM and HUP, surviving INT, returning its status. */
 export async function runSubprocess(
   path: string,
-  options: { args: readonly string[]; env: Readonly<Record<string, string>> },
+  options: { args: readonly string[]; env: Readonly<Record<string, string>>; log?: Logger },
 ): Promise<number> {
   const child = new Deno.Command(path, {
     args: [...options.args],
@@ -57,7 +57,7 @@ export async function runSubprocess(
     stderr: "inherit",
   }).spawn();
   // After the spawn, so the child keeps the default SIGUSR1 disposition.
-  guardSigusr1();
+  guardSigusr1({ log: options.log });
   const listeners = FORWARDED.map((sig) => {
     const forward = () => {
       try {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type Logger, SILENT } from "../core/log.ts";
+
 /** Signal numbers Linux and macOS share, by name: for `signal()` here and the 128+N status of a killed child. */
 export const SIGNALS = {
   SIGHUP: 1,
@@ -71,16 +73,22 @@ export function execve(path: string, argv: readonly string[], env: Readonly<Reco
  * has run for over 500 ms receives SIGUSR1, and it installs that handler only at the 500 ms mark, replacing an
  * earlier SIG_IGN. So the signal is ignored now and re-ignored every 10 ms until the call that replaced Deno's
  * handler is seen (or 5 s have passed), leaving no usable window. Children spawned earlier keep their default.
+ * The end of that watch is logged (`SIGUSR1 guard: …`), which tests wait for instead of guessing at Deno's timing.
  */
-export function guardSigusr1(): void {
+export function guardSigusr1(options?: { log?: Logger }): void {
   if (Deno.build.os === "windows") return;
+  const log = options?.log ?? SILENT;
   const { signal } = libc().symbols;
   signal(SIGUSR1, SIG_IGN);
   const started = Date.now();
   const timer = setInterval(() => {
     const previous = signal(SIGUSR1, SIG_IGN);
     const replacedDenos = previous !== null && Deno.UnsafePointer.value(previous) !== 1n;
-    if (replacedDenos || Date.now() - started > 5000) clearInterval(timer);
+    if (replacedDenos) log.debug("SIGUSR1 guard: Deno's inspector handler replaced, SIGUSR1 is ignored");
+    else if (Date.now() - started > 5000) {
+      log.debug("SIGUSR1 guard: Deno installed no handler in 5 s, SIGUSR1 is ignored");
+    } else return;
+    clearInterval(timer);
   }, 10);
   Deno.unrefTimer(timer);
 }

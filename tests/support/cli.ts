@@ -96,3 +96,23 @@ export async function runOnTerminal(
   }).output();
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
+
+/**
+ * Reads `stream` until `text` has appeared (a readiness handshake with a child process), then releases the reader so
+ * the stream can be read or cancelled later.
+ * @throws Error when the stream ends first
+ */
+export async function waitForText(stream: ReadableStream<Uint8Array>, text: string): Promise<void> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  try {
+    while (!seen.includes(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before ${JSON.stringify(text)}: ${seen}`);
+      seen += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -62,7 +62,7 @@ export async function run(context: Context): Promise<number> {
     throw new ContainerProxyError("no target: set AWS_CONTAINER_CREDENTIALS_FULL_URI or pass --target");
   }
   const token = await readToken(context);
-  guardSigusr1();
+  guardSigusr1({ log: context.log });
   const proxy = await startContainerProxy({ listen, target, token, log: context.log });
   // As PID 1 in a container, SIGTERM has no default action: without a listener `docker stop` waits 10 s and kills.
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];

@@ -25,7 +25,7 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
 }
 
 async function runProxy(log: Logger): Promise<number> {
-  guardSigusr1();
+  guardSigusr1({ log });
   const created = await addLoopbackAlias();
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => stop = resolve);
