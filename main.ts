@@ -5,8 +5,11 @@
  */
 
 import { runCli } from "./src/app.ts";
+import type { Output } from "./src/cli/command.ts";
 import { AppError } from "./src/core/errors.ts";
 import { processTerminal } from "./src/os/terminal.ts";
+import { lazyPrompter } from "./src/prompt/lazy_prompter.ts";
+import { processPromptIo } from "./src/prompt/prompter.ts";
 
 const encoder = new TextEncoder();
 const realOutput = {
@@ -31,6 +34,22 @@ function removeLauncherVariables(): void {
   Deno.env.delete("AWS_VAULT_LAUNCHER_ADDED");
 }
 
+/**
+ * Prints an error that ended a run as aws-vault does and returns the exit code: a user-facing `AppError` as
+ * `aws-vault: error: <command>: <message>`, a closed pipe silently, anything else as an internal error.
+ */
+export function reportError(error: unknown, out: Output): number {
+  if (error instanceof AppError) {
+    const where = error.command ? `${error.command}: ` : "";
+    out.stderr(`aws-vault: error: ${where}${error.message}${error.suggestHelp ? ", try --help" : ""}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof Deno.errors.BrokenPipe) return 141; // `aws-vault list | head` is not an error worth a trace
+  // A bug, not a user error (runCli has logged its stack under --debug).
+  out.stderr(`aws-vault: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 70;
+}
+
 /** Runs the command line and resolves to the exit code; every error becomes a message here. */
 async function main(): Promise<number> {
   removeLauncherVariables();
@@ -39,22 +58,16 @@ async function main(): Promise<number> {
       env: Deno.env,
       out: realOutput,
       terminal: processTerminal(),
+      prompter: lazyPrompter(processPromptIo(realOutput.stderr)),
       now: () => new Date(),
     });
   } catch (e) {
-    if (e instanceof AppError) {
-      const where = e.command ? `${e.command}: ` : "";
-      realOutput.stderr(`aws-vault: error: ${where}${e.message}${e.suggestHelp ? ", try --help" : ""}\n`);
-      return e.exitCode;
-    }
-    if (e instanceof Deno.errors.BrokenPipe) return 141; // `aws-vault list | head` is not an error worth a trace
-    // A bug, not a user error (runCli has logged its stack under --debug).
-    realOutput.stderr(`aws-vault: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 70;
+    return reportError(e, realOutput);
   }
 }
 
 // No top-level await: Deno stores a module's V8 code cache only after the module has finished evaluating (and the event
 // loop has turned, which every command that loads its implementation does), and later runs that load the code from
 // that cache start several milliseconds sooner. Deno.exit skips the runtime's teardown (docs/performance.md).
-main().then((code) => Deno.exit(code));
+// Tests import reportError from this module without running it.
+if (import.meta.main) main().then((code) => Deno.exit(code));

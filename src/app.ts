@@ -10,6 +10,7 @@ import { debugLogger, SILENT } from "./core/log.ts";
 import { VERSION_TEXT } from "./core/version.ts";
 import { loadConfigFileSync } from "./config/config_file.ts";
 import type { Terminal } from "./os/terminal.ts";
+import type { Prompter } from "./prompt/prompter.ts";
 import { PROMPT_DRIVERS, validatePromptDriver } from "./prompt/drivers.ts";
 import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "./vault/backends.ts";
 import type { Output } from "./cli/command.ts";
@@ -50,6 +51,8 @@ export interface CliOptions {
   readonly env: Env;
   readonly out: Output;
   readonly terminal: Terminal;
+  /** Asks the user things. */
+  readonly prompter: Prompter;
   /** The clock (debug-line timestamps). */
   readonly now: () => Date;
 }
@@ -79,7 +82,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   validatePromptDriver(global.prompt, { path: env.get("PATH") });
   assertBackendAvailable(global.backend);
   try {
-    return await run({ global, env, out, log, terminal: options.terminal });
+    return await run({ global, env, out, log, terminal: options.terminal, prompter: options.prompter });
   } catch (e) {
     // Usage errors and a cancelled prompt read the same in every command; everything else names the command.
     if (e instanceof AppError && !(e instanceof UsageError) && !(e instanceof PromptCancelledError)) {

@@ -3,7 +3,7 @@
  * (never from keys in its environment) and calls the fake AWS with them; the server dies with the child.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { cliCommand, makeSandbox, runCli, waitForText } from "./support/cli.ts";
+import { cliCommand, makeSandbox, runCli, runProgram, waitForText } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 
@@ -44,7 +44,7 @@ Deno.test({
         'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI" > url.txt',
         "exit 7",
       ].join("\n");
-      const r = await runCli(["exec", "--ecs-server", "base", "--", "sh", "-c", script], { env });
+      const r = await runProgram(["exec", "--ecs-server", "base", "--", "sh", "-c", script], { env });
       equal(r.code, 7, r.stderr);
       const [arn, roleHits, unauthorized] = r.stdout.trim().split("\n");
       match(arn, new RegExp(`^arn:aws:sts::${ACCOUNT}:assumed-role/base/`));
@@ -68,7 +68,7 @@ Deno.test({
 Deno.test("exec --ecs-server --lazy fetches nothing until asked; an unreachable AWS is an HTTP error, not a crash", async () => {
   const { fake, sb, env } = await setup();
   try {
-    const lazy = await runCli(["exec", "--ecs-server", "--lazy", "base", "--", "true"], { env });
+    const lazy = await runProgram(["exec", "--ecs-server", "--lazy", "base", "--", "true"], { env });
     equal(lazy.code, 0, lazy.stderr);
     equal(fake.callsTo("AssumeRole").length, 0, "lazy: no STS call when nobody asks");
 
@@ -77,7 +77,7 @@ Deno.test("exec --ecs-server --lazy fetches nothing until asked; an unreachable 
       '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/"; ' +
       'curl -s -o /dev/null -w "%{http_code}\\n" -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ' +
       '"$AWS_CONTAINER_CREDENTIALS_FULL_URI/"';
-    const r = await runCli(["exec", "--ecs-server", "--lazy", "--no-cache", "base", "--", "sh", "-c", script], {
+    const r = await runProgram(["exec", "--ecs-server", "--lazy", "--no-cache", "base", "--", "sh", "-c", script], {
       env,
     });
     equal(r.code, 0, r.stderr);
@@ -176,7 +176,9 @@ Deno.test("a lazy server needing MFA: no terminal prompt once the command runs; 
     });
     const fetchTwice = 'for i in 1 2; do curl -s -w " %{http_code}\\n" -H "Authorization: ' +
       '$AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI/"; done';
-    const refused = await runCli(["exec", "--ecs-server", "--lazy", "guarded", "--", "sh", "-c", fetchTwice], { env });
+    const refused = await runProgram(["exec", "--ecs-server", "--lazy", "guarded", "--", "sh", "-c", fetchTwice], {
+      env,
+    });
     equal(refused.code, 0, refused.stderr);
     const lines = refused.stdout.trim().split("\n");
     equal(lines.length, 4, refused.stdout);
@@ -187,7 +189,9 @@ Deno.test("a lazy server needing MFA: no terminal prompt once the command runs; 
 
     await Deno.writeTextFile(sb.configPath, config(`mfa_process = cat ${codeFile}\n`));
     await Deno.writeTextFile(codeFile, fake.totp(MFA));
-    const served = await runCli(["exec", "--ecs-server", "--lazy", "guarded", "--", "sh", "-c", fetchTwice], { env });
+    const served = await runProgram(["exec", "--ecs-server", "--lazy", "guarded", "--", "sh", "-c", fetchTwice], {
+      env,
+    });
     const ok200 = served.stdout.trim().split("\n").filter((l) => l === " 200").length;
     equal(ok200, 2, served.stdout + served.stderr);
     equal(fake.callsTo("GetSessionToken").length, 1, "one MFA session served both requests");

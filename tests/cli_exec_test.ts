@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { envFromRecord } from "../src/core/env.ts";
-import { cliCommand, makeSandbox, runCli, runOnTerminal, type Sandbox } from "./support/cli.ts";
+import { cliCommand, makeSandbox, runCli, runOnTerminal, runProgram, type Sandbox } from "./support/cli.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 import { callerIdentityArgs as cliArgs } from "./support/clients.ts";
@@ -94,7 +94,7 @@ Deno.test({
 
       // Second run: every session comes from the vault cache; no prompt, no STS call but the CLI's own.
       fake.clearCalls();
-      const again = await runCli(["exec", "bar-role2", "--", ...callerIdentityArgs(aws!, fake)], { env });
+      const again = await runProgram(["exec", "bar-role2", "--", ...callerIdentityArgs(aws!, fake)], { env });
       equal(again.code, 0, again.stderr);
       deepStrictEqual(fake.calls.map((c) => c.action), ["GetCallerIdentity"]);
       const sessions = (await runCli(["list", "--sessions"], { env })).stdout;
@@ -165,16 +165,16 @@ Deno.test("export formats, --no-session, exit codes and the nested-session refus
 
     // The region is the target profile's (or --region), not its source profile's, as in aws-vault.
     const script = 'echo "$AWS_VAULT ${AWS_REGION:-none} ${AWS_SESSION_TOKEN:+token}"; exit 3';
-    const ro = await runCli(["exec", "foo-readonly", "--", "sh", "-c", script], { env });
+    const ro = await runProgram(["exec", "foo-readonly", "--", "sh", "-c", script], { env });
     equal(ro.code, 3, ro.stderr);
     equal(ro.stdout, "foo-readonly none token\n");
-    const withRegion = await runCli(["exec", "--region", "ap-south-1", "foo-readonly", "--", "sh", "-c", script], {
+    const withRegion = await runProgram(["exec", "--region", "ap-south-1", "foo-readonly", "--", "sh", "-c", script], {
       env,
     });
     equal(withRegion.stdout, "foo-readonly ap-south-1 token\n");
     // A different region is a different cached session; the same one is reused.
     equal(fake.callsTo("AssumeRole").length, 2);
-    await runCli(["exec", "foo-readonly", "--", "true"], { env });
+    await runProgram(["exec", "foo-readonly", "--", "true"], { env });
     equal(fake.callsTo("AssumeRole").length, 2);
 
     const nested = await runCli(["export", "foo-readonly"], { env: { ...env, AWS_VAULT: "x" } });
@@ -294,12 +294,12 @@ Deno.test({
     const { fake, sb, env } = await setup();
     try {
       const userArn = `"Arn": "arn:aws:iam::${ACCOUNT}:user/jonsmith"`;
-      const plain = await runCli(["exec", "--no-session", "jonsmith", "--", ...callerIdentityArgs(aws!, fake)], {
+      const plain = await runProgram(["exec", "--no-session", "jonsmith", "--", ...callerIdentityArgs(aws!, fake)], {
         env,
       });
       equal(plain.code, 0, plain.stderr);
       ok(plain.stdout.includes(userArn), plain.stdout);
-      const session = await runCli(
+      const session = await runProgram(
         ["exec", "--mfa-token", fake.totp(MFA), "jonsmith", "--", ...callerIdentityArgs(aws!, fake)],
         { env },
       );

@@ -5,7 +5,7 @@
  * person clicking "Allow" would.
  */
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { cliCommand, makeSandbox, runCli } from "./support/cli.ts";
+import { cliCommand, makeSandbox, runCli, runProgram } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { ssoFake } from "./support/fake_aws/sso.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
@@ -83,7 +83,7 @@ Deno.test("exec --profile-env: AWS_PROFILE instead of keys, and the SSO token sy
     const bin = await browserStandIn(sb.home);
     const env = { ...sb.env, PATH: `${bin}:${sb.env.PATH}`, AWS_ENDPOINT_URL: fake.url };
     const script = 'echo "$AWS_PROFILE ${AWS_ACCESS_KEY_ID:-nokeys}"; cat "$HOME"/.aws/sso/cache/*.json';
-    const r = await runCli(["exec", "--profile-env", "sso", "--", "sh", "-c", script], { env });
+    const r = await runProgram(["exec", "--profile-env", "sso", "--", "sh", "-c", script], { env });
     equal(r.code, 0, r.stderr);
     const [line, json] = r.stdout.split("\n");
     equal(line, "sso nokeys");
@@ -97,7 +97,7 @@ Deno.test("exec --profile-env: AWS_PROFILE instead of keys, and the SSO token sy
     equal((await Deno.stat(`${sb.home}/.aws/sso/cache`)).mode! & 0o777, 0o700);
     equal(fake.callsTo("CreateToken").length, 1);
 
-    const bad = await runCli(["exec", "--profile-env", "--ecs-server", "sso", "--", "true"], { env });
+    const bad = await runProgram(["exec", "--profile-env", "--ecs-server", "sso", "--", "true"], { env });
     equal(bad.code, 1);
     match(bad.stderr, /Can't use --profile-env with --ecs-server/);
   } finally {

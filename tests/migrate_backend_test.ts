@@ -2,6 +2,7 @@
  * migrate-backend: the copy logic on in-memory stores (with failures injected), then between the real file and pass
  * stores, then through the real entry point once `pass` is an available backend.
  */
+import { terminalPrompter } from "../src/prompt/terminal.ts";
 import assert from "node:assert/strict";
 import { runMigrateBackend } from "../src/cli/commands/migrate_backend.ts";
 import type { CommandContext } from "../src/cli/command.ts";
@@ -67,6 +68,11 @@ async function migrate(stores: Record<string, Keyring>, flags: Partial<MigrateFl
     out: { stdout: (t: string) => stdout += t, stderr: () => {} },
     log: SILENT,
     terminal: NO_TERMINAL,
+    prompter: terminalPrompter({
+      openTty: () => undefined,
+      stdin: { read: () => Promise.resolve(null) },
+      writeStderr: () => {},
+    }),
   };
   try {
     const open = (name: string) => {

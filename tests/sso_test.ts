@@ -13,7 +13,7 @@ import {
 import { SsoLoginLockError, withLoginLock } from "../src/credentials/sso_lock.ts";
 import { FileKeyring } from "../src/vault/file.ts";
 import { OidcTokenKeyring } from "../src/vault/oidc_keyring.ts";
-import { makeSandbox, runCli } from "./support/cli.ts";
+import { makeSandbox, runCli, runProgram } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { ssoFake } from "./support/fake_aws/sso.ts";
 import { MemoryKeyring } from "./support/memory_keyring.ts";
@@ -324,7 +324,7 @@ Deno.test({
       const profile = resolveProfile(parseConfigFile(CONFIG), "sso", { env: vaultEnv });
       await new SsoRoleCredentialsProvider(profile, { vault, env: vaultEnv, openUrl: actAsBrowser, write: () => {} })
         .retrieve();
-      const exec = await runCli(["exec", "sso", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"], { env });
+      const exec = await runProgram(["exec", "sso", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"], { env });
       assert.equal(exec.code, 0, exec.stderr);
       assert.match(exec.stdout, /^ASIA/);
       assert.equal(fake.callsTo("CreateToken").length, 1); // no second login

@@ -4,7 +4,8 @@
  * or the operating system's store, and fail naming the certificate problem when it is not trusted.
  */
 import { equal, match, ok } from "node:assert/strict";
-import { makeSandbox, runCli } from "./support/cli.ts";
+// Spawned, not in-process: the proxy variables and the system store are read by the process itself.
+import { makeSandbox, runProgram } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
 import { ssoFake } from "./support/fake_aws/sso.ts";
 import { CA_FILE, startInterceptingProxy } from "./support/tls_proxy.ts";
@@ -29,7 +30,7 @@ async function setup() {
     AWS_ENDPOINT_URL: "https://sts.aws.test",
     AWS_ENDPOINT_URL_SIGNIN: "https://signin.aws.test/federation",
   };
-  const added = await runCli(["add", "--env", "base"], {
+  const added = await runProgram(["add", "--env", "base"], {
     env: { ...env, AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey },
   });
   equal(added.code, 0, added.stderr);
@@ -63,7 +64,7 @@ function exported(r: { code: number; stdout: string; stderr: string }): string {
 Deno.test("behind a TLS-inspecting proxy: its CA from SSL_CERT_FILE, SSL_CERT_DIR, AWS_CA_BUNDLE or ca_bundle", async () => {
   await using t = await setup();
   const exportRole = (extra: Record<string, string>, profile = "role") =>
-    runCli(["export", "--no-cache", "--format=json", profile], { env: { ...t.env, ...extra } });
+    runProgram(["export", "--no-cache", "--format=json", profile], { env: { ...t.env, ...extra } });
 
   const untrusted = await exportRole({});
   equal(untrusted.code, 1);
@@ -91,14 +92,14 @@ Deno.test("behind a TLS-inspecting proxy: its CA from SSL_CERT_FILE, SSL_CERT_DI
   match(missing.stderr, /^aws-vault: error: export: AWS_CA_BUNDLE \/nonexistent\.pem: /);
 
   // exec hands the command credentials fetched through the proxy.
-  const exec = await runCli(["exec", "--no-cache", "role", "--", "sh", "-c", 'echo "$AWS_ACCESS_KEY_ID"'], {
+  const exec = await runProgram(["exec", "--no-cache", "role", "--", "sh", "-c", 'echo "$AWS_ACCESS_KEY_ID"'], {
     env: { ...t.env, SSL_CERT_FILE: CA_FILE },
   });
   equal(exec.code, 0, exec.stderr);
   match(exec.stdout, /^ASIA/);
 
   // login: the sign-in token comes from the federation endpoint through the same trust.
-  const login = await runCli(["login", "role", "--stdout"], { env: { ...t.env, SSL_CERT_FILE: CA_FILE } });
+  const login = await runProgram(["login", "role", "--stdout"], { env: { ...t.env, SSL_CERT_FILE: CA_FILE } });
   equal(login.code, 0, login.stderr);
   match(login.stdout, /^https:\/\/signin\.aws\.test\/federation\?Action=login&/);
   equal(t.fake.callsTo("getSigninToken").length, 1);
@@ -123,7 +124,7 @@ Deno.test("behind a TLS-inspecting proxy: IAM Identity Center login and role cre
     `#!/bin/sh\nexec curl -s -L --cacert ${CA_FILE} --proxy ${t.proxy.url} --noproxy 127.0.0.1 -o /dev/null "$1"\n`,
   );
   await Deno.chmod(`${bin}/xdg-open`, 0o755);
-  const r = await runCli(["export", "--format=json", "sso"], {
+  const r = await runProgram(["export", "--format=json", "sso"], {
     env: { ...t.env, PATH: `${bin}:${t.sb.env.PATH}`, SSL_CERT_FILE: CA_FILE },
   });
   match(exported(r), /^ASIA/);

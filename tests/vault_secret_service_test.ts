@@ -6,7 +6,8 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { itemToJson } from "../src/vault/keyring.ts";
 import { decodeObjectPathName, secretServiceAvailable } from "../src/vault/secret_service.ts";
-import { makeSandbox, runCli } from "./support/cli.ts";
+// Spawned, not in-process: libsecret reads the D-Bus address from the process environment.
+import { makeSandbox, runProgram } from "./support/cli.ts";
 import { type OpResult, secretServiceSkipReason, startSecretService } from "./support/secret_service.ts";
 import { envFromRecord } from "../src/core/env.ts";
 
@@ -218,7 +219,7 @@ Deno.test({
     try {
       const env = { ...sb.env, ...ss.env, HOME: sb.home, AWS_VAULT_BACKEND: "secret-service" };
       const flags = ["--backend", "secret-service", "--secret-service-collection", "login"];
-      const add = await runCli([...flags, "add", "--env", "work"], {
+      const add = await runProgram([...flags, "add", "--env", "work"], {
         env: {
           ...env,
           AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
@@ -228,16 +229,16 @@ Deno.test({
       equal(add.code, 0, add.stderr);
       const seen = await ss.secretTool(["lookup", "profile", "work"]);
       match(seen.stdout, /^\{"Key":"work","Data":"/);
-      const list = await runCli([...flags, "list", "--credentials"], { env });
+      const list = await runProgram([...flags, "list", "--credentials"], { env });
       equal(list.stdout, "work\n", list.stderr);
-      const exec = await runCli(
+      const exec = await runProgram(
         [...flags, "exec", "--no-session", "work", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"],
         {
           env,
         },
       );
       equal(exec.stdout, "AKIAIOSFODNN7EXAMPLE\n", exec.stderr);
-      const removed = await runCli([...flags, "remove", "-f", "work"], { env });
+      const removed = await runProgram([...flags, "remove", "-f", "work"], { env });
       equal(removed.code, 0, removed.stderr);
       equal((await ss.secretTool(["search", "profile", "work"])).stdout, "");
     } finally {
@@ -257,27 +258,29 @@ Deno.test({
       const env = { ...sb.env, ...ss.env, HOME: sb.home };
       const keys = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG" };
       for (const p of ["alpha", "beta"]) {
-        const add = await runCli(["add", "--env", "--no-add-config", p], { env: { ...env, ...keys } });
+        const add = await runProgram(["add", "--env", "--no-add-config", p], { env: { ...env, ...keys } });
         equal(add.code, 0, add.stderr);
       }
       const ssFlags = ["--secret-service-collection", "login"];
-      const migrate = await runCli(
+      const migrate = await runProgram(
         [...ssFlags, "migrate-backend", "--from", "file", "--to", "secret-service", "--delete-source"],
         { env },
       );
       equal(migrate.code, 0, migrate.stderr);
       match(migrate.stdout, /Migrating alpha\.\.\. copied, verified, deleted source\n/);
       match(migrate.stdout, /Migrating beta\.\.\. copied, verified, deleted source\n/);
-      equal((await runCli(["list", "--credentials"], { env })).stdout, "", "the file store is empty now");
-      const listed = await runCli([...ssFlags, "--backend", "secret-service", "list", "--credentials"], { env });
+      equal((await runProgram(["list", "--credentials"], { env })).stdout, "", "the file store is empty now");
+      const listed = await runProgram([...ssFlags, "--backend", "secret-service", "list", "--credentials"], { env });
       equal(listed.stdout, "alpha\nbeta\n", listed.stderr);
       match((await ss.secretTool(["lookup", "profile", "beta"])).stdout, /^\{"Key":"beta","Data":"/);
 
       // And back, without deleting: both stores then hold the credentials.
-      const back = await runCli([...ssFlags, "migrate-backend", "--from", "secret-service", "--to", "file"], { env });
+      const back = await runProgram([...ssFlags, "migrate-backend", "--from", "secret-service", "--to", "file"], {
+        env,
+      });
       equal(back.code, 0, back.stderr);
-      equal((await runCli(["list", "--credentials"], { env })).stdout, "alpha\nbeta\n");
-      const exported = await runCli(["export", "--no-session", "--format=json", "beta"], { env });
+      equal((await runProgram(["list", "--credentials"], { env })).stdout, "alpha\nbeta\n");
+      const exported = await runProgram(["export", "--no-session", "--format=json", "beta"], { env });
       equal(JSON.parse(exported.stdout).SecretAccessKey, keys.AWS_SECRET_ACCESS_KEY);
     } finally {
       await sb.cleanup();

@@ -7,6 +7,7 @@
 import type { Env } from "../core/env.ts";
 import type { Logger } from "../core/log.ts";
 import type { Terminal } from "../os/terminal.ts";
+import type { Prompter } from "../prompt/prompter.ts";
 import type { GlobalOptions } from "./global.ts";
 import { type ParsedLine, readArgs, readFlags } from "./parser.ts";
 import type { ArgValues, CommandSpec, FlagValues } from "./spec.ts";
@@ -31,6 +32,8 @@ export interface Services {
   readonly log: Logger;
   /** Which standard streams are terminals. */
   readonly terminal: Terminal;
+  /** Asks the user (access keys, the vault passphrase, confirmations, MFA codes on the terminal). */
+  readonly prompter: Prompter;
 }
 
 /** The context of command `S`: its flags and arguments as its declaration types them, and the {@link Services}. */

@@ -36,7 +36,7 @@ export function profileFlagsOf(flags: CredentialFlagValues, global: GlobalOption
  * the terminal when stdout is captured (`$(aws-vault export …)`, credential_process).
  */
 export function mfaOptionsOf(services: Services): MfaOptions {
-  return { avoidTerminal: !services.terminal.stdout };
+  return { avoidTerminal: !services.terminal.stdout, prompter: services.prompter };
 }
 
 /**

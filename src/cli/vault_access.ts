@@ -22,9 +22,7 @@ export function backendOpenOptions(services: Services, backend: string): OpenKey
       dir: global.fileDir,
       env,
       log,
-      // The terminal prompt loads only when a passphrase must be typed.
-      promptPassphrase: async (message) =>
-        (await import("../prompt/terminal.ts")).promptSecret(message, { what: "vault passphrase" }),
+      promptPassphrase: (message) => services.prompter.secret(message, { what: "vault passphrase" }),
     },
     pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env },
     secretService: { collection: global.secretServiceCollection, env },

@@ -66,6 +66,8 @@ export async function runShellCommand(command: string, options: ShellCommandOpti
   }
   const out = await new Deno.Command(program, {
     args,
+    env: options.env.toObject(),
+    clearEnv: true,
     stdin: "inherit",
     stdout: "piped",
     stderr: "inherit",

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Prompter } from "../prompt/prompter.ts";
 import type { Env } from "../core/env.ts";
 import type { ProfileConfig } from "../config/profile_config.ts";
 import { type Logger, SILENT } from "../core/log.ts";
@@ -14,7 +15,6 @@ import {
   choosePromptDriver,
   mfaPromptMessage as promptMessage,
   PromptDriverError,
-  terminalPrompt as terminal,
 } from "../prompt/registry.ts";
 import { runShellCommand } from "./credential_process_provider.ts";
 import { CredentialsError } from "../core/errors.ts";
@@ -34,13 +34,12 @@ export interface MfaOptions {
    * is captured). The CLI passes "stdout is not a terminal", as in aws-vault. Default false.
    */
   avoidTerminal?: boolean;
+  /** How the `terminal` driver asks (the CLI's prompter); without one, that driver reports that there is no terminal. */
+  prompter?: Prompter;
 }
 
 /** The text every driver shows, as in aws-vault. */
 export const mfaPromptMessage: (mfaSerial: string) => string = promptMessage;
-
-/** The terminal driver (see `src/prompt/registry.ts`). */
-export const terminalPrompt: MfaPrompt = (mfaSerial) => terminal(mfaSerial);
 
 const registered = new Map<string, MfaPrompt>();
 
@@ -57,6 +56,8 @@ export interface MfaPromptDriverOptions {
   env: Env;
   /** Debug lines; silent when not given. */
   log?: Logger;
+  /** See {@link MfaOptions.prompter}. */
+  prompter?: Prompter;
 }
 
 /** The names of the usable prompt drivers (built-in ones whose program is on PATH, and registered ones), sorted. */
@@ -90,7 +91,7 @@ export function mfaPromptDriver(
   }
   return async (serial) => {
     try {
-      return await builtin(serial, { env, log });
+      return await builtin(serial, { env, log, prompter: options.prompter });
     } catch (e) {
       if (e instanceof PromptDriverError) throw new CredentialsError(profileName, e.message, { cause: e });
       throw e;
@@ -141,6 +142,7 @@ export function mfaTokenSource(
     const prompt = options.mfa?.prompt ??
       mfaPromptDriver(profile.mfaPromptMethod, profile.profileName, {
         avoidTerminal: options.mfa?.avoidTerminal ?? false,
+        prompter: options.mfa?.prompter,
         env: options.env,
         log: options.log,
       });

@@ -61,7 +61,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 async function tryOpen(url: string, options: SsoLoginOptions): Promise<void> {
   try {
-    await (options.openUrl ?? ((u: string) => openBrowser(u, { what: "the SSO authorization page" })))(url);
+    await (options.openUrl ??
+      ((u: string) => openBrowser(u, { what: "the SSO authorization page", env: options.env })))(url);
   } catch (e) {
     // The link is printed too, so the user can still open it by hand.
     (options.log ?? SILENT).debug(`Failed to open browser: ${e instanceof Error ? e.message : e}`);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Env } from "../core/env.ts";
 import { AppError } from "../core/errors.ts";
 
 /** The opener command line (program and leading arguments) for an OS, as `Deno.build.os` names it. */
@@ -32,19 +33,23 @@ export interface OpenBrowserOptions {
   os?: typeof Deno.build.os;
   /** What the URL is, for the error message, e.g. `the AWS console login URL`. */
   what?: string;
+  /** The opener's environment (and PATH to find it). */
+  env: Env;
 }
 
 /**
  * Runs the platform opener on `url` and waits for it (the openers return once the browser has it).
  * @throws BrowserOpenError when the opener is missing or fails
  */
-export async function openBrowser(url: string, options?: OpenBrowserOptions): Promise<void> {
-  const [program, ...args] = openerCommand(options?.os ?? Deno.build.os);
-  const what = options?.what ?? "the URL";
+export async function openBrowser(url: string, options: OpenBrowserOptions): Promise<void> {
+  const [program, ...args] = openerCommand(options.os ?? Deno.build.os);
+  const what = options.what ?? "the URL";
   let status: Deno.CommandStatus;
   try {
     status = await new Deno.Command(program, {
       args: [...args, url],
+      env: options.env.toObject(),
+      clearEnv: true,
       stdin: "null",
       stdout: "null",
       stderr: "inherit",

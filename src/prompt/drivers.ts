@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Prompter } from "./prompter.ts";
 import type { Env } from "../core/env.ts";
 import { AppError, UsageError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
@@ -33,6 +34,8 @@ export interface PromptDriverContext {
   env: Env;
   /** Debug lines; silent when not given. */
   log?: Logger;
+  /** The prompter the `terminal` driver asks through; without one there is no terminal to ask on. */
+  prompter?: Prompter;
 }
 
 /** The text every driver shows, as in aws-vault. */
@@ -68,6 +71,8 @@ export interface ChoosePromptDriverOptions extends AvailabilityOptions {
   avoidTerminal?: boolean;
   /** Debug lines; silent when not given. */
   log?: Logger;
+  /** The prompter the `terminal` driver asks through; without one there is no terminal to ask on. */
+  prompter?: Prompter;
 }
 
 /**
@@ -146,6 +151,8 @@ export async function runPromptProgram(
   try {
     out = await new Deno.Command(command, {
       args: argv,
+      env: options.env.toObject(),
+      clearEnv: true,
       stdin: tty ? "inherit" : "null",
       stdout: "piped",
       stderr: options.tty ? "inherit" : "null",

@@ -7,7 +7,7 @@
 
 import { mfaPromptMessage, type PromptDriverContext } from "./drivers.ts";
 import { kdialogPrompt, osascriptPrompt, zenityPrompt } from "./gui_drivers.ts";
-import { promptSecret } from "./terminal.ts";
+import { NoTerminalError } from "./prompter.ts";
 import { ykmanPrompt } from "./ykman.ts";
 
 export {
@@ -28,11 +28,11 @@ export type PromptDriver = (mfaSerial: string, context: PromptDriverContext) => 
  * The terminal driver: hidden input on the controlling terminal, so it works while stdout is captured. Without a
  * terminal it fails rather than read standard input, which under credential_process belongs to another program.
  */
-export const terminalPrompt = async (mfaSerial: string): Promise<string> =>
-  (await promptSecret(mfaPromptMessage(mfaSerial), {
-    what: `MFA code for ${mfaSerial} (use --mfa-token or mfa_process when there is no terminal)`,
-    stdinFallback: false,
-  })).trim();
+export const terminalPrompt: PromptDriver = async (mfaSerial, context) => {
+  const what = `MFA code for ${mfaSerial} (use --mfa-token or mfa_process when there is no terminal)`;
+  if (!context.prompter) throw new NoTerminalError(`no terminal to ask for the ${what}`);
+  return (await context.prompter.secret(mfaPromptMessage(mfaSerial), { what, stdinFallback: false })).trim();
+};
 
 /** Every driver this build implements (wincredui is not one yet). Availability is decided by `drivers.ts`. */
 export const BUILTIN_PROMPT_DRIVERS: Readonly<Record<string, PromptDriver>> = {

@@ -6,10 +6,8 @@
  * @module
  */
 
-import { AppError, PromptCancelledError } from "../core/errors.ts";
-
-/** No terminal and no piped input to answer a prompt. */
-export class NoTerminalError extends AppError {}
+import { PromptCancelledError } from "../core/errors.ts";
+import { NoTerminalError, type Prompter, type PromptIo } from "./prompter.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -20,21 +18,12 @@ const CTRL_U = 0x15;
 const BACKSPACE = 0x08;
 const DELETE = 0x7f;
 
-function openTty(): Deno.FsFile | undefined {
-  if (Deno.build.os === "windows") return undefined;
-  try {
-    return Deno.openSync("/dev/tty", { read: true, write: true });
-  } catch {
-    return undefined; // no controlling terminal (CI, cron, detached)
-  }
-}
-
 /** Reads one line from stdin without reading past it, so several prompts can share piped input. */
-async function readStdinLine(what: string): Promise<string> {
+async function readStdinLine(stdin: PromptIo["stdin"], what: string): Promise<string> {
   const bytes: number[] = [];
   const one = new Uint8Array(1);
   while (true) {
-    const n = await Deno.stdin.read(one);
+    const n = await stdin.read(one);
     if (n === null) {
       if (bytes.length === 0) {
         throw new NoTerminalError(`no terminal to ask for the ${what}, and standard input is closed`);
@@ -91,17 +80,18 @@ async function readHidden(tty: Deno.FsFile): Promise<string> {
 }
 
 async function ask(
+  io: PromptIo,
   message: string,
   options: { hidden: boolean; what: string; stdinFallback?: boolean },
 ): Promise<string> {
-  const tty = openTty();
+  const tty = io.openTty();
   if (!tty) {
     if (options.stdinFallback === false) {
       throw new NoTerminalError(`no terminal to ask for the ${options.what}`);
     }
-    Deno.stderr.writeSync(encoder.encode(message));
-    const line = await readStdinLine(options.what);
-    if (options.hidden) Deno.stderr.writeSync(encoder.encode("\n"));
+    io.writeStderr(message);
+    const line = await readStdinLine(io.stdin, options.what);
+    if (options.hidden) io.writeStderr("\n");
     return line;
   }
   try {
@@ -113,27 +103,17 @@ async function ask(
 }
 
 /**
- * Asks for a value that may be shown while typed (an access key ID, a yes/no answer).
- * @param message the prompt, e.g. `Enter Access Key ID: `
- * @param options.what names the value in errors when nobody can answer
+ * The {@link Prompter} over `io`: the controlling terminal when there is one (secrets with echo off), else lines of
+ * standard input with the prompt on standard error, which lets scripts pipe answers in.
  */
-export function promptVisible(message: string, options?: { what?: string }): Promise<string> {
-  return ask(message, { hidden: false, what: options?.what ?? "answer" });
-}
-
-/**
- * Asks for a secret with echo off (a secret access key, a passphrase, an MFA code).
- * @param message the prompt, e.g. `Enter Secret Access Key: `
- * @param options.what names the value in errors when nobody can answer
- * @param options.stdinFallback read standard input when there is no terminal (default true); prompts that may run
- *   under another program (MFA codes under credential_process) turn it off rather than read someone else's pipe
- */
-export function promptSecret(message: string, options?: { what?: string; stdinFallback?: boolean }): Promise<string> {
-  return ask(message, { hidden: true, what: options?.what ?? "secret", stdinFallback: options?.stdinFallback });
-}
-
-/** Asks a yes/no question; only `y` or `yes` (any case) count as yes, as in aws-vault. */
-export async function confirm(message: string): Promise<boolean> {
-  const answer = (await promptVisible(message, { what: "confirmation" })).trim().toLowerCase();
-  return answer === "y" || answer === "yes";
+export function terminalPrompter(io: PromptIo): Prompter {
+  return {
+    visible: (message, options) => ask(io, message, { hidden: false, what: options.what }),
+    secret: (message, options) =>
+      ask(io, message, { hidden: true, what: options.what, stdinFallback: options.stdinFallback }),
+    confirm: async (message) => {
+      const answer = (await ask(io, message, { hidden: false, what: "confirmation" })).trim().toLowerCase();
+      return answer === "y" || answer === "yes";
+    },
+  };
 }

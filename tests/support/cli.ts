@@ -1,8 +1,15 @@
 /**
- * Runs the real aws-vault entry point (from source or the bundle) in a sandboxed HOME with a clean environment,
- * for end-to-end tests of the command line.
+ * Runs aws-vault in a sandboxed HOME with a clean environment: in-process through `runCli` with the environment,
+ * output and standard input injected ({@link runCli}), or as a real process from source or the bundle
+ * ({@link runProgram}) for what only a process shows (exec's child, signals, the terminal, the bundle).
  * @module
  */
+
+import { reportError } from "../../main.ts";
+import { runCli as runApp } from "../../src/app.ts";
+import { envFromRecord } from "../../src/core/env.ts";
+import { NO_TERMINAL } from "../../src/os/terminal.ts";
+import { terminalPrompter } from "../../src/prompt/terminal.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -55,11 +62,64 @@ export function cliCommand(options?: { bundle?: boolean }): string[] {
   return [Deno.execPath(), "run", "-A", "--quiet", entry];
 }
 
+/** Standard input made of `text`, read as a process reads a pipe. */
+function stdinOf(text: string): { read(buffer: Uint8Array): Promise<number | null> } {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  return {
+    read(buffer) {
+      if (offset >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(buffer.length, bytes.length - offset);
+      buffer.set(bytes.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
 /**
- * Runs aws-vault with `args`. The process gets a new session (setsid) so it has no controlling terminal even when
- * the tests run in one: prompts then read `stdin`, which is the given text or empty.
+ * Runs aws-vault with `args` in this process, as `main.ts` would run it in a process with no terminal: the
+ * environment is exactly `env`, prompts read `stdin` (the given text or empty), and errors print as main.ts prints them.
+ * Not for `exec` of a command (it replaces the process) or anything that waits for signals: use {@link runProgram}.
  */
 export async function runCli(
+  args: readonly string[],
+  options: { env: Record<string, string>; stdin?: string },
+): Promise<CliResult> {
+  // exec replaces the process with its command (execve): in here, that would be the test runner. Its server modes
+  // and --json run no execve.
+  const noExecve = ["--json", "-j", "--help", "-h", "--ecs-server", "--ec2-server", "--server", "-s"];
+  if (args.includes("exec") && !args.some((a) => noExecve.includes(a))) {
+    throw new Error("runCli cannot run exec of a command in-process: use runProgram");
+  }
+  let stdout = "";
+  let stderr = "";
+  const out = { stdout: (text: string) => void (stdout += text), stderr: (text: string) => void (stderr += text) };
+  const prompter = terminalPrompter({
+    openTty: () => undefined,
+    stdin: stdinOf(options.stdin ?? ""),
+    writeStderr: out.stderr,
+  });
+  let code: number;
+  try {
+    code = await runApp(args, {
+      env: envFromRecord(options.env),
+      out,
+      terminal: NO_TERMINAL,
+      prompter,
+      now: () => new Date(),
+    });
+  } catch (e) {
+    code = reportError(e, out);
+  }
+  return { code, stdout, stderr };
+}
+
+/**
+ * Runs aws-vault with `args` as a process. It gets a new session (setsid) so it has no controlling terminal even when
+ * the tests run in one: prompts then read `stdin`, which is the given text or empty.
+ */
+export async function runProgram(
   args: readonly string[],
   options: { env: Record<string, string>; stdin?: string; bundle?: boolean },
 ): Promise<CliResult> {

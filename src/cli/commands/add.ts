@@ -7,7 +7,6 @@ import { configFilePath } from "../../config/config_file.ts";
 import { appendProfileSection } from "../../config/config_write.ts";
 import { AppError } from "../../core/errors.ts";
 import { maskSecret } from "../../core/log.ts";
-import { promptSecret, promptVisible } from "../../prompt/terminal.ts";
 import { CredentialKeyring } from "../../vault/credential_keyring.ts";
 import { SessionKeyring } from "../../vault/session_keyring.ts";
 import type { Credentials } from "../../core/credentials.ts";
@@ -30,13 +29,15 @@ async function readKeys(context: CommandContext<typeof addSpec>): Promise<KeyInp
     if (!secretAccessKey) throw new AppError("Missing value for AWS_SECRET_ACCESS_KEY");
     return { credentials: { accessKeyId, secretAccessKey } };
   }
-  const accessKeyId = (await promptVisible("Enter Access Key ID: ", { what: "access key ID" })).trim();
+  const accessKeyId = (await context.prompter.visible("Enter Access Key ID: ", { what: "access key ID" })).trim();
   if (accessKeyId === "") throw new AppError("no Access Key ID entered; nothing was stored");
-  const secretAccessKey = (await promptSecret("Enter Secret Access Key: ", { what: "secret access key" })).trim();
+  const secretAccessKey = (await context.prompter.secret("Enter Secret Access Key: ", { what: "secret access key" }))
+    .trim();
   if (secretAccessKey === "") throw new AppError("no Secret Access Key entered; nothing was stored");
-  const mfaSerial = (await promptVisible("Enter MFA Device ARN (If MFA is not enabled, leave this blank): ", {
-    what: "MFA device ARN",
-  })).trim();
+  const mfaSerial =
+    (await context.prompter.visible("Enter MFA Device ARN (If MFA is not enabled, leave this blank): ", {
+      what: "MFA device ARN",
+    })).trim();
   return { credentials: { accessKeyId, secretAccessKey }, mfaSerial: mfaSerial || undefined };
 }
 

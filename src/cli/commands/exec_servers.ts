@@ -152,7 +152,7 @@ export async function runServerMode(
     path: context.env.get("PATH"),
     log: context.log,
   });
-  const driver = mfaPromptDriver(chosen, name, { env: context.env, log: context.log });
+  const driver = mfaPromptDriver(chosen, name, { env: context.env, log: context.log, prompter: context.prompter });
   const usesTerminal = chosen === "terminal";
   const prompt = (serial: string) => {
     if (childRunning && usesTerminal) {

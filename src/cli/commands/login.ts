@@ -132,7 +132,7 @@ export async function run(context: Context): Promise<number> {
   if (context.flags.stdout) {
     context.out.stdout(`${url}\n`);
   } else {
-    await openBrowser(url, { what: "the AWS console login URL" });
+    await openBrowser(url, { what: "the AWS console login URL", env: context.env });
   }
   return 0;
 }

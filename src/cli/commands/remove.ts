@@ -5,7 +5,6 @@
 
 import { suggestNames } from "../../config/suggest.ts";
 import { VaultError } from "../../core/errors.ts";
-import { confirm } from "../../prompt/terminal.ts";
 import { CredentialKeyring } from "../../vault/credential_keyring.ts";
 import { SessionKeyring } from "../../vault/session_keyring.ts";
 import type { CommandContext } from "../command.ts";
@@ -36,7 +35,7 @@ export async function run(context: CommandContext<typeof removeSpec>): Promise<n
     );
   }
   if (!context.flags.force) {
-    if (!await confirm(`Delete credentials for profile ${JSON.stringify(profile)}? (y|N) `)) return 0;
+    if (!await context.prompter.confirm(`Delete credentials for profile ${JSON.stringify(profile)}? (y|N) `)) return 0;
   }
   await credentials.remove(profile);
   context.out.stdout("Deleted credentials.\n");
