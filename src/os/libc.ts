@@ -79,12 +79,19 @@ export function guardSigusr1(options?: { log?: Logger }): void {
   if (Deno.build.os === "windows") return;
   const log = options?.log ?? SILENT;
   const { signal } = libc().symbols;
-  signal(SIGUSR1, SIG_IGN);
+  // SIG_DFL is NULL and SIG_IGN is 1: any other previous disposition is the handler Deno installs.
+  const replacesDenos = () => {
+    const previous = signal(SIGUSR1, SIG_IGN);
+    return previous !== null && Deno.UnsafePointer.value(previous) !== 1n;
+  };
+  // A process that has already run for 500 ms (a server that fetched credentials first) has Deno's handler by now.
+  if (replacesDenos()) {
+    log.debug("SIGUSR1 guard: Deno's inspector handler replaced, SIGUSR1 is ignored");
+    return;
+  }
   const started = Date.now();
   const timer = setInterval(() => {
-    const previous = signal(SIGUSR1, SIG_IGN);
-    const replacedDenos = previous !== null && Deno.UnsafePointer.value(previous) !== 1n;
-    if (replacedDenos) log.debug("SIGUSR1 guard: Deno's inspector handler replaced, SIGUSR1 is ignored");
+    if (replacesDenos()) log.debug("SIGUSR1 guard: Deno's inspector handler replaced, SIGUSR1 is ignored");
     else if (Date.now() - started > 5000) {
       log.debug("SIGUSR1 guard: Deno installed no handler in 5 s, SIGUSR1 is ignored");
     } else return;
