@@ -1,5 +1,6 @@
 // The EC2 metadata server: the peer and Host checks, the IMDSv2 token flow (TTL bounds, expiry, X-Forwarded-For),
 // IMDSv1 off by default, every path's exact answer, errors, bind failure, and real clients (SDK JS, AWS CLI, boto3).
+import { PYTHON3 } from "./support/cli.ts";
 import assert from "node:assert/strict";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromInstanceMetadata } from "@aws-sdk/credential-providers";
@@ -246,7 +247,7 @@ Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what
       assert.match(JSON.parse(out.stdout).Arn, arn);
       assert.equal(puts(), 2, "the AWS CLI fetched a token");
     }
-    const py = await runClient("python3", [CLIENTS_PY, fake.url], endpoint);
+    const py = await runClient(PYTHON3, [CLIENTS_PY, fake.url], endpoint);
     assert.equal(py.code, 0, py.stderr);
     assert.equal(JSON.parse(py.stdout).method, "iam-role");
     assert.match(JSON.parse(py.stdout).arn, arn);

@@ -1,5 +1,6 @@
 // The ECS credentials server: token and Host checks, /role-arn/ against the fake STS, errors, lazy and eager start,
 // the exact body, the debug log, and real clients (SDK JS, AWS CLI, boto3) calling the fake with what they got.
+import { PYTHON3 } from "./support/cli.ts";
 import assert from "node:assert/strict";
 import { STSClient } from "@aws-sdk/client-sts";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
@@ -297,7 +298,7 @@ Deno.test("ecs: the AWS CLI and boto3 get working credentials from the container
       assert.equal(out.code, 0, out.stderr);
       assert.match(JSON.parse(out.stdout).Arn, /^arn:aws:sts::222222222222:assumed-role\/Base\//);
     }
-    const py = await runClient("python3", [CLIENTS_PY, fake.url], env);
+    const py = await runClient(PYTHON3, [CLIENTS_PY, fake.url], env);
     assert.equal(py.code, 0, py.stderr);
     const result = JSON.parse(py.stdout);
     assert.equal(result.method, "container-role");

@@ -44,7 +44,7 @@ Deno.test("a writer SIGKILLed at random moments leaves the old or the new item, 
     const key = "crash/key%";
     const values = ["A".repeat(1500), "B".repeat(2500)];
     const delays: number[] = [];
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < 12; round++) {
       const child = spawnWriter(["loop", dir, key, ...values]);
       await waitForReady(child);
       const delay = 5 + Math.floor(Math.random() * 76);

@@ -13,6 +13,18 @@ import { terminalPrompter } from "../../src/prompt/terminal.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
+/**
+ * The python3 to run helpers and boto3 with: Debian's (where .ci/run installs boto3) when present, not a
+ * version-manager shim on PATH, which costs several processes per call.
+ */
+export const PYTHON3: string = (() => {
+  try {
+    return Deno.statSync("/usr/bin/python3").isFile ? "/usr/bin/python3" : "python3";
+  } catch {
+    return "python3";
+  }
+})();
+
 /** The outcome of one aws-vault invocation. */
 export interface CliResult {
   readonly code: number;
@@ -146,7 +158,7 @@ export async function runOnTerminal(
   args: readonly string[],
   options: { env: Record<string, string>; answers: readonly (readonly [string, string])[] },
 ): Promise<{ output: string; code: number; unmatched: unknown[] }> {
-  const out = await new Deno.Command("python3", {
+  const out = await new Deno.Command(PYTHON3, {
     args: [`${root}tests/support/pty_run.py`, JSON.stringify(options.answers), "--", ...cliCommand(), ...args],
     env: options.env,
     clearEnv: true,
