@@ -11,12 +11,21 @@ export interface Terminal {
   readonly stderr: boolean;
 }
 
-/** The process's own streams, read once (for `main.ts`). */
+/** The process's own streams (for `main.ts`), each asked only when first needed: most runs never ask. */
 export function processTerminal(): Terminal {
+  let stdin: boolean | undefined;
+  let stdout: boolean | undefined;
+  let stderr: boolean | undefined;
   return {
-    stdin: Deno.stdin.isTerminal(),
-    stdout: Deno.stdout.isTerminal(),
-    stderr: Deno.stderr.isTerminal(),
+    get stdin() {
+      return stdin ??= Deno.stdin.isTerminal();
+    },
+    get stdout() {
+      return stdout ??= Deno.stdout.isTerminal();
+    },
+    get stderr() {
+      return stderr ??= Deno.stderr.isTerminal();
+    },
   };
 }
 

@@ -48,5 +48,11 @@ export function openTty(): Deno.FsFile | undefined {
 
 /** This process's own terminal and standard input (for `main.ts`); prompt text without a terminal goes to `writeStderr`. */
 export function processPromptIo(writeStderr: (text: string) => void): PromptIo {
-  return { openTty, stdin: Deno.stdin, writeStderr };
+  return {
+    openTty,
+    get stdin() {
+      return Deno.stdin;
+    },
+    writeStderr,
+  };
 }
