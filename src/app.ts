@@ -53,7 +53,7 @@ export interface CliOptions {
   readonly terminal: Terminal;
   /** Asks the user things. */
   readonly prompter: Prompter;
-  /** The clock (debug-line timestamps). */
+  /** The clock (session expiry, cache freshness, debug-line timestamps). */
   readonly now: () => Date;
 }
 
@@ -82,7 +82,15 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   validatePromptDriver(global.prompt, { path: env.get("PATH") });
   assertBackendAvailable(global.backend);
   try {
-    return await run({ global, env, out, log, terminal: options.terminal, prompter: options.prompter });
+    return await run({
+      global,
+      env,
+      out,
+      log,
+      terminal: options.terminal,
+      prompter: options.prompter,
+      now: options.now,
+    });
   } catch (e) {
     // Usage errors and a cancelled prompt read the same in every command; everything else names the command.
     if (e instanceof AppError && !(e instanceof UsageError) && !(e instanceof PromptCancelledError)) {

@@ -68,6 +68,7 @@ async function migrate(stores: Record<string, Keyring>, flags: Partial<MigrateFl
     out: { stdout: (t: string) => stdout += t, stderr: () => {} },
     log: SILENT,
     terminal: NO_TERMINAL,
+    now: () => new Date(),
     prompter: terminalPrompter({
       openTty: () => undefined,
       stdin: { read: () => Promise.resolve(null) },

@@ -34,6 +34,8 @@ export interface Services {
   readonly terminal: Terminal;
   /** Asks the user (access keys, the vault passphrase, confirmations, MFA codes on the terminal). */
   readonly prompter: Prompter;
+  /** The clock: session expiry, cache freshness, debug timestamps. */
+  readonly now: () => Date;
 }
 
 /** The context of command `S`: its flags and arguments as its declaration types them, and the {@link Services}. */

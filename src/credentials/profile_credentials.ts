@@ -1,7 +1,7 @@
 /**
  * The use case behind `exec`, `export`, `login` and `rotate`: check that a profile exists, resolve it with the
  * command's settings, build its provider chain, retrieve credentials. Inputs are explicit: the config file, the opened
- * vault and the environment (docs/behaviour.md#the-credential-chain).
+ * vault and the environment (docs/behaviour.md#credential-chain).
  * @module
  */
 
@@ -42,9 +42,11 @@ export interface ChainOptions {
   readonly disableSessions?: boolean;
   /**
    * For a credential server, which refreshes its own credentials: without it, a cached role session is handed out only
-   * while `AWS_VAULT_HANDOUT_MIN_TTL` remains (docs/behaviour.md#session-lifetimes).
+   * while `AWS_VAULT_HANDOUT_MIN_TTL` remains (docs/behaviour.md#session-cache).
    */
   readonly server?: boolean;
+  /** The clock for expiry checks and new sessions; the system clock when not given. */
+  readonly now?: () => Date;
   /** Debug lines (profile resolution and every provider of the chain); silent when not given. */
   readonly log?: Logger;
 }
@@ -91,6 +93,7 @@ export async function resolveChain(
     mfa: options?.mfa,
     // Credentials handed to a command once must last; a server refreshes its own.
     handoutMinTtl: options?.server ? undefined : handoutMinTtlFromEnv(source.env),
+    now: options?.now,
     log: options?.log,
   });
   return { profile, provider };

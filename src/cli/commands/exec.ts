@@ -79,6 +79,7 @@ export async function run(context: ExecContext): Promise<number> {
     noCache: flags.noCache,
     mfa: mfaOptionsOf(context),
     log: context.log,
+    now: context.now,
   });
   if (flags.profileEnv) {
     // The credentials were fetched only to fail fast (and to log in to SSO now); the child resolves the profile.

@@ -67,6 +67,7 @@ function roleProviderFor(options: ServerModeOptions, context: ExecContext) {
 async function runWithEcsServer(context: ExecContext, options: ServerModeOptions): Promise<number> {
   const bind = context.flags.ecsServerBind;
   const server = await startEcsServer({
+    now: context.now,
     provider: options.provider,
     roleProvider: roleProviderFor(options, context),
     lazy: context.flags.lazy,
@@ -102,6 +103,7 @@ async function runWithEc2Server(context: ExecContext, options: ServerModeOptions
       "any process while it is running",
   );
   const server = await startEc2Server({
+    now: context.now,
     provider: options.provider,
     region: options.profile.region,
     minTtl: minTtlFromEnv(context.env),
@@ -172,6 +174,7 @@ export async function runServerMode(
     mfa: { prompt },
     server: true,
     log: context.log,
+    now: context.now,
   });
   const mode: ServerModeOptions = {
     profileName: name,

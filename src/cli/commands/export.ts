@@ -30,6 +30,7 @@ export async function exportCredentials(services: Services, request: ExportReque
     noSession: request.flags.noSession,
     noCache: request.flags.noCache,
     mfa: mfaOptionsOf(services),
+    now: services.now,
     log: services.log,
   });
   services.out.stdout(

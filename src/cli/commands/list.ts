@@ -60,7 +60,7 @@ export async function run(context: CommandContext<typeof listSpec>): Promise<num
   const sessions = listing.keys.map(parseSessionKey).filter((s): s is SessionKey => s !== undefined);
   const oidcUrls = listing.keys.filter(isOidcKey).map((k) => k.slice(OIDC_KEY_PREFIX.length));
   const profiles = config.profileNames();
-  const now = new Date();
+  const now = context.now();
 
   if (context.flags.credentials) {
     for (const c of credentialNames) context.out.stdout(`${c}\n`);

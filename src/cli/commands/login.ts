@@ -71,6 +71,7 @@ async function sourceFor(context: Context, name: string): Promise<[ProfileConfig
     flags: profileFlags,
     noSession: context.flags.noSession,
     mfa: mfaOptionsOf(context),
+    now: context.now,
     disableSessions: true,
     log: context.log,
   });
