@@ -46,6 +46,8 @@ export interface Sandbox {
 /** Creates a sandbox; `passphrase` (default "test-pass") goes into AWS_VAULT_FILE_PASSPHRASE unless null. */
 export async function makeSandbox(options?: { passphrase?: string | null; config?: string }): Promise<Sandbox> {
   const home = await Deno.makeTempDir({ prefix: "aws-vault-test-" });
+  // The SSO login lock lives in XDG_RUNTIME_DIR (else /tmp): a sandbox of its own, so parallel tests never share one.
+  await Deno.mkdir(`${home}/run`, { mode: 0o700 });
   const configPath = `${home}/.aws/config`;
   if (options?.config !== undefined) {
     await Deno.mkdir(`${home}/.aws`, { recursive: true });
@@ -56,6 +58,7 @@ export async function makeSandbox(options?: { passphrase?: string | null; config
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
     NO_COLOR: "1",
+    XDG_RUNTIME_DIR: `${home}/run`,
   };
   const passphrase = options?.passphrase === undefined ? "test-pass" : options.passphrase;
   if (passphrase !== null) env.AWS_VAULT_FILE_PASSPHRASE = passphrase;

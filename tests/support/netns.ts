@@ -107,9 +107,10 @@ async function stop(process: Spawned): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Creates a namespace named `avt-<label>-<pid>-<n>` with `lo` up. */
+/** Creates a namespace named `avt-<label>-<pid>-<n>-<random>` with `lo` up. */
 export async function createNetns(label: string): Promise<Netns> {
-  const name = `avt-${label}-${Deno.pid}-${counter++}`;
+  // The random part: test modules running in parallel share this process's pid and each has its own counter.
+  const name = `avt-${label}-${Deno.pid}-${counter++}-${crypto.getRandomValues(new Uint8Array(3)).toHex()}`;
   await ip("netns", "add", name);
   const children = new Set<Spawned>();
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -158,8 +159,10 @@ export async function createNetns(label: string): Promise<Netns> {
 /** Picks a 10.213.N.0/30 that no host interface uses yet. */
 async function freeSubnet(): Promise<number> {
   const used = await ip("-4", "-o", "addr", "show");
+  // A random start: test modules running in parallel share this process's pid and each has its own counter.
+  const start = crypto.getRandomValues(new Uint32Array(1))[0];
   for (let i = 0; i < 250; i++) {
-    const n = (Deno.pid + counter + i) % 250 + 1;
+    const n = (start + counter + i) % 250 + 1;
     if (!used.includes(`10.213.${n}.`)) return n;
   }
   throw new Error("no free 10.213.N.0/30 subnet for a veth pair");
