@@ -8,7 +8,6 @@ import type { Env } from "./core/env.ts";
 import { AppError, PromptCancelledError, UsageError } from "./core/errors.ts";
 import { debugLogger, SILENT } from "./core/log.ts";
 import { VERSION_TEXT } from "./core/version.ts";
-import { loadConfigFileSync } from "./config/config_file.ts";
 import type { Terminal } from "./os/terminal.ts";
 import type { Prompter } from "./prompt/prompter.ts";
 import { PROMPT_DRIVERS, validatePromptDriver } from "./prompt/drivers.ts";
@@ -38,12 +37,15 @@ export function appSpec(): AppSpec {
 }
 
 /** Profile names for shell completion; a broken config file completes nothing rather than failing. */
-function profileNamesForCompletion(env: Env): string[] {
-  try {
-    return loadConfigFileSync({ env }).profileNames();
-  } catch {
-    return [];
-  }
+async function profileNamesForCompletion(env: Env): Promise<() => string[]> {
+  const { loadConfigFileSync } = await import("./config/config_file.ts");
+  return () => {
+    try {
+      return loadConfigFileSync({ env }).profileNames();
+    } catch {
+      return [];
+    }
+  };
 }
 
 /** What the program reads from and writes to: `main.ts` passes the process's own, tests their own. */
@@ -64,9 +66,20 @@ export interface CliOptions {
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const { env, out } = options;
   const app = appSpec();
-  const result = parseCommandLine(argv, { app, env, profiles: () => profileNamesForCompletion(env) });
+  const result = parseCommandLine(argv, { app, env });
   if (result.kind !== "run") {
-    const text = result.text.endsWith("\n") || result.text === "" ? result.text : result.text + "\n";
+    // Help and completion text is made by modules loaded only for them.
+    let rendered: string;
+    if (result.kind === "version") {
+      rendered = result.text;
+    } else if (result.kind === "complete") {
+      // Shells run this on every Tab: it loads the completion code alone, not the help.
+      const { completionOutput } = await import("./cli/completion.ts");
+      rendered = completionOutput(result.words, { app, profiles: await profileNamesForCompletion(env) });
+    } else {
+      rendered = (await import("./cli/render.ts")).renderResult(app, result);
+    }
+    const text = rendered.endsWith("\n") || rendered === "" ? rendered : rendered + "\n";
     // kingpin writes --version to stderr, and scripts written for the Go aws-vault read it there.
     if (result.kind === "version") out.stderr(text);
     else out.stdout(text);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { appSpec } from "../src/app.ts";
 import { parseCommandLine } from "../src/cli/parser.ts";
+import { renderResult } from "../src/cli/render.ts";
 import { envFromRecord } from "../src/core/env.ts";
 import { PROMPT_DRIVERS } from "../src/prompt/drivers.ts";
 import { AVAILABLE_BACKENDS } from "../src/vault/backends.ts";
@@ -14,13 +15,10 @@ const CONFIG =
 
 /** Candidates the program prints for `aws-vault --completion-bash <words…>`. */
 function complete(...words: string[]): string[] {
-  const result = parseCommandLine(["--completion-bash", ...words], {
-    app: APP,
-    env: envFromRecord({}),
-    profiles: () => PROFILES,
-  });
-  assert.equal(result.kind, "output");
-  return result.kind === "output" ? result.text.split("\n").filter((l) => l !== "") : [];
+  const result = parseCommandLine(["--completion-bash", ...words], { app: APP, env: envFromRecord({}) });
+  assert.equal(result.kind, "complete");
+  if (result.kind !== "complete") return [];
+  return renderResult(APP, result, { profiles: () => PROFILES }).split("\n").filter((l) => l !== "");
 }
 
 Deno.test("protocol: commands, flags, enum values, profiles, nothing after --", () => {
@@ -58,14 +56,13 @@ Deno.test("protocol: flag values in every spelling shells send", () => {
 });
 
 Deno.test("protocol: a failing profile source gives no candidates instead of an error", () => {
-  const result = parseCommandLine(["--completion-bash", "exec", ""], {
-    app: APP,
-    env: envFromRecord({}),
-    profiles: () => {
-      throw new Error("bad config");
-    },
-  });
-  assert.deepEqual(result, { kind: "output", text: "" });
+  const result = parseCommandLine(["--completion-bash", "exec", ""], { app: APP, env: envFromRecord({}) });
+  assert.equal(result.kind, "complete");
+  if (result.kind !== "complete") return;
+  const profiles = () => {
+    throw new Error("bad config");
+  };
+  assert.equal(renderResult(APP, result, { profiles }), "");
 });
 
 // --- real shells, with the real program as `aws-vault` on PATH and a config that has the profiles ---
@@ -174,7 +171,7 @@ Deno.test({
   ignore: !has("zsh"),
   fn: async () => {
     const result = parseCommandLine(["--completion-script-zsh"], { app: APP, env: envFromRecord({}) });
-    const text = result.kind === "output" ? result.text : "";
+    const text = result.kind === "script" ? renderResult(APP, result) : "";
     const check = await new Deno.Command("zsh", { args: ["-n", "-c", text] }).output();
     assert.ok(check.success, new TextDecoder().decode(check.stderr));
     // Outside a completion widget `words` and `CURRENT` are plain variables and the builtins can be stubbed.

@@ -5,14 +5,8 @@
  * @module
  */
 
-import { type AppSpec, BUILTIN_FLAGS, type CommandSpec, type FlagSpec } from "./spec.ts";
+import { type AppSpec, BUILTIN_FLAGS, type CommandSpec, type FlagSpec, type Shell } from "./spec.ts";
 import { tokenize } from "./tokenizer.ts";
-
-/** Shells we generate completion scripts for. */
-export const SHELLS = ["bash", "zsh", "fish"] as const;
-
-/** One of {@link SHELLS}. */
-export type Shell = typeof SHELLS[number];
 
 /** Where candidates come from. */
 export interface CompleteOptions {
@@ -78,6 +72,11 @@ export function completeWords(words: readonly string[], options: CompleteOptions
     }
   }
   return [];
+}
+
+/** What `--completion-bash` prints: the candidates of {@link completeWords}, one per line. */
+export function completionOutput(words: readonly string[], options: CompleteOptions): string {
+  return completeWords(words, options).map((w) => w + "\n").join("");
 }
 
 /**

@@ -16,8 +16,6 @@
 import { UsageError } from "../core/errors.ts";
 import type { Env } from "../core/env.ts";
 import { DurationError, parseDuration } from "../config/duration.ts";
-import { completeWords, completionScript, SHELLS } from "./completion.ts";
-import { appHelp, commandHelp, manPage } from "./help.ts";
 import {
   type AppSpec,
   type ArgSpec,
@@ -28,6 +26,8 @@ import {
   type FlagSet,
   type FlagSpec,
   type FlagValues,
+  type Shell,
+  SHELLS,
 } from "./spec.ts";
 import { tokenize } from "./tokenizer.ts";
 
@@ -42,20 +42,30 @@ export interface ParsedLine {
   readonly env: Env;
 }
 
-/** What to do. Every `text` is printed verbatim to stdout and ends with a newline (unless empty). */
+/** Which help was asked for. */
+export type HelpRequest =
+  | { readonly of: "app"; readonly long: boolean }
+  | { readonly of: "command"; readonly command: CommandSpec }
+  | { readonly of: "man" };
+
+/**
+ * What to do. Help and completion are described, not rendered: their text comes from `render.ts`, which loads only
+ * when one is asked for, so a normal run does not load the help and completion code.
+ */
 export type ParseResult =
   | { readonly kind: "run"; readonly command: CommandSpec; readonly line: ParsedLine }
-  | { readonly kind: "help"; readonly text: string }
+  | { readonly kind: "help"; readonly help: HelpRequest }
   | { readonly kind: "version"; readonly text: string }
-  | { readonly kind: "output"; readonly text: string };
+  /** `--completion-bash`: candidates for the last of `words`. */
+  | { readonly kind: "complete"; readonly words: readonly string[] }
+  /** `--completion-script-<shell>`. */
+  | { readonly kind: "script"; readonly shell: Shell };
 
 /** Options of {@link parseCommandLine}. */
 export interface ParseOptions {
   readonly app: AppSpec;
   /** Where env-var defaults come from. */
   readonly env: Env;
-  /** Profile names for completion; errors are swallowed (a broken config must not break the shell). */
-  readonly profiles?: () => string[];
 }
 
 const BUILTIN = new Set(Object.values(BUILTIN_FLAGS));
@@ -77,9 +87,7 @@ export function parseCommandLine(argv: readonly string[], options: ParseOptions)
   const end = argv.indexOf("--");
   const bashAt = (end < 0 ? argv : argv.slice(0, end)).indexOf("--completion-bash");
   if (bashAt >= 0) {
-    const words = argv.filter((_, i) => i !== bashAt);
-    const found = completeWords(words, { app, profiles: options.profiles });
-    return { kind: "output", text: found.map((w) => w + "\n").join("") };
+    return { kind: "complete", words: argv.filter((_, i) => i !== bashAt) };
   }
   let command: CommandSpec | undefined;
   let helpCommand = false;
@@ -114,7 +122,7 @@ export function parseCommandLine(argv: readonly string[], options: ParseOptions)
   if (special) return special;
   if (failure) throw failure;
   if (helpCommand) return helpFor(app, positionals);
-  if (!command) return { kind: "help", text: appHelp(app) };
+  if (!command) return { kind: "help", help: { of: "app", long: false } };
   // Values are checked here, before any command loads, so a bad value fails the same way for every command.
   const line: ParsedLine = { given, positionals, env: options.env };
   readArgs(command.args, line);
@@ -128,26 +136,24 @@ function specialResult(
   st: { specials: ReadonlySet<string>; command?: CommandSpec; helpCommand: boolean; positionals: readonly string[] },
 ): ParseResult | undefined {
   for (const shell of SHELLS) {
-    if (st.specials.has(`completion-script-${shell}`)) {
-      return { kind: "output", text: completionScript(shell, { appName: app.name }) };
-    }
+    if (st.specials.has(`completion-script-${shell}`)) return { kind: "script", shell };
   }
-  if (st.specials.has("help-man")) return { kind: "help", text: manPage(app) };
-  if (st.specials.has("help-long")) return { kind: "help", text: appHelp(app, { long: true }) };
+  if (st.specials.has("help-man")) return { kind: "help", help: { of: "man" } };
+  if (st.specials.has("help-long")) return { kind: "help", help: { of: "app", long: true } };
   if (st.specials.has("help")) {
     const command = st.command ?? (st.helpCommand ? findCommand(app, st.positionals[0] ?? "") : undefined);
-    return { kind: "help", text: command ? commandHelp(app, command) : appHelp(app) };
+    return { kind: "help", help: command ? { of: "command", command } : { of: "app", long: false } };
   }
   if (st.specials.has("version")) return { kind: "version", text: `${app.version}\n` };
   return undefined;
 }
 
 function helpFor(app: AppSpec, names: readonly string[]): ParseResult {
-  if (names.length === 0) return { kind: "help", text: appHelp(app) };
+  if (names.length === 0) return { kind: "help", help: { of: "app", long: false } };
   const command = findCommand(app, names[0]);
   if (!command) throw new UsageError(`expected command but got ${JSON.stringify(names[0])}`);
   if (names.length > 1) throw new UsageError(`unexpected ${names[1]}`);
-  return { kind: "help", text: commandHelp(app, command) };
+  return { kind: "help", help: { of: "command", command } };
 }
 
 /**

@@ -139,6 +139,12 @@ export const BUILTIN_FLAGS: FlagSet = {
   },
 };
 
+/** Shells we generate completion scripts for. */
+export const SHELLS = ["bash", "zsh", "fish"] as const;
+
+/** One of {@link SHELLS}. */
+export type Shell = typeof SHELLS[number];
+
 /** Looks a command up by name or alias. */
 export function findCommand(app: AppSpec, name: string): CommandSpec | undefined {
   return app.commands.find((c) => c.name === name || c.aliases?.includes(name));
