@@ -39,7 +39,7 @@ async function sandbox(home: string): Promise<Record<string, string>> {
     env: envFromRecord({ AWS_VAULT_FILE_PASSPHRASE: PASSPHRASE }),
   });
   await new CredentialKeyring(vault).set("base", { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "s" });
-  const sessions = new SessionKeyring(vault);
+  const sessions = new SessionKeyring(vault, { now: () => new Date() });
   const expiration = new Date(Date.now() + 12 * 3_600_000);
   const session = { accessKeyId: "ASIAIOSFODNN7EXAMPLE", secretAccessKey: "s", sessionToken: "t", expiration };
   // `export base` is served from this GetSessionToken session: the cached credential_process path, in the key format

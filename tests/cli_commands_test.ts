@@ -167,7 +167,7 @@ Deno.test("list shows the table with sessions, time left, expired sessions and O
     equal((await addWithEnv(sb, "work")).code, 0);
     equal((await addWithEnv(sb, "orphan", ["--no-add-config"])).code, 0);
     const vault = vaultOf(sb);
-    const sessions = new SessionKeyring(vault);
+    const sessions = new SessionKeyring(vault, { now: () => new Date() });
     const soon = new Date(Date.now() + 59 * 60_000 + 30_000);
     const creds = { accessKeyId: "ASIAEXAMPLE", secretAccessKey: "s", sessionToken: "t", expiration: soon };
     await sessions.set({ type: "sts.GetSessionToken", profileName: "work", mfaSerial: "arn:aws:iam::1:mfa/me" }, creds);
@@ -184,8 +184,14 @@ Deno.test("list shows the table with sessions, time left, expired sessions and O
       keychainNotSynchronizable: false,
     });
     // The profile's start URL reads without its fragment, as the Go aws-vault reads it.
-    await new OidcTokenKeyring(vault).set("https://corp.awsapps.com/start/", { accessToken: "tok", expiresIn: 3600 });
-    await new OidcTokenKeyring(vault).set("https://other.awsapps.com/start", { accessToken: "tok", expiresIn: 3600 });
+    await new OidcTokenKeyring(vault, { now: () => new Date() }).set("https://corp.awsapps.com/start/", {
+      accessToken: "tok",
+      expiresIn: 3600,
+    });
+    await new OidcTokenKeyring(vault, { now: () => new Date() }).set("https://other.awsapps.com/start", {
+      accessToken: "tok",
+      expiresIn: 3600,
+    });
 
     const r = await runCli(["list"], { env: sb.env });
     equal(r.stderr, "");
@@ -251,7 +257,11 @@ Deno.test("remove asks for confirmation, honours -f, deletes sessions too, and n
       'aws-vault: error: remove: no credentials stored for profile "wrok" in the file vault; did you mean "work"?\n',
     );
 
-    await new SessionKeyring(vaultOf(sb)).set({ type: "sts.GetSessionToken", profileName: "work", mfaSerial: "" }, {
+    await new SessionKeyring(vaultOf(sb), { now: () => new Date() }).set({
+      type: "sts.GetSessionToken",
+      profileName: "work",
+      mfaSerial: "",
+    }, {
       accessKeyId: "ASIA1",
       secretAccessKey: "s",
       sessionToken: "t",
@@ -274,7 +284,7 @@ Deno.test("clear removes sessions (all or one profile's) and keeps credentials",
   const sb = await makeSandbox({ config: "[profile a]\n[profile b]\n" });
   try {
     equal((await addWithEnv(sb, "a")).code, 0);
-    const sessions = new SessionKeyring(vaultOf(sb));
+    const sessions = new SessionKeyring(vaultOf(sb), { now: () => new Date() });
     const creds = {
       accessKeyId: "ASIA1",
       secretAccessKey: "s",

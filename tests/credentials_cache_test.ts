@@ -140,7 +140,7 @@ Deno.test("GetSessionToken sessions use aws-vault's key, so sessions the Go tool
     sessionToken: "go-token",
     expiration: new Date(Date.now() + 8 * 60 * M),
   };
-  await new SessionKeyring(h.vault).set(
+  await new SessionKeyring(h.vault, { now: () => new Date() }).set(
     { type: SESSION_TYPES.getSessionToken, profileName: "jonsmith", mfaSerial: SERIAL },
     stored,
   );
@@ -156,7 +156,7 @@ Deno.test("list and clear see the cached sessions", async () => {
   await using h = await harness();
   await h.run("admin");
   await h.run("ro");
-  const sessions = new SessionKeyring(h.vault);
+  const sessions = new SessionKeyring(h.vault, { now: () => new Date() });
   const listed = (await sessions.list()).map((k) =>
     `${k.profileName} ${k.type.replace(/\..{16}$/, ".#")} ${k.mfaSerial}`
   );

@@ -50,7 +50,13 @@ async function build(
     await new CredentialKeyring(vault).set(p, { accessKeyId: "AKIAEXAMPLE0000" + p, secretAccessKey: "s" });
   }
   const profile = resolveProfile(parseConfigFile(text), name, { flags: options?.flags, env: envFromRecord({}) });
-  return await getProviderForProfile(profile, { vault, env: envFromRecord({}), minTtl: 300_000, ...options });
+  return await getProviderForProfile(profile, {
+    vault,
+    env: envFromRecord({}),
+    minTtl: 300_000,
+    now: () => new Date(),
+    ...options,
+  });
 }
 
 Deno.test("reference matrix: the chain of each row (docs/behaviour.md#getsessiontoken-and-role-chaining)", async () => {

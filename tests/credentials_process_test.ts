@@ -39,7 +39,11 @@ Deno.test("credential_process: output parsed, cached as credential_process, reru
     );
     const command = `sh '${script}'`;
     const runs = async () => (await Deno.readTextFile(`${dir}/runs`).catch(() => "")).split("\n").length - 1;
-    const creds = await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}) })).retrieve();
+    const creds = await (await getProviderForProfile(profile(command), {
+      vault,
+      env: envFromRecord({}),
+      now: () => new Date(),
+    })).retrieve();
     assert.deepEqual(creds, {
       accessKeyId: "ASIAPROCESS00000001",
       secretAccessKey: "proc-secret",
@@ -48,12 +52,18 @@ Deno.test("credential_process: output parsed, cached as credential_process, reru
     });
     assert.equal(await runs(), 1);
     assert.deepEqual(
-      await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}) })).retrieve(),
+      await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}), now: () => new Date() }))
+        .retrieve(),
       creds,
     );
     assert.equal(await runs(), 1, "served from the vault");
     assert.ok((await vault.keys()).some((k) => k.startsWith("credential_process,cHJvYw,,")));
-    await (await getProviderForProfile(profile(command), { vault, env: envFromRecord({}), noCache: true })).retrieve();
+    await (await getProviderForProfile(profile(command), {
+      vault,
+      env: envFromRecord({}),
+      noCache: true,
+      now: () => new Date(),
+    })).retrieve();
     assert.equal(await runs(), 2);
   });
 });
@@ -61,7 +71,12 @@ Deno.test("credential_process: output parsed, cached as credential_process, reru
 Deno.test("credential_process: errors quote the command and never the output", async () => {
   await withVault(async (vault) => {
     const run = async (command: string) => {
-      const provider = await getProviderForProfile(profile(command), { vault, env: envFromRecord({}), noCache: true });
+      const provider = await getProviderForProfile(profile(command), {
+        vault,
+        env: envFromRecord({}),
+        noCache: true,
+        now: () => new Date(),
+      });
       return await provider.retrieve().then(() => undefined, (e) => e);
     };
     const missing = await run(`echo '{"AccessKeyId":"AKIALONGTERM0000001","SecretAccessKey":"leak-me"}'`);

@@ -50,11 +50,19 @@ async function harness(config = MATRIX) {
     async run(name: string, options: RunOptions = {}): Promise<Credentials> {
       const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url, ...options.env });
       const profile = resolveProfile(parseConfigFile(options.config ?? config), name, { flags: options.flags, env });
-      const provider = await getProviderForProfile(profile, { vault, mfa: { prompt }, ...options, env });
+      const provider = await getProviderForProfile(profile, {
+        vault,
+        mfa: { prompt },
+        now: () => new Date(),
+        ...options,
+        env,
+      });
       return await provider.retrieve();
     },
     async sessionTypes(): Promise<string[]> {
-      return (await new SessionKeyring(vault).list()).map((k) => `${k.type.replace(/\..{16}$/, ".#")} ${k.profileName}`)
+      return (await new SessionKeyring(vault, { now: () => new Date() }).list()).map((k) =>
+        `${k.type.replace(/\..{16}$/, ".#")} ${k.profileName}`
+      )
         .sort();
     },
     async [Symbol.asyncDispose]() {
@@ -174,7 +182,7 @@ Deno.test("an MFA role session uses aws-vault's key: reused both ways, never whe
   const options = { flags: { duration: 2 * H } };
   await h.run("foo-admin", options);
   assert.equal(h.prompts.length, 1);
-  const sessions = new SessionKeyring(h.vault);
+  const sessions = new SessionKeyring(h.vault, { now: () => new Date() });
   const [ours] = await sessions.list();
   const b64 = (s: string) => new TextEncoder().encode(s).toBase64({ alphabet: "base64url", omitPadding: true });
   const name = `sts.AssumeRole,${b64("foo-admin")},${b64(SERIAL)},${Math.floor(ours.expiration.getTime() / 1000)}`;

@@ -70,7 +70,8 @@ Deno.test("AWS_CA_BUNDLE: STS behind a TLS endpoint signed by a private CA", asy
     const run = async (vars: Record<string, string>) => {
       const env = envFromRecord(vars);
       const profile = resolveProfile(parseConfigFile("[profile jonsmith]\n"), "jonsmith", { env });
-      return await (await getProviderForProfile(profile, { vault, env, noCache: true })).retrieve();
+      return await (await getProviderForProfile(profile, { vault, env, noCache: true, now: () => new Date() }))
+        .retrieve();
     };
     const endpoint = `https://localhost:${front.addr.port}`;
     const creds = await run({ AWS_ENDPOINT_URL: endpoint, AWS_CA_BUNDLE: `${dir}/ca.pem` });

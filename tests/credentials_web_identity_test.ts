@@ -22,7 +22,7 @@ async function harness() {
       const config = parseConfigFile(`[profile web]\nregion = eu-west-1\n${settings}\n`);
       const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url });
       const profile = resolveProfile(config, "web", { env });
-      return new WebIdentityProvider(profile, { env, now: options?.now });
+      return new WebIdentityProvider(profile, { env, now: options?.now ?? (() => new Date()) });
     },
     async [Symbol.asyncDispose]() {
       await fake.close();

@@ -92,10 +92,12 @@ Deno.test({
     };
     const ecs = await startEcsServer({
       provider: base,
-      roleProvider: (arn) => new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env: envFromRecord({}) }),
+      roleProvider: (arn) =>
+        new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env: envFromRecord({}), now: () => new Date() }),
       lazy: true,
       hostname: veth.hostAddress,
       allowNonLoopback: true,
+      now: () => new Date(),
     });
     closers.push(() => ecs.close());
 

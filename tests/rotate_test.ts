@@ -81,6 +81,7 @@ function withRotation(fn: (run: Run) => Promise<void>, options: { storeAs?: stri
           env: envFromRecord({ AWS_ENDPOINT_URL: h.fake.url }),
           mfa: { prompt: () => Promise.resolve(h.fake.totp(MFA)) },
           print: (line) => run.lines.push(line),
+          clock: () => new Date(),
           now: () => clock,
           sleep: (ms) => {
             run.slept.push(ms);
@@ -121,7 +122,7 @@ Deno.test("findMasterCredentialsName walks source_profile to the profile that st
 
 Deno.test("rotate: new key created, verified, stored; sessions cleared; old key deleted", () =>
   withRotation(async (run) => {
-    const sessions = new SessionKeyring(run.vault);
+    const sessions = new SessionKeyring(run.vault, { now: () => new Date() });
     await sessions.set({ type: "sts.GetSessionToken", profileName: "jonsmith", mfaSerial: MFA }, {
       ...USER,
       sessionToken: "t",

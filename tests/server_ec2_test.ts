@@ -49,7 +49,13 @@ async function withServer(
   fn: (s: Ec2Server, port: number) => Promise<void>,
   options: { provider?: CredentialsProvider; allowImdsV1?: boolean; now?: () => Date } = {},
 ) {
-  const server = await startEc2Server({ provider: scripted(SESSION), port: 0, region: "eu-west-1", ...options });
+  const server = await startEc2Server({
+    provider: scripted(SESSION),
+    port: 0,
+    region: "eu-west-1",
+    now: () => new Date(),
+    ...options,
+  });
   try {
     await fn(server, Number(new URL(server.url).port));
   } finally {
@@ -197,11 +203,14 @@ Deno.test("ec2: a credential failure is 504 with its message; the next request r
 Deno.test("ec2: a taken port is a ServerError naming the address", async () => {
   await withServer(async (_server, port) => {
     await assert.rejects(
-      startEc2Server({ provider: scripted(SESSION), port }),
+      startEc2Server({ provider: scripted(SESSION), port, now: () => new Date() }),
       (e: Error) => e instanceof ServerError && e.message.startsWith(`cannot listen on 127.0.0.1:${port}: `),
     );
   });
-  await assert.rejects(startEc2Server({ provider: scripted(SESSION), hostname: "0.0.0.0", port: 0 }), ServerError);
+  await assert.rejects(
+    startEc2Server({ provider: scripted(SESSION), hostname: "0.0.0.0", port: 0, now: () => new Date() }),
+    ServerError,
+  );
 });
 
 Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what they got; nothing secret logged", async () => {
@@ -214,7 +223,7 @@ Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what
   const debugLog = debugLogger((text) => Deno.stderr.writeSync(new TextEncoder().encode(text)), {
     now: () => new Date(),
   });
-  const provider = new AssumeRoleProvider(profile, scripted(ALICE), { env, log: debugLog });
+  const provider = new AssumeRoleProvider(profile, scripted(ALICE), { env, now: () => new Date(), log: debugLog });
   const lines: string[] = [];
   const write = Deno.stderr.writeSync;
   Deno.stderr.writeSync = (bytes: Uint8Array) => {
@@ -223,7 +232,7 @@ Deno.test("ec2: SDK JS, AWS CLI and boto3 use IMDSv2 and call the fake with what
   };
   let server: Ec2Server | undefined;
   try {
-    server = await startEc2Server({ provider, port: 0, log: debugLog });
+    server = await startEc2Server({ provider, port: 0, now: () => new Date(), log: debugLog });
     // botocore appends "latest/…" to the endpoint as given, so it needs the trailing slash.
     const endpoint = { AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.url}/` };
     const puts = () => lines.filter((l) => / 200 PUT \/latest\/api\/token /.test(l)).length;

@@ -44,13 +44,15 @@ async function withStack(
   const env = envFromRecord({ AWS_ENDPOINT_URL: fake.url });
   const file = parseConfigFile(`[profile base]\nrole_arn = ${BASE_ROLE}\nregion = us-east-1\n`);
   const profile = resolveProfile(file, "base", { env });
-  const base = new AssumeRoleProvider(profile, staticProvider(ALICE), { env, log: options.log });
+  const base = new AssumeRoleProvider(profile, staticProvider(ALICE), { env, now: () => new Date(), log: options.log });
   let server: EcsServer | undefined;
   try {
     server = await startEcsServer({
       provider: base,
-      roleProvider: (arn) => new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env, log: options.log }),
+      roleProvider: (arn) =>
+        new AssumeRoleProvider({ ...profile, roleArn: arn }, base, { env, now: () => new Date(), log: options.log }),
       lazy: options.lazy,
+      now: () => new Date(),
       log: options.log,
     });
     await fn({ fake, server, base });
@@ -75,7 +77,7 @@ async function rawGet(port: number, path: string, headers: Record<string, string
 
 Deno.test("ecs: token is 256 random bits in base64url, fresh per server", async () => {
   const creds = { accessKeyId: "AKIAX", secretAccessKey: "s" };
-  const opts = { provider: staticProvider(creds), roleProvider: () => staticProvider(creds) };
+  const opts = { provider: staticProvider(creds), roleProvider: () => staticProvider(creds), now: () => new Date() };
   const [a, b] = [await startEcsServer(opts), await startEcsServer(opts)];
   try {
     assert.match(a.token, /^[A-Za-z0-9_-]{43}$/);
@@ -118,7 +120,11 @@ Deno.test("ecs: exact success body, content type, and the base path for any non-
 
 Deno.test("ecs: requests without the exact token are refused with 403", async () => {
   const creds = { accessKeyId: "AKIAX", secretAccessKey: "s" };
-  const server = await startEcsServer({ provider: staticProvider(creds), roleProvider: () => staticProvider(creds) });
+  const server = await startEcsServer({
+    provider: staticProvider(creds),
+    roleProvider: () => staticProvider(creds),
+    now: () => new Date(),
+  });
   try {
     const flipped = server.token.slice(0, -1) + (server.token.endsWith("A") ? "B" : "A");
     const presented: Record<string, string>[] = [
@@ -145,7 +151,11 @@ Deno.test("ecs: requests without the exact token are refused with 403", async ()
 
 Deno.test("ecs: a Host that is not this loopback server is refused (DNS rebinding)", async () => {
   const creds = { accessKeyId: "AKIAX", secretAccessKey: "s" };
-  const server = await startEcsServer({ provider: staticProvider(creds), roleProvider: () => staticProvider(creds) });
+  const server = await startEcsServer({
+    provider: staticProvider(creds),
+    roleProvider: () => staticProvider(creds),
+    now: () => new Date(),
+  });
   const port = Number(new URL(server.url).port);
   try {
     for (const host of [`evil.example:${port}`, "127.0.0.1", `127.0.0.1:${port + 1}`, `10.0.0.1:${port}`, ""]) {
@@ -164,7 +174,12 @@ Deno.test("ecs: a Host that is not this loopback server is refused (DNS rebindin
 Deno.test("ecs: a non-loopback bind needs allowNonLoopback", async () => {
   const creds = { accessKeyId: "AKIAX", secretAccessKey: "s" };
   await assert.rejects(
-    startEcsServer({ provider: staticProvider(creds), roleProvider: () => staticProvider(creds), hostname: "0.0.0.0" }),
+    startEcsServer({
+      provider: staticProvider(creds),
+      roleProvider: () => staticProvider(creds),
+      hostname: "0.0.0.0",
+      now: () => new Date(),
+    }),
     (e: Error) => e instanceof ServerError && /non-loopback address 0\.0\.0\.0/.test(e.message),
   );
 });
@@ -229,7 +244,7 @@ Deno.test("ecs: eager start fetches at once and fails the start; lazy start wait
     retrieve: () => Promise.reject(new ServerError("no MFA device")),
   };
   await assert.rejects(
-    startEcsServer({ provider: failing, roleProvider: () => failing }),
+    startEcsServer({ provider: failing, roleProvider: () => failing, now: () => new Date() }),
     (e: Error) => e instanceof ServerError && e.message === "Retrieving creds: no MFA device",
   );
 });

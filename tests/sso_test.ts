@@ -247,6 +247,7 @@ Deno.test("missing SSO settings and the session cache key", async () => {
   const broken = new SsoRoleCredentialsProvider({ ...profile, ssoAccountId: undefined }, {
     vault: h.vault,
     env: h.env,
+    now: () => new Date(),
   });
   await assert.rejects(() => broken.retrieve(), /^CredentialsError: profile sso: sso_account_id is not set$/);
 });
@@ -322,7 +323,13 @@ Deno.test({
       const vaultEnv = envFromRecord(env);
       const vault = new FileKeyring({ dir: box.vaultDir, env: vaultEnv });
       const profile = resolveProfile(parseConfigFile(CONFIG), "sso", { env: vaultEnv });
-      await new SsoRoleCredentialsProvider(profile, { vault, env: vaultEnv, openUrl: actAsBrowser, write: () => {} })
+      await new SsoRoleCredentialsProvider(profile, {
+        vault,
+        env: vaultEnv,
+        openUrl: actAsBrowser,
+        write: () => {},
+        now: () => new Date(),
+      })
         .retrieve();
       const exec = await runProgram(["exec", "sso", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"], { env });
       assert.equal(exec.code, 0, exec.stderr);
@@ -332,7 +339,7 @@ Deno.test({
       assert.match(list.stdout, /oidc:corp/);
       const clear = await runCli(["clear"], { env });
       assert.equal(clear.code, 0, clear.stderr);
-      assert.deepEqual(await new OidcTokenKeyring(vault).list(), []);
+      assert.deepEqual(await new OidcTokenKeyring(vault, { now: () => new Date() }).list(), []);
     } finally {
       await box.cleanup();
       await fake.close();

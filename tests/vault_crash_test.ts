@@ -88,7 +88,7 @@ Deno.test("6 concurrent writers: every item present and readable, the shared key
     assert.equal(listing.keys.length, writers * perWriter + 1);
     assert.deepEqual([...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(TEMP_PREFIX)), []);
 
-    const sessions = new SessionKeyring(keyring);
+    const sessions = new SessionKeyring(keyring, { now: () => new Date() });
     const keys = await sessions.list();
     assert.equal(keys.length, writers * perWriter);
     for (let id = 0; id < writers; id++) {

@@ -19,8 +19,8 @@ export interface AssumeRoleProviderOptions {
   env: Env;
   /** MFA code sources. */
   mfa?: MfaOptions;
-  /** Clock for the default session name and the debug line, for tests. */
-  now?: () => Date;
+  /** The clock for the default session name and the debug line. */
+  now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
 }
@@ -102,6 +102,6 @@ export class AssumeRoleProvider implements CredentialsProvider {
   }
 
   #now(): Date {
-    return this.#options.now?.() ?? new Date();
+    return this.#options.now();
   }
 }

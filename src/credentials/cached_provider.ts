@@ -21,8 +21,8 @@ export interface CachedSessionProviderOptions {
   lookup: SessionKeyLookup;
   /** Reuse only while at least this many ms remain (`AWS_MIN_TTL`). */
   minTtl: number;
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock, passed down from main.ts. */
+  now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
 }
@@ -50,7 +50,7 @@ export class CachedSessionProvider implements CredentialsProvider {
   /** Returns the cached session when fresh enough, else calls the inner provider and caches its result. */
   async retrieve(): Promise<Credentials> {
     const { sessions, lookup, minTtl } = this.#options;
-    const now = (this.#options.now?.() ?? new Date()).getTime();
+    const now = this.#options.now().getTime();
     const cached = await sessions.get(lookup);
     const expiration = cached?.credentials.expiration;
     if (cached && expiration && expiration.getTime() - now >= minTtl) {

@@ -66,8 +66,8 @@ export interface ChainOptions {
   handoutMinTtl?: number;
   /** The environment (endpoints, CA bundle, `AWS_MIN_TTL`). */
   env: Env;
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock for expiry checks and new sessions (the CLI's injected clock). */
+  now: () => Date;
   /** MFA prompt override for servers and tests. */
   mfa?: MfaOptions;
   /** Debug lines, passed to every provider of the chain; silent when not given. */

@@ -118,8 +118,8 @@ export function parseCredentialProcessOutput(command: string, output: string): C
 
 /** Options of {@link CredentialProcessProvider}. */
 export interface CredentialProcessProviderOptions {
-  /** Clock for the debug line, for tests. */
-  now?: () => Date;
+  /** The clock for the debug line. */
+  now: () => Date;
   /** The environment (see {@link ShellCommandOptions.env}). */
   env: Env;
   /** Debug lines; silent when not given. */
@@ -145,7 +145,7 @@ export class CredentialProcessProvider implements CredentialsProvider {
     this.profileName = profileName;
     this.command = command;
     this.description = `credential_process of profile ${profileName}`;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now;
     this.#env = options.env;
     this.#log = options.log ?? SILENT;
   }

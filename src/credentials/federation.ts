@@ -67,8 +67,8 @@ export function getUsernameFromSession(
 export interface FederationTokenProviderOptions extends FederationCallOptions {
   /** Requested duration in ms (the profile's `getFederationTokenDuration`). */
   duration: number;
-  /** Clock for the debug line, for tests. */
-  now?: () => Date;
+  /** The clock for the debug line. */
+  now: () => Date;
 }
 
 /** Calls GetFederationToken for the IAM user owning the source's long-term keys. */
@@ -109,7 +109,7 @@ export class FederationTokenProvider implements CredentialsProvider {
         client.destroy();
       }
     });
-    const now = this.#options.now?.() ?? new Date();
+    const now = this.#options.now();
     const left = formatDuration(creds.expiration.getTime() - now.getTime());
     (log ?? SILENT).debug(
       `Generated credentials ${maskSecret(creds.accessKeyId)} using GetFederationToken, expires in ${left}`,

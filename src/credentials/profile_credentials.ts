@@ -45,8 +45,8 @@ export interface ChainOptions {
    * while `AWS_VAULT_HANDOUT_MIN_TTL` remains (docs/behaviour.md#session-cache).
    */
   readonly server?: boolean;
-  /** The clock for expiry checks and new sessions; the system clock when not given. */
-  readonly now?: () => Date;
+  /** The clock for expiry checks and new sessions. */
+  readonly now: () => Date;
   /** Debug lines (profile resolution and every provider of the chain); silent when not given. */
   readonly log?: Logger;
 }
@@ -81,20 +81,20 @@ export async function loadProfile(
 export async function resolveChain(
   source: CredentialSource,
   name: string,
-  options?: ChainOptions,
+  options: ChainOptions,
 ): Promise<ResolvedChain> {
-  const profile = await loadProfile(source, name, { flags: options?.flags, log: options?.log });
+  const profile = await loadProfile(source, name, { flags: options.flags, log: options.log });
   const provider = await getProviderForProfile(profile, {
     vault: source.vault,
-    noSession: options?.noSession ?? false,
-    noCache: options?.noCache ?? false,
-    disableSessionsForProfile: options?.disableSessions ? name : undefined,
+    noSession: options.noSession ?? false,
+    noCache: options.noCache ?? false,
+    disableSessionsForProfile: options.disableSessions ? name : undefined,
     env: source.env,
-    mfa: options?.mfa,
+    mfa: options.mfa,
     // Credentials handed to a command once must last; a server refreshes its own.
-    handoutMinTtl: options?.server ? undefined : handoutMinTtlFromEnv(source.env),
-    now: options?.now,
-    log: options?.log,
+    handoutMinTtl: options.server ? undefined : handoutMinTtlFromEnv(source.env),
+    now: options.now,
+    log: options.log,
   });
   return { profile, provider };
 }
@@ -112,7 +112,7 @@ export interface FetchedCredentials {
 export async function fetchCredentials(
   source: CredentialSource,
   name: string,
-  options?: ChainOptions,
+  options: ChainOptions,
 ): Promise<FetchedCredentials> {
   const { profile, provider } = await resolveChain(source, name, options);
   return { profile, credentials: await provider.retrieve() };

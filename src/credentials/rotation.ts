@@ -42,7 +42,9 @@ export interface RotationOptions {
   print: (line: string) => void;
   /** Pause between retries, for tests; default a real timer. */
   sleep?: (ms: number) => Promise<void>;
-  /** Clock in ms for retry budgets, for tests; default `Date.now`. */
+  /** The clock for the profile's chain (session expiry) and the cached sessions it clears. */
+  clock: () => Date;
+  /** Elapsed-time counter in ms for retry budgets, for tests; default `Date.now`. */
   now?: () => number;
   /** Debug lines; silent when not given. */
   log?: Logger;
@@ -181,7 +183,14 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
   let iamCredentials = old;
   if (!noSession) {
     try {
-      const chain = await getProviderForProfile(profile, { vault, noCache: true, env, mfa: options.mfa, log });
+      const chain = await getProviderForProfile(profile, {
+        vault,
+        noCache: true,
+        env,
+        mfa: options.mfa,
+        now: options.clock,
+        log,
+      });
       iamCredentials = await chain.retrieve();
     } catch (e) {
       throw new RotationError(`Error getting temporary credentials: ${(e as Error).message}`, { cause: e });
@@ -220,7 +229,7 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
   }
 
   await storeNewKey(keyring, { ...keys, iam, log });
-  const sessions = new SessionKeyring(vault, { log });
+  const sessions = new SessionKeyring(vault, { now: options.clock, log });
   for (const name of profilesInChain(profile)) {
     // Sessions made from the old key die with it; failing to clear them only costs a later fresh session.
     const n = await sessions.removeForProfile(name).catch((e) => {

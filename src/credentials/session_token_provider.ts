@@ -21,8 +21,8 @@ export interface SessionTokenProviderOptions {
   env: Env;
   /** MFA code sources. */
   mfa?: MfaOptions;
-  /** Clock for the debug line, for tests. */
-  now?: () => Date;
+  /** The clock for the debug line. */
+  now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
 }
@@ -73,7 +73,7 @@ export class SessionTokenProvider implements CredentialsProvider {
         client.destroy();
       }
     });
-    const now = this.#options.now?.() ?? new Date();
+    const now = this.#options.now();
     const left = formatDuration(creds.expiration.getTime() - now.getTime());
     (this.#options.log ?? SILENT).debug(
       `Generated credentials ${maskSecret(creds.accessKeyId)} using GetSessionToken, expires in ${left}`,

@@ -28,7 +28,7 @@ export async function standardSsoCachePath(profile: ProfileConfig, options: { en
  */
 export async function syncOidcTokenToStandardCache(
   profile: ProfileConfig,
-  options: { vault: Keyring; env: Env; now?: () => Date; log?: Logger },
+  options: { vault: Keyring; env: Env; now: () => Date; log?: Logger },
 ): Promise<boolean> {
   const log = options.log ?? SILENT;
   try {
@@ -36,7 +36,7 @@ export async function syncOidcTokenToStandardCache(
     if (!startUrl) return false;
     const token = await new OidcTokenKeyring(options.vault, { now: options.now, log }).get(startUrl);
     if (!token) return false;
-    const now = options.now?.() ?? new Date();
+    const now = options.now();
     const body: Record<string, string> = {
       accessToken: token.accessToken,
       expiresAt: formatRfc3339(new Date(now.getTime() + token.expiresIn * 1000)),

@@ -29,8 +29,8 @@ export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions,
   env: Env;
   /** Neither reuse nor store the OIDC token (no cache). */
   noCache?: boolean;
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock, passed down from main.ts. */
+  now: () => Date;
   /** Directory of the login lock file (default `$XDG_RUNTIME_DIR`, else the temp directory). */
   lockDir?: string;
 }
@@ -137,7 +137,14 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
   }
 
   #now(): Date {
-    return this.#options.now?.() ?? new Date();
+    return this.#options.now();
+  }
+
+  /** Removes the stored OIDC token of `url`; a failure only costs a later login. */
+  async #forgetToken(url: string): Promise<void> {
+    await new OidcTokenKeyring(this.#options.vault, { now: this.#options.now, log: this.#log }).remove(url).catch(
+      () => {},
+    );
   }
 
   /** An access token; `reusable` when it came from the vault or another process (a 401 then warrants a retry). */
@@ -170,7 +177,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
     const client: OidcClient | undefined = stored?.client;
     const url = this.profile.ssoStartUrl!;
     if (!refreshToken || !client || !(client.expiresAt > this.#now())) {
-      if (stored) await new OidcTokenKeyring(this.#options.vault, { log: this.#log }).remove(url).catch(() => {});
+      if (stored) await this.#forgetToken(url);
       return undefined;
     }
     try {
@@ -180,7 +187,7 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
       this.#log.debug(
         `Refreshing the SSO token for '${url}' failed (${e instanceof Error ? e.message : e}), logging in`,
       );
-      await new OidcTokenKeyring(this.#options.vault, { log: this.#log }).remove(url).catch(() => {});
+      await this.#forgetToken(url);
       return undefined;
     }
   }

@@ -23,8 +23,8 @@ const OPERATION = "sts:AssumeRoleWithWebIdentity";
 export interface WebIdentityProviderOptions {
   /** The environment for endpoint settings . */
   env: Env;
-  /** Clock for the default session name and the debug line, for tests. */
-  now?: () => Date;
+  /** The clock for the default session name and the debug line. */
+  now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
 }
@@ -110,6 +110,6 @@ export class WebIdentityProvider implements CredentialsProvider {
   }
 
   #now(): Date {
-    return this.#options.now?.() ?? new Date();
+    return this.#options.now();
   }
 }

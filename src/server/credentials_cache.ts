@@ -34,8 +34,8 @@ export interface RefreshingCredentialsOptions {
   minTtl?: number;
   /** Start a background refresh this many ms before `minTtl` is reached; default 5 min, 0 turns it off. */
   refreshAhead?: number;
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock, passed down from main.ts. */
+  now: () => Date;
   /** Debug lines (failed background refreshes); silent when not given. */
   log?: Logger;
 }
@@ -62,12 +62,12 @@ export class RefreshingCredentials {
    * @param provider the source, called only on a miss or refresh
    * @param options the TTL rule and a clock
    */
-  constructor(provider: CredentialsProvider, options?: RefreshingCredentialsOptions) {
+  constructor(provider: CredentialsProvider, options: RefreshingCredentialsOptions) {
     this.provider = provider;
-    this.minTtl = options?.minTtl ?? DEFAULT_MIN_TTL;
-    this.refreshAhead = options?.refreshAhead ?? DEFAULT_REFRESH_AHEAD;
-    this.#now = options?.now ?? (() => new Date());
-    this.#log = options?.log ?? SILENT;
+    this.minTtl = options.minTtl ?? DEFAULT_MIN_TTL;
+    this.refreshAhead = options.refreshAhead ?? DEFAULT_REFRESH_AHEAD;
+    this.#now = options.now;
+    this.#log = options.log ?? SILENT;
   }
 
   /**

@@ -59,8 +59,8 @@ export interface Ec2ServerOptions {
   port?: number;
   /** Answer GETs without an IMDSv2 token (`--ec2-imdsv1`); default false. */
   allowImdsV1?: boolean;
-  /** Clock, for tests (token expiry, `LastUpdated`). */
-  now?: () => Date;
+  /** The clock (token expiry, `LastUpdated`). */
+  now: () => Date;
   /** Debug lines (each request, the credentials served, failures); silent when not given. */
   log?: Logger;
 }
@@ -120,7 +120,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   if (!isLoopbackAddress(hostname)) {
     throw new ServerError(`refusing to serve instance metadata on non-loopback address ${hostname}`);
   }
-  const now = options.now ?? (() => new Date());
+  const now = options.now;
   const log = options.log ?? SILENT;
   const cache = new RefreshingCredentials(options.provider, { minTtl: options.minTtl, now, log });
   const tokens = new Map<string, number>();

@@ -47,8 +47,8 @@ export interface EcsServerOptions {
   allowNonLoopback?: boolean;
   /** Extra Host names accepted besides loopback literals and `hostname` (e.g. `host.docker.internal`). */
   allowedHosts?: readonly string[];
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock, passed down from main.ts. */
+  now: () => Date;
   /** Debug lines (each request, the credentials served, failures); silent when not given. */
   log?: Logger;
 }
@@ -104,7 +104,7 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
   if (!isLoopbackHostName(hostname) && !options.allowNonLoopback) {
     throw new ServerError(`refusing to serve credentials on non-loopback address ${hostname}`);
   }
-  const now = options.now ?? (() => new Date());
+  const now = options.now;
   const log = options.log ?? SILENT;
   const cacheOptions = { minTtl: options.minTtl, now, log };
   const base = new RefreshingCredentials(options.provider, cacheOptions);

@@ -70,8 +70,8 @@ export function oidcTokenFromJson(text: string): { token: OidcToken; expiration:
 
 /** Options of {@link OidcTokenKeyring}. */
 export interface OidcTokenKeyringOptions {
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock, passed down from main.ts. */
+  now: () => Date;
   /** Debug lines (unreadable and expired tokens); silent when not given. */
   log?: Logger;
 }
@@ -82,10 +82,10 @@ export class OidcTokenKeyring {
   #now: () => Date;
   #log: Logger;
 
-  constructor(keyring: Keyring, options?: OidcTokenKeyringOptions) {
+  constructor(keyring: Keyring, options: OidcTokenKeyringOptions) {
     this.#keyring = keyring;
-    this.#now = options?.now ?? (() => new Date());
-    this.#log = options?.log ?? SILENT;
+    this.#now = options.now;
+    this.#log = options.log ?? SILENT;
   }
 
   /**

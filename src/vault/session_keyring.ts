@@ -157,8 +157,8 @@ function readSession(text: string): { credentials: Credentials; settings?: strin
 
 /** Options of {@link SessionKeyring}. */
 export interface SessionKeyringOptions {
-  /** Clock, for tests. */
-  now?: () => Date;
+  /** The clock, passed down from main.ts. */
+  now: () => Date;
   /** Debug lines (unreadable, stale and removed sessions); silent when not given. */
   log?: Logger;
 }
@@ -176,10 +176,10 @@ export class SessionKeyring {
   #swept = false;
   #log: Logger;
 
-  constructor(keyring: Keyring, options?: SessionKeyringOptions) {
+  constructor(keyring: Keyring, options: SessionKeyringOptions) {
     this.#keyring = keyring;
-    this.#now = options?.now ?? (() => new Date());
-    this.#log = options?.log ?? SILENT;
+    this.#now = options.now;
+    this.#log = options.log ?? SILENT;
   }
 
   async #sweepOnce(): Promise<void> {

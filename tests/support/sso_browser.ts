@@ -27,6 +27,7 @@ if (import.meta.main) {
     env: Deno.env,
     openUrl: actAsBrowser,
     write: () => {},
+    now: () => new Date(),
   });
   const creds = await provider.retrieve();
   console.log(JSON.stringify({ accessKeyId: creds.accessKeyId }));

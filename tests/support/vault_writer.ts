@@ -30,7 +30,7 @@ if (mode === "loop") {
   for (let i = 1;; i++) await keyring.set(item(key, i % 2 ? b : a));
 } else if (mode === "batch") {
   const [id, count, shared] = args;
-  const sessions = new SessionKeyring(keyring);
+  const sessions = new SessionKeyring(keyring, { now: () => new Date() });
   for (let i = 0; i < Number(count); i++) {
     await sessions.set({ type: SESSION_TYPES.assumeRole, profileName: `writer${id}-${i}`, mfaSerial: "" }, {
       accessKeyId: `ASIA${id}X${i}`,

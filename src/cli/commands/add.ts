@@ -59,7 +59,7 @@ export async function run(context: CommandContext<typeof addSpec>): Promise<numb
   context.out.stdout(`Added credentials to profile ${JSON.stringify(profile)} in vault\n`);
 
   // Sessions made from the old key must not outlive it.
-  const removed = await new SessionKeyring(vault, { log: context.log }).removeForProfile(profile);
+  const removed = await new SessionKeyring(vault, { now: context.now, log: context.log }).removeForProfile(profile);
   if (removed > 0) context.out.stdout(`Deleted ${removed} existing sessions.\n`);
 
   if (!config.hasSection(profile) && context.flags.addConfig) {

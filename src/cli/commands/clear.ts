@@ -17,8 +17,8 @@ import { loadConfig, openVault } from "../vault_access.ts";
 /** Runs `clear`. */
 export async function run(context: CommandContext<typeof clearSpec>): Promise<number> {
   const vault = await openVault(context);
-  const sessions = new SessionKeyring(vault, { log: context.log });
-  const tokens = new OidcTokenKeyring(vault, { log: context.log });
+  const sessions = new SessionKeyring(vault, { now: context.now, log: context.log });
+  const tokens = new OidcTokenKeyring(vault, { now: context.now, log: context.log });
   const profile = context.args.profile;
 
   if (profile === undefined || profile === "") {

@@ -85,7 +85,12 @@ export async function run(context: ExecContext): Promise<number> {
     // The credentials were fetched only to fail fast (and to log in to SSO now); the child resolves the profile.
     if (hasSsoStartUrl(profile)) {
       const { syncOidcTokenToStandardCache } = await import("../../credentials/sso_cache_sync.ts");
-      await syncOidcTokenToStandardCache(profile, { vault: source.vault, env: context.env, log: context.log });
+      await syncOidcTokenToStandardCache(profile, {
+        vault: source.vault,
+        env: context.env,
+        now: context.now,
+        log: context.log,
+      });
     }
     const env = buildChildEnv(context.env.toObject(), {
       profile: name,

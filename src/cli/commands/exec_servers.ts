@@ -59,7 +59,7 @@ function roleProviderFor(options: ServerModeOptions, context: ExecContext) {
         roleSessionName: undefined,
       },
       options.provider,
-      { env: context.env, log: context.log },
+      { env: context.env, now: context.now, log: context.log },
     );
 }
 

@@ -86,9 +86,9 @@ async function sourceFor(context: Context, name: string): Promise<[ProfileConfig
 async function consoleCredentials(
   profile: ProfileConfig,
   provider: CredentialsProvider,
-  options: { env: Env; log: Logger },
+  options: { env: Env; now: () => Date; log: Logger },
 ): Promise<Credentials> {
-  const { env, log } = options;
+  const { env, now, log } = options;
   const inner = provider instanceof CachedSessionProvider ? provider.inner : provider;
   if (inner instanceof AssumeRoleProvider) return await provider.retrieve();
   const credentials = await provider.retrieve();
@@ -101,6 +101,7 @@ async function consoleCredentials(
   return await new FederationTokenProvider(profile, fixedProvider(credentials, provider.description), {
     duration: profile.getFederationTokenDuration,
     env,
+    now,
     log,
   }).retrieve();
 }
@@ -109,9 +110,13 @@ async function consoleCredentials(
 export async function run(context: Context): Promise<number> {
   const name = context.args.profile || context.env.get("AWS_PROFILE") || "";
   const [profile, provider] = await sourceFor(context, name);
-  const credentials = await consoleCredentials(profile, provider, { env: context.env, log: context.log });
+  const credentials = await consoleCredentials(profile, provider, {
+    env: context.env,
+    now: context.now,
+    log: context.log,
+  });
   if (credentials.expiration) {
-    const left = formatDuration(credentials.expiration.getTime() - Date.now());
+    const left = formatDuration(credentials.expiration.getTime() - context.now().getTime());
     context.log.debug(`Requesting a signin token for session expiring in ${left}`);
   }
   const endpoint = federationEndpoint(profile, { env: context.env, log: context.log });

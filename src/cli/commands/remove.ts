@@ -16,7 +16,7 @@ import { openVault } from "../vault_access.ts";
 export async function run(context: CommandContext<typeof removeSpec>): Promise<number> {
   const profile = requireProfile(context.args.profile, context.env);
   const vault = await openVault(context);
-  const sessions = new SessionKeyring(vault, { log: context.log });
+  const sessions = new SessionKeyring(vault, { now: context.now, log: context.log });
 
   if (context.flags.sessionsOnly) {
     const n = await sessions.removeForProfile(profile);
