@@ -81,8 +81,8 @@ function withRotation(fn: (run: Run) => Promise<void>, options: { storeAs?: stri
           env: envFromRecord({ AWS_ENDPOINT_URL: h.fake.url }),
           mfa: { prompt: () => Promise.resolve(h.fake.totp(MFA)) },
           print: (line) => run.lines.push(line),
-          clock: () => new Date(),
-          now: () => clock,
+          now: () => new Date(),
+          elapsedMs: () => clock,
           sleep: (ms) => {
             run.slept.push(ms);
             clock += ms;

@@ -43,9 +43,9 @@ export interface RotationOptions {
   /** Pause between retries, for tests; default a real timer. */
   sleep?: (ms: number) => Promise<void>;
   /** The clock for the profile's chain (session expiry) and the cached sessions it clears. */
-  clock: () => Date;
-  /** Elapsed-time counter in ms for retry budgets, for tests; default `Date.now`. */
-  now?: () => number;
+  now: () => Date;
+  /** Elapsed-time counter in ms for the retry budgets, for tests; default `Date.now`. */
+  elapsedMs?: () => number;
   /** Debug lines; silent when not given. */
   log?: Logger;
 }
@@ -80,17 +80,17 @@ async function retry<T>(
     budget: number;
     pause: (attempt: number) => number;
     sleep: (ms: number) => Promise<void>;
-    now: () => number;
+    elapsedMs: () => number;
     log: Logger;
   },
 ): Promise<T> {
-  const start = options.now();
+  const start = options.elapsedMs();
   for (let attempt = 1;; attempt++) {
     try {
       return await call();
     } catch (e) {
       const pause = options.pause(attempt);
-      if (options.now() - start + pause > options.budget) {
+      if (options.elapsedMs() - start + pause > options.budget) {
         throw new RetryError(`After ${attempt} attempts, last error: ${describeAwsError(e)}`, { cause: e });
       }
       options.log.debug(`Retrying after error: ${describeAwsError(e)}`);
@@ -156,7 +156,7 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
   const { vault, env, print } = options;
   const log = options.log ?? SILENT;
   const noSession = options.noSession ?? false;
-  const timing = { sleep: options.sleep ?? sleepReal, now: options.now ?? Date.now, log };
+  const timing = { sleep: options.sleep ?? sleepReal, elapsedMs: options.elapsedMs ?? Date.now, log };
   const keyring = new CredentialKeyring(vault);
   const master = findMasterCredentialsName(profile, await keyring.keys());
   if (!master) {
@@ -188,7 +188,7 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
         noCache: true,
         env,
         mfa: options.mfa,
-        now: options.clock,
+        now: options.now,
         log,
       });
       iamCredentials = await chain.retrieve();
@@ -229,7 +229,7 @@ export async function rotateAccessKey(profile: ProfileConfig, options: RotationO
   }
 
   await storeNewKey(keyring, { ...keys, iam, log });
-  const sessions = new SessionKeyring(vault, { now: options.clock, log });
+  const sessions = new SessionKeyring(vault, { now: options.now, log });
   for (const name of profilesInChain(profile)) {
     // Sessions made from the old key die with it; failing to clear them only costs a later fresh session.
     const n = await sessions.removeForProfile(name).catch((e) => {

@@ -23,7 +23,7 @@ export async function run(context: CommandContext<typeof rotateSpec>): Promise<n
     mfa: mfaOptionsOf(context),
     env: context.env,
     print: (line) => context.out.stdout(`${line}\n`),
-    clock: context.now,
+    now: context.now,
     log: context.log,
   });
   return 0;
