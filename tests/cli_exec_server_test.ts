@@ -34,8 +34,9 @@ Deno.test({
     const { fake, sb, env } = await setup();
     try {
       const script = [
-        // No keys in the child's environment: only the server's URL and token.
+        // No keys and no vault passphrase in the child's environment: only the server's URL and token.
         'test -z "$AWS_ACCESS_KEY_ID$AWS_SECRET_ACCESS_KEY$AWS_SESSION_TOKEN" || exit 90',
+        'test -z "${AWS_VAULT_FILE_PASSPHRASE+set}" || exit 92',
         'case "$AWS_CONTAINER_CREDENTIALS_FULL_URI" in http://127.0.0.1:*) ;; *) exit 91;; esac',
         `${aws} sts get-caller-identity --endpoint-url ${fake.url} --region us-east-1 --output text --query Arn`,
         `curl -s -H "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" ` +

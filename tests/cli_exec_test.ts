@@ -166,7 +166,10 @@ Deno.test("export formats, --no-session, exit codes and the nested-session refus
     deepStrictEqual(fake.calls, [], "--no-session without a role makes no call");
 
     // The region is the target profile's (or --region), not its source profile's, as in aws-vault.
-    const script = 'echo "$AWS_VAULT ${AWS_REGION:-none} ${AWS_SESSION_TOKEN:+token}"; exit 3';
+    // The vault passphrase given to aws-vault does not reach the command (aws-vault would pass it on).
+    const script =
+      'echo "$AWS_VAULT ${AWS_REGION:-none} ${AWS_SESSION_TOKEN:+token}${AWS_VAULT_FILE_PASSPHRASE+ pass}"; exit 3';
+    ok(env.AWS_VAULT_FILE_PASSPHRASE, "the sandbox gives aws-vault a passphrase");
     const ro = await runProgram(["exec", "foo-readonly", "--", "sh", "-c", script], { env });
     equal(ro.code, 3, ro.stderr);
     equal(ro.stdout, "foo-readonly none token\n");

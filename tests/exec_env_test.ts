@@ -3,7 +3,7 @@
  * (docs/behaviour.md#export), byte for byte.
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { buildChildEnv } from "../src/os/child_env.ts";
+import { buildChildEnv, withoutSecrets } from "../src/os/child_env.ts";
 import { formatCredentials } from "../src/cli/credentials_output.ts";
 import { formatRfc3339 } from "../src/core/time.ts";
 
@@ -85,4 +85,13 @@ Deno.test("export formats: env, export-env, json (credential_process v1), ini", 
     "[work]\naws_access_key_id=ASIAEXAMPLE\naws_secret_access_key=secret/+=\naws_session_token=token==\n" +
       "aws_credential_expiration=2026-05-25T01:02:03Z\nregion=eu-west-1\n",
   );
+});
+
+Deno.test("child env: the vault passphrase never reaches the command or a helper process", () => {
+  const parent = { PATH: "/bin", AWS_VAULT_FILE_PASSPHRASE: "hunter2", AWS_ACCESS_KEY_ID: "AKIA", KEEP: "1" };
+  const child = buildChildEnv(parent, { profile: "p", credentials: session });
+  equal(child.AWS_VAULT_FILE_PASSPHRASE, undefined);
+  equal(child.KEEP, "1");
+  deepStrictEqual(withoutSecrets(parent), { PATH: "/bin", KEEP: "1" });
+  equal(parent.AWS_VAULT_FILE_PASSPHRASE, "hunter2", "the parent's own environment is not changed");
 });

@@ -93,3 +93,21 @@ Deno.test("replace: the command gets SIGPIPE back at its default and no blocked 
   const pipe = await start("replace", ["sh", "-c", "yes | head -n 1"]).output();
   equal(new TextDecoder().decode(pipe.stdout), "y\n");
 });
+
+Deno.test("subprocess: HUP, USR2, WINCH and QUIT reach the command; the parent ends with its status", async () => {
+  const script = "trap 'echo hup' HUP; trap 'echo usr2' USR2; trap 'echo winch' WINCH; trap 'exit 44' QUIT; " +
+    "echo started; while :; do sleep 0.05; done";
+  const child = start("subprocess", ["sh", "-c", script]);
+  await waitForText(child.stdout, "started");
+  await waitForText(child.stderr, "SIGUSR1 guard:");
+  for (const [signal, echo] of [["SIGHUP", "hup"], ["SIGUSR2", "usr2"], ["SIGWINCH", "winch"]] as const) {
+    Deno.kill(child.pid, signal);
+    await waitForText(child.stdout, echo);
+  }
+  ok(alive(child.pid), "the parent outlives the signals it forwards");
+  Deno.kill(child.pid, "SIGQUIT");
+  const status = await child.status;
+  equal(status.code, 44, "QUIT reached the command, whose exit code came back");
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+});

@@ -18,6 +18,20 @@ export const UNSET_VARS: readonly string[] = [
   "AWS_SDK_LOAD_CONFIG",
 ];
 
+/**
+ * Secrets of aws-vault itself, never passed on: with the file vault's passphrase a command handed short-lived
+ * credentials could decrypt every stored long-term key (docs/behaviour.md#child-environment). aws-vault passes it on;
+ * this is a deliberate difference.
+ */
+export const SECRET_VARS: readonly string[] = ["AWS_VAULT_FILE_PASSPHRASE"];
+
+/** The parent environment without {@link SECRET_VARS} and {@link UNSET_VARS}: for helper processes (the proxy). */
+export function withoutSecrets(parent: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = { ...parent };
+  for (const name of [...UNSET_VARS, ...SECRET_VARS]) delete env[name];
+  return env;
+}
+
 /** What goes into the child's environment besides what it inherits. */
 export interface ChildEnvOptions {
   /** The profile name, exported as `AWS_VAULT` (nested-exec detection). */
@@ -32,13 +46,12 @@ export interface ChildEnvOptions {
   readonly extra?: Readonly<Record<string, string>>;
 }
 
-/** Builds the child environment from the parent's: unset the list above, then set ours. */
+/** Builds the child environment from the parent's: drop our secrets and the variables above, then set ours. */
 export function buildChildEnv(
   parent: Readonly<Record<string, string>>,
   options: ChildEnvOptions,
 ): Record<string, string> {
-  const env: Record<string, string> = { ...parent };
-  for (const name of UNSET_VARS) delete env[name];
+  const env = withoutSecrets(parent);
   env.AWS_VAULT = options.profile;
   if (options.region) {
     env.AWS_REGION = options.region;

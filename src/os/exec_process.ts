@@ -10,7 +10,13 @@ import { lookPath } from "./look_path.ts";
 import { execve, guardSigusr1, SIGNALS } from "./libc.ts";
 
 /** Signals passed on to the child. SIGINT is not: the terminal already sends it to the child's process group. */
-const FORWARDED: readonly Deno.Signal[] = ["SIGTERM", "SIGHUP"];
+/**
+ * Signals passed on to the command. INT is not: a terminal sends it to the whole process group, the command included.
+ * USR1 is ignored by this process (see `guardSigusr1`).
+ */
+const FORWARDED: readonly Deno.Signal[] = Deno.build.os === "windows"
+  ? []
+  : ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGWINCH"];
 
 /**
  * The path of the command `exec` runs, with Go's error when it cannot be found.

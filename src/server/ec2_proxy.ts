@@ -224,6 +224,8 @@ export interface StartProxyOptions {
   readonly isRunning?: () => Promise<boolean>;
   /** Debug lines; silent when not given. */
   readonly log?: Logger;
+  /** The proxy's whole environment (it gets nothing else: no vault passphrase, no keys); default inherited. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -243,12 +245,18 @@ export async function startProxyProcess(
   let exited: Promise<Deno.CommandStatus> | undefined;
   try {
     if (cmd === "sudo") {
-      const status = await new Deno.Command(cmd, { args, stdin: "inherit", stdout: "inherit", stderr: "inherit" })
-        .spawn().status;
+      const status = await new Deno.Command(cmd, {
+        args,
+        ...(options.env ? { env: { ...options.env }, clearEnv: true } : {}),
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn().status;
       if (!status.success) throw new Ec2ProxyError(`${PROXY_NOT_RUNNING_MESSAGE} (sudo exited with ${status.code})`);
     } else {
       const child = new Deno.Command(cmd, {
         args,
+        ...(options.env ? { env: { ...options.env }, clearEnv: true } : {}),
         stdin: "null",
         stdout: "null",
         stderr: "inherit",

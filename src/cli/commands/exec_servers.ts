@@ -17,7 +17,7 @@ import { AppError } from "../../core/errors.ts";
 import { startEc2Server } from "../../server/ec2_server.ts";
 import { isProxyRunning, selfCommand, startProxyProcess, stopProxy } from "../../server/ec2_proxy.ts";
 import { startEcsServer } from "../../server/ecs_server.ts";
-import { buildChildEnv } from "../../os/child_env.ts";
+import { buildChildEnv, withoutSecrets } from "../../os/child_env.ts";
 import { resolveCommand, runSubprocess } from "../../os/exec_process.ts";
 import { resolveChain } from "../../credentials/profile_credentials.ts";
 import { profileFlagsOf } from "../credential_options.ts";
@@ -111,7 +111,7 @@ async function runWithEc2Server(context: ExecContext, options: ServerModeOptions
     log: context.log,
   });
   try {
-    await startProxyProcess(selfCommand(), { log: context.log });
+    await startProxyProcess(selfCommand(), { log: context.log, env: withoutSecrets(context.env.toObject()) });
     try {
       const env = buildChildEnv(context.env.toObject(), {
         profile: options.profileName,
