@@ -1,7 +1,7 @@
 /**
  * Profile resolution (docs/behaviour.md#profile-resolution): command flags, then the environment, then the config file
- * (include_profile and
- * `[default]` inheritance), then defaults, then the `source_profile` chain. Every field is "first writer wins".
+ * (include_profile and `[default]` inheritance), then defaults, then the `source_profile` chain. Every field is "first
+ * writer wins".
  * @module
  */
 

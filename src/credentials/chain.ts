@@ -1,8 +1,8 @@
 /**
  * Picks the providers for a resolved profile, as aws-vault's `vault.go` (docs/behaviour.md#provider-selection,
- * #getsessiontoken-and-role-chaining; with the ByteNess
- * fork's corrected role-chaining rules): stored keys or a source profile, GetSessionToken priming, AssumeRole,
- * chained MFA, the 1h cap for role chaining, and the session cache around each STS call.
+ * #getsessiontoken-and-role-chaining; with the ByteNess fork's corrected role-chaining rules): stored keys or a source
+ * profile, GetSessionToken priming, AssumeRole, chained MFA, the 1h cap for role chaining, and the session cache around
+ * each STS call.
  * @module
  */
 
@@ -270,9 +270,8 @@ class ChainBuilder {
 
 /**
  * The credentials provider for a resolved profile (docs/behaviour.md#provider-selection): stored keys or a source
- * profile (with
- * GetSessionToken / AssumeRole as docs/behaviour.md#getsessiontoken-and-role-chaining decides), else SSO, else web
- * identity, else credential_process.
+ * profile (with GetSessionToken / AssumeRole as docs/behaviour.md#getsessiontoken-and-role-chaining decides), else SSO,
+ * else web identity, else credential_process.
  * Building the chain lists the vault but reads no secret, calls no AWS API and never prompts.
  * @throws CredentialsError `profile <p>: credentials missing` when nothing applies
  */

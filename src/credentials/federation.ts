@@ -1,7 +1,7 @@
 /**
  * What `login` needs to turn an IAM user's keys into console-capable credentials (docs/behaviour.md#sts-calls, #login):
- * the caller's ARN,
- * the IAM user name (`GetUsernameFromSession`) and a GetFederationToken provider with the allow-all policy.
+ * the caller's ARN, the IAM user name (`GetUsernameFromSession`) and a GetFederationToken provider with the allow-all
+ * policy.
  * @module
  */
 

@@ -1,8 +1,7 @@
 /**
  * Access-key rotation (docs/behaviour.md#rotate), rearranged so the vault always holds a working key: create the new
- * key, prove it
- * works, store it, and only then delete the old one. Every failure message says which keys exist in IAM and which
- * one is stored; keys are always masked.
+ * key, prove it works, store it, and only then delete the old one. Every failure message says which keys exist in IAM
+ * and which one is stored; keys are always masked.
  * @module
  */
 

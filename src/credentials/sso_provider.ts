@@ -1,8 +1,8 @@
 /**
  * SSO role credentials (docs/behaviour.md#sso): an OIDC access token from the vault (`oidc:<start url>`,
- * docs/behaviour.md#sso-tokens), refreshed
- * through its refresh token or obtained by a login, then `GetRoleCredentials`. A 401 for a token drops it and
- * retries once. Concurrent processes needing the same login share one browser tab through a lock file.
+ * docs/behaviour.md#sso-tokens), refreshed through its refresh token or obtained by a login, then `GetRoleCredentials`.
+ * A 401 for a token drops it and retries once. Concurrent processes needing the same login share one browser tab
+ * through a lock file.
  * @module
  */
 

@@ -1,8 +1,8 @@
 /**
  * The MFA prompt drivers' names and the plumbing they share (docs/behaviour.md#mfa-prompt-drivers, #global-flags):
- * which drivers this machine can run
- * (their program is on PATH), the automatic choice, `--prompt` validation, and running a driver's program.
- * The drivers themselves live in `gui_drivers.ts` and `ykman.ts`; `registry.ts` maps names to them.
+ * which drivers this machine can run (their program is on PATH), the automatic choice, `--prompt` validation, and
+ * running a driver's program. The drivers themselves live in `gui_drivers.ts` and `ykman.ts`; `registry.ts` maps names
+ * to them.
  * @module
  */
 

@@ -1,7 +1,7 @@
 /**
  * The dialog prompt drivers (docs/behaviour.md#mfa-prompt-drivers): `osascript` (macOS), `zenity` (GNOME) and `kdialog`
- * (KDE), each run with
- * aws-vault's exact command line. Cancelling the dialog (exit status 1) is reported as `<driver>: cancelled`.
+ * (KDE), each run with aws-vault's exact command line. Cancelling the dialog (exit status 1) is reported as `<driver>:
+ * cancelled`.
  * @module
  */
 

@@ -1,7 +1,7 @@
 /**
  * The MFA prompt driver registry (docs/behaviour.md#mfa-prompt-drivers): name → driver for every driver this build
- * implements, the
- * drivers usable on this machine and the automatic choice. Import drivers from here, not from their files.
+ * implements, the drivers usable on this machine and the automatic choice. Import drivers from here, not from their
+ * files.
  * @module
  */
 

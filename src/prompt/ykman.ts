@@ -1,8 +1,7 @@
 /**
  * The `ykman` driver (docs/behaviour.md#mfa-prompt-drivers): the code comes from a YubiKey's OATH applet, which may
- * wait for a touch. Its
- * stdin and stderr are the controlling terminal when there is one, so ykman's own prompts (touch, OATH password)
- * reach the user even under credential_process, as in the ByteNess fork.
+ * wait for a touch. Its stdin and stderr are the controlling terminal when there is one, so ykman's own prompts (touch,
+ * OATH password) reach the user even under credential_process, as in the ByteNess fork.
  * @module
  */
 

@@ -1,9 +1,9 @@
 /**
  * The privileged half of `exec --ec2-server` (docs/behaviour.md#ec2-metadata-server): an HTTP forwarder on
- * 169.254.169.254:80 that hands every
- * request to the unprivileged credentials server on 127.0.0.1:9099, plus the helpers `exec` uses to start, probe and
- * stop it. Forwarding goes through `node:http` because `fetch` cannot send a chosen Host header, and the credentials
- * server checks Host against DNS rebinding; it is imported on first use to keep it off every other command's start-up.
+ * 169.254.169.254:80 that hands every request to the unprivileged credentials server on 127.0.0.1:9099, plus the
+ * helpers `exec` uses to start, probe and stop it. Forwarding goes through `node:http` because `fetch` cannot send a
+ * chosen Host header, and the credentials server checks Host against DNS rebinding; it is imported on first use to keep
+ * it off every other command's start-up.
  * @module
  */
 

@@ -1,13 +1,13 @@
 /**
  * The EC2 instance-metadata credentials server (`exec --ec2-server`, docs/behaviour.md#ec2-metadata-server), on
- * 127.0.0.1:9099 behind the
- * privileged 169.254.169.254 proxy, or reached directly with `AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT`.
+ * 127.0.0.1:9099 behind the privileged 169.254.169.254 proxy, or reached directly with
+ * `AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT`.
  *
  * IMDSv2 is required by default (`allowImdsV1: false`; the CLI flag `--ec2-imdsv1` turns v1 back on): a GET must carry
  * a token obtained by `PUT /latest/api/token`. Any local process can still fetch one, but a web page cannot (a
  * cross-origin PUT with a custom header needs a CORS preflight this server never grants), and neither can the usual
- * SSRF holes of local web apps and proxies (GET-only, or relaying with a foreign `X-Forwarded-For` hop, refused).
- * Every current SDK and the AWS CLI try IMDSv2 first; only old clients need v1.
+ * SSRF holes of local web apps and proxies (GET-only, or relaying with a foreign `X-Forwarded-For` hop, refused). Every
+ * current SDK and the AWS CLI try IMDSv2 first; only old clients need v1.
  * @module
  */
 

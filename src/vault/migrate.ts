@@ -1,8 +1,7 @@
 /**
  * Moving long-term credentials from one secret store to another (`migrate-backend`, docs/behaviour.md#migrate-backend),
- * so that an
- * interruption or a failure at any point loses nothing: the source goes only after the copy was read back and
- * matched, and a failed overwrite puts the destination's previous item back.
+ * so that an interruption or a failure at any point loses nothing: the source goes only after the copy was read back
+ * and matched, and a failed overwrite puts the destination's previous item back.
  * @module
  */
 

@@ -1,8 +1,7 @@
 /**
  * The server modes of `exec` (docs/behaviour.md#exec-sequence step 6, #credential-servers): the command runs as a child
- * while a local server hands out
- * credentials that refresh — the ECS server on a random loopback port with a token, or the EC2 metadata server on
- * 127.0.0.1:9099 behind the privileged 169.254.169.254 proxy.
+ * while a local server hands out credentials that refresh — the ECS server on a random loopback port with a token, or
+ * the EC2 metadata server on 127.0.0.1:9099 behind the privileged 169.254.169.254 proxy.
  * @module
  */
 

@@ -1,8 +1,7 @@
 /**
  * `login [PROFILE]`: open the AWS console with federated credentials (docs/behaviour.md#login). Role sessions go to the
- * federation
- * endpoint as they are; an IAM user's keys are first exchanged for a GetFederationToken session, since the console
- * accepts only temporary credentials and GetFederationToken refuses session credentials (so the target profile
+ * federation endpoint as they are; an IAM user's keys are first exchanged for a GetFederationToken session, since the
+ * console accepts only temporary credentials and GetFederationToken refuses session credentials (so the target profile
  * never gets a GetSessionToken session here).
  * @module
  */
