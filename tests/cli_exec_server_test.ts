@@ -202,3 +202,61 @@ Deno.test("a lazy server needing MFA: no terminal prompt once the command runs; 
     await Deno.remove(codeFile);
   }
 });
+
+Deno.test("exec --ecs-server under a descriptor flood: the server is not ended, answers again once it passes, the command lives", async () => {
+  const { fake, sb, env } = await setup();
+  const flood: Deno.TcpConn[] = [];
+  try {
+    const script = 'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN" > server.txt; ' +
+      "while [ ! -e stop ]; do sleep 0.05; done; exit 5";
+    // A low descriptor limit for aws-vault, so a few hundred connections exhaust it (the command inherits it too).
+    const line = [...cliCommand(), "--debug", "exec", "--ecs-server", "base", "--", "sh", "-c", script]
+      .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+    const child = new Deno.Command("sh", {
+      args: ["-c", `ulimit -n 160 && exec ${line}`],
+      env,
+      clearEnv: true,
+      cwd: sb.home,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const serverFile = `${sb.home}/server.txt`;
+    while (!(await Deno.stat(serverFile).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    const [url, token] = (await Deno.readTextFile(serverFile)).trim().split(" ");
+    const { port } = new URL(url);
+    equal(await fetch(url, { headers: { Authorization: token } }).then((r) => (r.body?.cancel(), r.status)), 200);
+
+    // Half-open requests until aws-vault can accept no more (or 400 are open).
+    for (let i = 0; i < 400; i++) {
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+        flood.push(conn);
+        await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHo"));
+      } catch {
+        break; // refused: the listener is down, as intended
+      }
+    }
+    await waitForText(child.stderr, "accepting on port");
+    ok(flood.length >= 100, `only ${flood.length} connections were needed to exhaust 160 descriptors`);
+    for (const conn of flood.splice(0)) conn.close();
+
+    // Once the flood is gone the same URL answers again; readiness is polled, no duration is asserted.
+    let status = 0;
+    for (let attempt = 0; attempt < 200 && status !== 200; attempt++) {
+      status = await fetch(url, { headers: { Authorization: token } }).then(
+        (r) => (r.body?.cancel(), r.status),
+        () => 0,
+      );
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    equal(status, 200, "the server answers again after the flood");
+    await Deno.writeTextFile(`${sb.home}/stop`, "");
+    equal((await child.status).code, 5, "the command ran to its own end and its status came back");
+    await child.stderr.cancel();
+  } finally {
+    for (const conn of flood) conn.close();
+    await fake.close();
+    await sb.cleanup();
+  }
+});

@@ -201,7 +201,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
       startedMs: started,
     });
     return response;
-  });
+  }, { log });
   port = listener.port;
 
   await cache.get().catch((e) =>

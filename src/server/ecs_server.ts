@@ -167,7 +167,7 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
       startedMs: started,
     });
     return response;
-  });
+  }, { log });
   port = listener.port;
 
   if (!options.lazy) {

@@ -138,21 +138,39 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  /** Where the accept-loop failures and recoveries are noted (`--debug`). */
+  readonly log?: Logger;
+}
+
+/** The longest pause between attempts to serve again after the accept loop failed. */
+const MAX_RESTART_PAUSE_MS = 1000;
+
 /**
  * Binds `hostname:port` and serves `handler`, silently (no "Listening on" line).
- * @throws ServerError naming the address when it cannot be bound
+ *
+ * Deno's accept loop ends when accepting fails, e.g. with EMFILE once any local process has opened enough connections
+ * to use up this process's file descriptors; left alone that rejection ends the process, and the command `exec` runs
+ * with it. Here it is caught, noted once under `--debug`, and the same address is served again after a pause that
+ * grows to 1 s, as Go's `http.Server` backs off, until it binds; meanwhile connections are refused, never crashed.
+ * @throws ServerError naming the address when it cannot be bound at start
  */
 export function listen(
   address: { hostname: string; port: number },
   handler: (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>,
+  options?: ListenOptions,
 ): Listener {
+  const log = options?.log ?? SILENT;
   const controller = new AbortController();
-  let server: Deno.HttpServer<Deno.NetAddr>;
   const shown = address.hostname.includes(":")
     ? `[${address.hostname}]:${address.port}`
     : `${address.hostname}:${address.port}`;
+  const serve = (port: number) =>
+    Deno.serve({ hostname: address.hostname, port, signal: controller.signal, onListen: () => {} }, handler);
+  let server: Deno.HttpServer<Deno.NetAddr>;
   try {
-    server = Deno.serve({ ...address, signal: controller.signal, onListen: () => {} }, handler);
+    server = serve(address.port);
   } catch (e) {
     const why = e instanceof Deno.errors.AddrInUse
       ? "the address is already in use (is another credential server running?)"
@@ -161,13 +179,45 @@ export function listen(
       : String(e);
     throw new ServerError(`cannot listen on ${shown}: ${why}`, { cause: e });
   }
+  const port = server.addr.port;
+  let running = watch(server);
+
+  /** Resolves when `current` has stopped for good (closed, or replaced after a failure that was survived). */
+  async function watch(current: Deno.HttpServer<Deno.NetAddr>): Promise<void> {
+    try {
+      await current.finished;
+      return;
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      log.debug(`http: accepting on port ${port} failed (${errorText(error)}); serving again after a pause`);
+    }
+    for (let pause = 50; !controller.signal.aborted; pause = Math.min(pause * 2, MAX_RESTART_PAUSE_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (controller.signal.aborted) return;
+      try {
+        server = serve(port);
+      } catch {
+        continue; // still out of descriptors, or the port is briefly unavailable
+      }
+      log.debug(`http: serving on port ${port} again`);
+      running = watch(server);
+      return;
+    }
+  }
+
   let closed: Promise<void> | undefined;
   return {
-    port: server.addr.port,
+    port,
     close: () =>
       closed ??= (async () => {
         controller.abort();
-        await server.finished;
+        // The current server, and any restart that was waiting for its pause.
+        await running;
+        await server.finished.catch(() => {});
       })(),
   };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
