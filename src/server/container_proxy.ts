@@ -9,6 +9,7 @@
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import type { ListenAddress } from "./ec2_proxy.ts";
+import { listen, type Listener, ServerError } from "./http_guard.ts";
 
 export { DEFAULT_CONTAINER_PROXY_LISTEN, ECS_CONTAINER_ADDRESS } from "./addresses.ts";
 
@@ -151,24 +152,19 @@ export function startContainerProxy(options: ContainerProxyOptions): Promise<Con
     );
     return response;
   };
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname: options.listen.hostname,
-        port: options.listen.port,
-        onListen: (addr) => {
-          handle = containerProxyHandler({
-            ...options,
-            listen: { hostname: options.listen.hostname, port: addr.port },
-          });
-          log.debug(`container-proxy: listening on ${addr.hostname}:${addr.port}, forwarding to ${options.target}`);
-          resolve({ addr: { hostname: addr.hostname, port: addr.port }, close: () => server.shutdown() });
-        },
-      }, handler);
-    } catch (error) {
-      const { hostname, port } = options.listen;
-      const reason = error instanceof Error ? error.message : String(error);
-      reject(new ContainerProxyError(`listen tcp ${hostname}:${port}: ${reason}`, { cause: error }));
-    }
-  });
+  const { hostname } = options.listen;
+  let listener: Listener;
+  try {
+    // The shared listener survives a failing accept loop (a descriptor flood) by serving again after a pause.
+    listener = listen({ hostname, port: options.listen.port }, handler, { log });
+  } catch (error) {
+    const cause = error instanceof ServerError ? error.cause : error;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return Promise.reject(
+      new ContainerProxyError(`listen tcp ${hostname}:${options.listen.port}: ${reason}`, { cause }),
+    );
+  }
+  handle = containerProxyHandler({ ...options, listen: { hostname, port: listener.port } });
+  log.debug(`container-proxy: listening on ${hostname}:${listener.port}, forwarding to ${options.target}`);
+  return Promise.resolve({ addr: { hostname, port: listener.port }, close: () => listener.close() });
 }

@@ -9,6 +9,7 @@
 
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
+import { listen, type Listener, ServerError } from "./http_guard.ts";
 import { METADATA_ADDRESS } from "./loopback_alias.ts";
 
 /** A TCP listen address. */
@@ -130,7 +131,7 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
  * @throws Ec2ProxyError when the address cannot be bound
  */
 export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> {
-  const listen = options.listen ?? EC2_PROXY_LISTEN;
+  const address = options.listen ?? EC2_PROXY_LISTEN;
   const target = new URL(options.target ?? EC2_CREDENTIALS_SERVER_URL);
   const log = options.log ?? SILENT;
   let stopping = false;
@@ -144,21 +145,19 @@ export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> 
     }
     return forward(request, target, { remote: info.remoteAddr.hostname, log });
   };
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname: listen.hostname,
-        port: listen.port,
-        onListen: (addr) => {
-          log.debug(`EC2 Instance Metadata endpoint proxy server running on ${addr.hostname}:${addr.port}`);
-          resolve({ addr: { hostname: addr.hostname, port: addr.port }, close: () => server.shutdown() });
-        },
-      }, handler);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      reject(new Ec2ProxyError(`listen tcp ${listen.hostname}:${listen.port}: ${reason}`, { cause: error }));
-    }
-  });
+  let listener: Listener;
+  try {
+    // The shared listener survives a failing accept loop (a descriptor flood) by serving again after a pause.
+    listener = listen({ hostname: address.hostname, port: address.port }, handler, { log });
+  } catch (error) {
+    const cause = error instanceof ServerError ? error.cause : error;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return Promise.reject(
+      new Ec2ProxyError(`listen tcp ${address.hostname}:${address.port}: ${reason}`, { cause }),
+    );
+  }
+  log.debug(`EC2 Instance Metadata endpoint proxy server running on ${address.hostname}:${listener.port}`);
+  return Promise.resolve({ addr: { hostname: address.hostname, port: listener.port }, close: () => listener.close() });
 }
 
 /**
