@@ -142,10 +142,10 @@ export function startContainerProxy(options: ContainerProxyOptions): Promise<Con
   parseTarget(options.target);
   const log = options.log ?? SILENT;
   // The Host check needs the bound port, known only once listening (port 0 asks for any).
-  let handle: ((request: Request) => Promise<Response>) | undefined;
+  const bound: { handle?: (request: Request) => Promise<Response> } = {};
   const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
     const started = Date.now();
-    const response = handle ? await handle(request) : message(503, "starting");
+    const response = bound.handle ? await bound.handle(request) : message(503, "starting");
     const path = new URL(request.url).pathname;
     log.debug(
       `http: ${info.remoteAddr.hostname}: ${response.status} ${request.method} ${path} (${Date.now() - started}ms)`,
@@ -164,7 +164,7 @@ export function startContainerProxy(options: ContainerProxyOptions): Promise<Con
       new ContainerProxyError(`listen tcp ${hostname}:${options.listen.port}: ${reason}`, { cause }),
     );
   }
-  handle = containerProxyHandler({ ...options, listen: { hostname, port: listener.port } });
+  bound.handle = containerProxyHandler({ ...options, listen: { hostname, port: listener.port } });
   log.debug(`container-proxy: listening on ${hostname}:${listener.port}, forwarding to ${options.target}`);
   return Promise.resolve({ addr: { hostname, port: listener.port }, close: () => listener.close() });
 }
