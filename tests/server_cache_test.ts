@@ -158,3 +158,19 @@ Deno.test("cache: long-term keys (no expiration) are cached for good", async () 
   assert.equal((await cache.get()).accessKeyId, "AKIA1");
   assert.equal(provider.calls, 1);
 });
+
+Deno.test("cache: fresh() hands out the cached value only while get() would have nothing else to do", async () => {
+  const c = clock();
+  const provider = new ScriptedProvider().then(() => session(1, T0 + 60 * MIN)).then(() => session(2, T0 + 120 * MIN));
+  const cache = new RefreshingCredentials(provider, { minTtl: 5 * MIN, refreshAhead: 10 * MIN, now: c.now });
+  assert.equal(cache.fresh(), undefined, "nothing cached yet");
+  const first = await cache.get();
+  assert.equal(cache.fresh(), first);
+  c.advance(46 * MIN); // 14 min left: inside the refresh-ahead window (5 + 10)
+  assert.equal(cache.fresh(), undefined, "a refresh ahead is due: get() must start it");
+  assert.equal(provider.calls, 1);
+  assert.equal(await cache.get(), first, "still valid, handed out while the refresh runs");
+  await cache.settled();
+  assert.equal(provider.calls, 2);
+  assert.equal(cache.fresh()?.accessKeyId, "ASIA2");
+});

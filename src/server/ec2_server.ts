@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
@@ -145,11 +146,15 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     return expiry !== undefined && expiry > now().getTime();
   };
 
+  // The last body made, reused while the credentials and the second of LastUpdated are the same.
+  let made: { creds: Credentials; second: number; body: string } | undefined;
   const credentials = async (): Promise<Response> => {
     try {
       const creds = await cache.get();
       const at = now();
-      logServing(log, creds, { now: at });
+      if (log.enabled) logServing(log, creds, { now: at });
+      const second = Math.floor(at.getTime() / 1000);
+      if (made?.creds === creds && made.second === second) return textResponse(200, made.body);
       const body = goJson({
         AccessKeyId: creds.accessKeyId,
         Code: "Success",
@@ -160,6 +165,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
         Token: creds.sessionToken ?? "",
         Type: "AWS-HMAC",
       });
+      made = { creds, second, body };
       return textResponse(200, body);
     } catch (e) {
       return textResponse(504, `${safeErrorMessage(e, { log })}\n`);
@@ -190,8 +196,9 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   };
 
   const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, async (request, info) => {
-    const started = performance.now();
     const path = new URL(request.url).pathname;
+    if (!log.enabled) return checkEc2Request(request, info.remoteAddr, { port }) ?? await route(request, path);
+    const started = performance.now();
     const response = checkEc2Request(request, info.remoteAddr, { port }) ?? await route(request, path);
     logRequest(log, {
       remote: formatRemote(info.remoteAddr),

@@ -72,6 +72,12 @@ export function isRoleArn(arn: string): boolean {
   return ROLE_ARN.test(arn);
 }
 
+/** The headers of a credentials answer. */
+const CREDENTIALS_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json",
+  "cache-control": "no-store",
+};
+
 function jsonResponse(status: number, body: Record<string, string>, contentType: string): Response {
   return new Response(goJson(body), { status, headers: { "content-type": contentType, "cache-control": "no-store" } });
 }
@@ -110,15 +116,17 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
   const base = new RefreshingCredentials(options.provider, cacheOptions);
   const roles = new Map<string, RefreshingCredentials>();
   const token = randomToken();
+  const tokenBytes = new TextEncoder().encode(token);
   const names = [hostname.replace(/^\[(.*)\]$/, "$1"), `[${hostname}]`, ...(options.allowedHosts ?? [])];
   let port = 0;
 
   const authorized = (header: string | null): boolean => {
     const presented = header?.startsWith("Bearer ") ? header.slice(7) : header ?? "";
-    return constantTimeEqual(presented, token);
+    return constantTimeEqual(presented, tokenBytes);
   };
 
-  const route = async (request: Request, path: string): Promise<Response> => {
+  // Synchronous when the credentials are cached and fresh: Deno answers a returned Response sooner than a promise.
+  const route = (request: Request, path: string): Response | Promise<Response> => {
     if (!isAllowedHost(request.headers.get("host"), { port, names })) {
       return message(403, `Access denied for host '${request.headers.get("host") ?? ""}'`);
     }
@@ -146,27 +154,38 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
       }
       cache = role;
     }
-    try {
-      const creds = await cache.get();
-      logServing(log, creds, { now: now() });
-      return jsonResponse(200, ecsCredentialsBody(creds, now()), "application/json");
-    } catch (e) {
-      return message(500, safeErrorMessage(e, { log }));
-    }
+    const fresh = cache.fresh();
+    return fresh ? serve(fresh) : cache.get().then(serve, (e) => message(500, safeErrorMessage(e, { log })));
   };
 
-  const listener = listen({ hostname, port: options.port ?? 0 }, async (request, info) => {
-    const started = performance.now();
+  const serve = (creds: Credentials): Response => {
+    if (log.enabled) logServing(log, creds, { now: now() });
+    return new Response(credentialsBody(creds), { headers: CREDENTIALS_HEADERS });
+  };
+
+  // The body of a credentials value, made once per value: it changes only when the credentials are refreshed.
+  const bodies = new WeakMap<Credentials, string>();
+  const credentialsBody = (creds: Credentials): string => {
+    if (!creds.expiration) return goJson(ecsCredentialsBody(creds, now())); // its expiry is "an hour from now"
+    let body = bodies.get(creds);
+    if (body === undefined) bodies.set(creds, body = goJson(ecsCredentialsBody(creds, now())));
+    return body;
+  };
+
+  const listener = listen({ hostname, port: options.port ?? 0 }, (request, info) => {
     const path = new URL(request.url).pathname;
-    const response = await route(request, path);
-    logRequest(log, {
-      remote: formatRemote(info.remoteAddr),
-      method: request.method,
-      path,
-      status: response.status,
-      startedMs: started,
+    if (!log.enabled) return route(request, path);
+    const started = performance.now();
+    return Promise.resolve(route(request, path)).then((response) => {
+      logRequest(log, {
+        remote: formatRemote(info.remoteAddr),
+        method: request.method,
+        path,
+        status: response.status,
+        startedMs: started,
+      });
+      return response;
     });
-    return response;
   }, { log });
   port = listener.port;
 

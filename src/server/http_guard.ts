@@ -25,9 +25,10 @@ export function randomToken(bytes = 32): string {
  * Compares a presented value with a secret in time that depends only on the secret's length, so the answer time
  * leaks neither a matching prefix nor the presented value's length.
  */
-export function constantTimeEqual(presented: string, secret: string): boolean {
+export function constantTimeEqual(presented: string, secret: string | Uint8Array): boolean {
   const a = encoder.encode(presented);
-  const b = encoder.encode(secret);
+  // A secret compared on every request is best encoded once by the caller.
+  const b = typeof secret === "string" ? encoder.encode(secret) : secret;
   let diff = a.length ^ b.length;
   for (let i = 0; i < b.length; i++) diff |= (a.length ? a[i % a.length] : 0) ^ b[i];
   return diff === 0;
