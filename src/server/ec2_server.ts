@@ -148,28 +148,30 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
 
   // The last body made, reused while the credentials and the second of LastUpdated are the same.
   let made: { creds: Credentials; second: number; body: string } | undefined;
-  const credentials = async (): Promise<Response> => {
-    try {
-      const creds = await cache.get();
-      const at = now();
-      if (log.enabled) logServing(log, creds, { now: at });
-      const second = Math.floor(at.getTime() / 1000);
-      if (made?.creds === creds && made.second === second) return textResponse(200, made.body);
-      const body = goJson({
-        AccessKeyId: creds.accessKeyId,
-        Code: "Success",
-        // Long-term keys never expire, but IMDS clients need an expiry: they come back in an hour for the same keys.
-        Expiration: formatRfc3339(creds.expiration ?? new Date(at.getTime() + 3_600_000)),
-        LastUpdated: formatRfc3339(at),
-        SecretAccessKey: creds.secretAccessKey,
-        Token: creds.sessionToken ?? "",
-        Type: "AWS-HMAC",
-      });
-      made = { creds, second, body };
-      return textResponse(200, body);
-    } catch (e) {
-      return textResponse(504, `${safeErrorMessage(e, { log })}\n`);
-    }
+  const serve = (creds: Credentials): Response => {
+    const at = now();
+    if (log.enabled) logServing(log, creds, { now: at });
+    const second = Math.floor(at.getTime() / 1000);
+    if (made?.creds === creds && made.second === second) return textResponse(200, made.body);
+    const body = goJson({
+      AccessKeyId: creds.accessKeyId,
+      Code: "Success",
+      // Long-term keys never expire, but IMDS clients need an expiry: they come back in an hour for the same keys.
+      Expiration: formatRfc3339(creds.expiration ?? new Date(at.getTime() + 3_600_000)),
+      LastUpdated: formatRfc3339(at),
+      SecretAccessKey: creds.secretAccessKey,
+      Token: creds.sessionToken ?? "",
+      Type: "AWS-HMAC",
+    });
+    made = { creds, second, body };
+    return textResponse(200, body);
+  };
+  // Synchronous when the credentials are cached and fresh: Deno answers a returned Response sooner than a promise.
+  const credentials = (): Response | Promise<Response> => {
+    const fresh = cache.fresh();
+    return fresh
+      ? serve(fresh)
+      : cache.get().then(serve, (e) => textResponse(504, `${safeErrorMessage(e, { log })}\n`));
   };
 
   const route = (request: Request, path: string): Response | Promise<Response> => {
@@ -195,19 +197,21 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     return textResponse(404, "Not Found\n");
   };
 
-  const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, async (request, info) => {
+  const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, (request, info) => {
     const path = new URL(request.url).pathname;
-    if (!log.enabled) return checkEc2Request(request, info.remoteAddr, { port }) ?? await route(request, path);
+    if (!log.enabled) return checkEc2Request(request, info.remoteAddr, { port }) ?? route(request, path);
     const started = performance.now();
-    const response = checkEc2Request(request, info.remoteAddr, { port }) ?? await route(request, path);
-    logRequest(log, {
-      remote: formatRemote(info.remoteAddr),
-      method: request.method,
-      path,
-      status: response.status,
-      startedMs: started,
+    const answer = checkEc2Request(request, info.remoteAddr, { port }) ?? route(request, path);
+    return Promise.resolve(answer).then((response) => {
+      logRequest(log, {
+        remote: formatRemote(info.remoteAddr),
+        method: request.method,
+        path,
+        status: response.status,
+        startedMs: started,
+      });
+      return response;
     });
-    return response;
   }, { log });
   port = listener.port;
 
