@@ -12,7 +12,7 @@ import type { Credentials } from "../src/core/credentials.ts";
 import type { CredentialsProvider } from "../src/credentials/provider.ts";
 import { debugLogger, type Logger } from "../src/core/log.ts";
 import { type EcsServer, isRoleArn, startEcsServer } from "../src/server/ecs_server.ts";
-import { ServerError } from "../src/server/http_guard.ts";
+import { constantTimeEqual, ServerError } from "../src/server/http_guard.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 import { callerIdentityArgs, runClient } from "./support/clients.ts";
@@ -319,4 +319,18 @@ Deno.test("ecs: the AWS CLI and boto3 get working credentials from the container
     assert.equal(result.method, "container-role");
     assert.match(result.arn, /^arn:aws:sts::222222222222:assumed-role\/Base\//);
   });
+});
+
+Deno.test("constantTimeEqual: equal and unequal tokens, ASCII or not, encoded once or not", () => {
+  const token = "Zm9vYmFyLWJhei1xdXV4LTEyMzQ1Njc4OTAtYWJjZGVm";
+  const bytes = new TextEncoder().encode(token);
+  for (const secret of [token, bytes]) {
+    assert.equal(constantTimeEqual(token, secret), true);
+    assert.equal(constantTimeEqual(token.slice(0, -1), secret), false, "a prefix");
+    assert.equal(constantTimeEqual(token + "x", secret), false, "longer");
+    assert.equal(constantTimeEqual("", secret), false, "empty");
+    assert.equal(constantTimeEqual(token.slice(0, -1) + "\u00e9", secret), false, "a non-ASCII unit");
+  }
+  assert.equal(constantTimeEqual("päss", "päss"), true, "a non-ASCII secret");
+  assert.equal(constantTimeEqual("pass", "päss"), false);
 });

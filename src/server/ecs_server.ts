@@ -120,6 +120,19 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
   const names = [hostname.replace(/^\[(.*)\]$/, "$1"), `[${hostname}]`, ...(options.allowedHosts ?? [])];
   let port = 0;
 
+  // The verdict for a Host value depends on nothing else: remembered for the few values clients send (bounded).
+  const hostVerdicts = new Map<string, boolean>();
+  const hostAllowed = (host: string | null): boolean => {
+    if (host === null) return false;
+    let verdict = hostVerdicts.get(host);
+    if (verdict === undefined) {
+      verdict = isAllowedHost(host, { port, names });
+      if (hostVerdicts.size >= 32) hostVerdicts.clear();
+      hostVerdicts.set(host, verdict);
+    }
+    return verdict;
+  };
+
   const authorized = (header: string | null): boolean => {
     const presented = header?.startsWith("Bearer ") ? header.slice(7) : header ?? "";
     return constantTimeEqual(presented, tokenBytes);
@@ -127,9 +140,8 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
 
   // Synchronous when the credentials are cached and fresh: Deno answers a returned Response sooner than a promise.
   const route = (request: Request, path: string): Response | Promise<Response> => {
-    if (!isAllowedHost(request.headers.get("host"), { port, names })) {
-      return message(403, `Access denied for host '${request.headers.get("host") ?? ""}'`);
-    }
+    const host = request.headers.get("host");
+    if (!hostAllowed(host)) return message(403, `Access denied for host '${host ?? ""}'`);
     if (!authorized(request.headers.get("authorization"))) return message(403, "invalid Authorization token");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });

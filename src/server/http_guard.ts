@@ -26,11 +26,21 @@ export function randomToken(bytes = 32): string {
  * leaks neither a matching prefix nor the presented value's length.
  */
 export function constantTimeEqual(presented: string, secret: string | Uint8Array): boolean {
-  const a = encoder.encode(presented);
   // A secret compared on every request is best encoded once by the caller.
   const b = typeof secret === "string" ? encoder.encode(secret) : secret;
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a.length ? a[i % a.length] : 0) ^ b[i];
+  let ascii = true;
+  for (let i = 0; i < b.length; i++) ascii &&= b[i] < 0x80;
+  if (!ascii) {
+    const a = encoder.encode(presented);
+    let diff = a.length ^ b.length;
+    for (let i = 0; i < b.length; i++) diff |= (a.length ? a[i % a.length] : 0) ^ b[i];
+    return diff === 0;
+  }
+  // An ASCII secret (the tokens) is compared by UTF-16 code unit, with no allocation per request: a unit above 127
+  // never equals one of its bytes, so any non-ASCII presented value differs.
+  const n = presented.length;
+  let diff = n ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (n ? presented.charCodeAt(i % n) : 0) ^ b[i];
   return diff === 0;
 }
 
