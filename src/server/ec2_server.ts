@@ -104,6 +104,12 @@ function isLocalHop(address: string): boolean {
   return isLoopbackAddress(address) || address === METADATA_IP;
 }
 
+/** The headers of a credentials answer, as {@link textResponse} writes them, made once. */
+const TEXT_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/plain; charset=utf-8",
+  "cache-control": "no-store",
+};
+
 /** Whether a `X-aws-ec2-metadata-token-ttl-seconds` value is valid: a whole number of seconds, 1 to 21600. */
 export function parseTokenTtl(value: string | null): number | undefined {
   if (value === null || !/^\d{1,5}$/.test(value)) return undefined;
@@ -152,7 +158,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     const at = now();
     if (log.enabled) logServing(log, creds, { now: at });
     const second = Math.floor(at.getTime() / 1000);
-    if (made?.creds === creds && made.second === second) return textResponse(200, made.body);
+    if (made?.creds === creds && made.second === second) return new Response(made.body, { headers: TEXT_HEADERS });
     const body = goJson({
       AccessKeyId: creds.accessKeyId,
       Code: "Success",
@@ -164,7 +170,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
       Type: "AWS-HMAC",
     });
     made = { creds, second, body };
-    return textResponse(200, body);
+    return new Response(body, { headers: TEXT_HEADERS });
   };
   // Synchronous when the credentials are cached and fresh: Deno answers a returned Response sooner than a promise.
   const credentials = (): Response | Promise<Response> => {
@@ -197,11 +203,24 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     return textResponse(404, "Not Found\n");
   };
 
+  // Accepted (peer, X-Forwarded-For, Host) combinations, remembered (bounded): the check depends on nothing else.
+  const accepted = new Set<string>();
+  const check = (request: Request, remote: Deno.NetAddr): Response | undefined => {
+    const key = `${remote.hostname}\n${request.headers.get("x-forwarded-for") ?? ""}\n${request.headers.get("host")}`;
+    if (accepted.has(key)) return undefined;
+    const refusal = checkEc2Request(request, remote, { port });
+    if (refusal === undefined) {
+      if (accepted.size >= 64) accepted.clear();
+      accepted.add(key);
+    }
+    return refusal;
+  };
+
   const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, (request, info) => {
     const path = new URL(request.url).pathname;
-    if (!log.enabled) return checkEc2Request(request, info.remoteAddr, { port }) ?? route(request, path);
+    if (!log.enabled) return check(request, info.remoteAddr) ?? route(request, path);
     const started = performance.now();
-    const answer = checkEc2Request(request, info.remoteAddr, { port }) ?? route(request, path);
+    const answer = check(request, info.remoteAddr) ?? route(request, path);
     return Promise.resolve(answer).then((response) => {
       logRequest(log, {
         remote: formatRemote(info.remoteAddr),
