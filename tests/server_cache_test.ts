@@ -174,3 +174,29 @@ Deno.test("cache: fresh() hands out the cached value only while get() would have
   assert.equal(provider.calls, 2);
   assert.equal(cache.fresh()?.accessKeyId, "ASIA2");
 });
+
+Deno.test("cache: credentials shorter-lived than the refresh window are refreshed once per lifetime, not per request", async () => {
+  const c = clock();
+  const SEC = 1000;
+  const provider = new ScriptedProvider();
+  for (let n = 1; n <= 4; n++) provider.then(() => session(n, c.now().getTime() + 20 * SEC));
+  // minTtl 2 s + the default 5 min ahead would put fresh 20 s credentials inside the window at once.
+  const cache = new RefreshingCredentials(provider, { minTtl: 2 * SEC, now: c.now });
+  await cache.get();
+  for (let i = 0; i < 8; i++) {
+    c.advance(SEC); // 12 s left after 8 s: still outside the window (2 s + half of the 18 s beyond minTtl = 11 s)
+    await cache.get();
+    await cache.settled();
+  }
+  assert.equal(provider.calls, 1, "no refresh in the first half of the lifetime");
+  c.advance(2 * SEC); // 10 s left: inside the window
+  await cache.get();
+  await cache.settled();
+  assert.equal(provider.calls, 2, "one background refresh");
+  for (let i = 0; i < 5; i++) {
+    await cache.get();
+    await cache.settled();
+  }
+  assert.equal(provider.calls, 2, "the new credentials are not refreshed again at once");
+  assert.equal((await cache.get()).accessKeyId, "ASIA2");
+});

@@ -4,7 +4,9 @@
  * Refresh policy:
  * - Credentials are handed out only while at least `minTtl` (`AWS_MIN_TTL`, default 5m) remains, the same rule as the
  *   keyring session cache, so the two agree on when a session is used up. Below that a caller waits for a refresh.
- * - Once less than `minTtl + refreshAhead` remains, the first caller triggers ONE background refresh and still gets
+ * - Once less than `minTtl + refreshAhead` remains (for credentials that live less than `minTtl + 2 × refreshAhead`:
+ *   once half their time beyond `minTtl` is gone, so short-lived ones are not refreshed on every request), the first
+ *   caller triggers ONE background refresh and still gets
  *   the current credentials at once. If it succeeds, later callers get the new ones without waiting; if it fails (or
  *   the provider hands back the same session from its own cache), the blocking refresh at `minTtl` tries again.
  * - All refreshes are single-flight: concurrent callers share one `retrieve()`. A failure rejects the callers waiting
@@ -57,6 +59,8 @@ export class RefreshingCredentials {
   #inflight?: Promise<Credentials>;
   // Expiry (ms) of the cached credentials a background refresh was already tried for: one attempt per session.
   #aheadTriedFor?: number;
+  // The background-refresh window of the cached credentials (ms before `minTtl`), fixed when they were cached.
+  #window = 0;
 
   /**
    * @param provider the source, called only on a miss or refresh
@@ -78,7 +82,7 @@ export class RefreshingCredentials {
     const cached = this.#cached;
     if (cached && this.#remaining(cached) >= this.minTtl) {
       const expiry = cached.expiration?.getTime();
-      if (expiry !== undefined && this.#remaining(cached) < this.minTtl + this.refreshAhead) {
+      if (expiry !== undefined && this.#remaining(cached) < this.minTtl + this.#window) {
         if (this.#aheadTriedFor !== expiry) {
           this.#aheadTriedFor = expiry;
           this.#refresh().catch((e) => this.#log.debug(`Background refresh failed, will retry: ${errorText(e)}`));
@@ -95,7 +99,7 @@ export class RefreshingCredentials {
    */
   fresh(): Credentials | undefined {
     const cached = this.#cached;
-    return cached && this.#remaining(cached) >= this.minTtl + this.refreshAhead ? cached : undefined;
+    return cached && this.#remaining(cached) >= this.minTtl + this.#window ? cached : undefined;
   }
 
   /** Resolves once no refresh is running (whatever its outcome): for tests and orderly shutdown. */
@@ -124,7 +128,11 @@ export class RefreshingCredentials {
     }
     // A background refresh may come back with an older session than one cached meanwhile; keep the longer-lived.
     const current = this.#cached;
-    if (!current || this.#remaining(current) <= left) this.#cached = creds;
+    if (!current || this.#remaining(current) <= left) {
+      this.#cached = creds;
+      // New credentials that would fall inside the window at once would be refreshed again on the next request.
+      this.#window = Math.min(this.refreshAhead, (left - this.minTtl) / 2);
+    }
     return this.#cached ?? creds;
   }
 }
