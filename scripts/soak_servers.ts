@@ -1,6 +1,8 @@
 /**
- * A soak of the ECS credential server (`deno run -A scripts/soak_servers.ts [--seconds N]`, default 60): wrk keeps valid
- * requests going while other clients send wrong tokens, foreign Host headers, /role-arn/ requests, hold half-open
+ * A soak of a credential server (`deno run -A scripts/soak_servers.ts [--server ecs|ec2] [--seconds N]`, default the
+ * ECS server for 60 s): wrk keeps valid
+ * requests going while other clients send wrong tokens, foreign Host headers, /role-arn/ (ECS) or other metadata (EC2)
+ * requests, hold half-open
  * connections and trickle a request one byte a second; the credentials expire during the run, so a refresh crosses it.
  * The server runs in its own process. Reported: whether valid requests were answered throughout, how many credential
  * fetches were made (one per lifetime is the goal), and the server's resident memory after 5 s and at the end.
@@ -8,12 +10,14 @@
  * @module
  */
 
+import { startEc2Server } from "../src/server/ec2_server.ts";
 import { startEcsServer } from "../src/server/ecs_server.ts";
 
 /** Credentials last this long, so a run of a minute sees a few refreshes. */
 const LIFETIME_MS = 20_000;
 
-async function serve(): Promise<void> {
+/** Runs the server and prints `<url> <auth header> <auth value> <credentials path>` on its first line. */
+async function serve(kind: string): Promise<void> {
   let fetches = 0;
   const provider = {
     description: "soak",
@@ -28,13 +32,20 @@ async function serve(): Promise<void> {
       });
     },
   };
-  const server = await startEcsServer({
-    provider,
-    roleProvider: () => provider,
-    now: () => new Date(),
-    minTtl: 2_000,
-  });
-  console.log(`${server.url} ${server.token}`);
+  const now = () => new Date();
+  if (kind === "ec2") {
+    const server = await startEc2Server({ provider, port: 0, region: "eu-west-1", now, minTtl: 2_000 });
+    const token = await (await fetch(`${server.url}/latest/api/token`, {
+      method: "PUT",
+      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "21600" },
+    })).text();
+    console.log(
+      `${server.url} X-aws-ec2-metadata-token ${token} /latest/meta-data/iam/security-credentials/local-credentials`,
+    );
+  } else {
+    const server = await startEcsServer({ provider, roleProvider: () => provider, now, minTtl: 2_000 });
+    console.log(`${server.url} Authorization ${server.token} /`);
+  }
 }
 
 function rssKb(pid: number): number {
@@ -45,8 +56,10 @@ function rssKb(pid: number): number {
 async function main(): Promise<void> {
   const at = Deno.args.indexOf("--seconds");
   const seconds = at >= 0 ? Number(Deno.args[at + 1]) : 60;
+  const kindAt = Deno.args.indexOf("--server");
+  const kind = kindAt >= 0 ? Deno.args[kindAt + 1] : "ecs";
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, "--serve"],
+    args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, "--serve", kind],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -59,13 +72,13 @@ async function main(): Promise<void> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let first = "";
   while (!first.includes("\n")) first += (await reader.read()).value ?? "";
-  const [url, token] = first.trim().split(" ");
+  const [url, header, token, credentialsPath] = first.trim().split(" ");
   const { port } = new URL(url);
   const deadline = Date.now() + seconds * 1000;
   const counts = { ok: 0, failed: 0, refused: 0, halfOpen: 0 };
 
   const wrk = new Deno.Command("wrk", {
-    args: ["-t1", "-c20", `-d${seconds}s`, "-H", `Authorization: ${token}`, `${url}/`],
+    args: ["-t1", "-c20", `-d${seconds}s`, "-H", `${header}: ${token}`, `${url}${credentialsPath}`],
     stdout: "piped",
   }).output();
 
@@ -81,7 +94,7 @@ async function main(): Promise<void> {
     try {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
       const request =
-        `GET / HTTP/1.1\r\nHost: evil.example:${port}\r\nAuthorization: ${token}\r\nConnection: close\r\n\r\n`;
+        `GET ${credentialsPath} HTTP/1.1\r\nHost: evil.example:${port}\r\n${header}: ${token}\r\nConnection: close\r\n\r\n`;
       await conn.write(new TextEncoder().encode(request));
       const buffer = new Uint8Array(64);
       const n = await conn.read(buffer);
@@ -94,10 +107,11 @@ async function main(): Promise<void> {
   };
   const mixed = (async () => {
     while (Date.now() < deadline) {
-      await probe({ headers: { Authorization: token } }, 200);
-      await probe({ headers: { Authorization: "wrong" } }, 403);
+      await probe({ headers: { [header]: token }, path: credentialsPath }, 200);
+      await probe({ headers: { [header]: "wrong" }, path: credentialsPath }, kind === "ec2" ? 401 : 403);
       await foreignHost();
-      await probe({ headers: { Authorization: token }, path: "/role-arn/arn:aws:iam::111111111111:role/soak" }, 200);
+      const other = kind === "ec2" ? "/latest/meta-data/instance-id" : "/role-arn/arn:aws:iam::111111111111:role/soak";
+      await probe({ headers: { [header]: token }, path: other }, 200);
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -118,7 +132,7 @@ async function main(): Promise<void> {
   const slow = (async () => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
     const request = new TextEncoder().encode(
-      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${token}\r\n`,
+      `GET ${credentialsPath} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${header}: ${token}\r\n`,
     );
     for (let i = 0; i < request.length && Date.now() < deadline; i++) {
       await conn.write(request.subarray(i, i + 1)).catch(() => 0);
@@ -131,12 +145,15 @@ async function main(): Promise<void> {
   const rssEarly = rssKb(child.pid);
   const [wrkOut] = await Promise.all([wrk, mixed, halfOpen, slow]);
   const rssEnd = rssKb(child.pid);
-  const alive = (await fetch(`${url}/`, { headers: { Authorization: token } }).then((r) => (r.body?.cancel(), r.status))
-    .catch(() => 0)) === 200;
+  const alive =
+    (await fetch(`${url}${credentialsPath}`, { headers: { [header]: token } }).then((r) => (r.body?.cancel(), r.status))
+      .catch(() => 0)) === 200;
   child.kill();
   await child.status;
   const out = new TextDecoder().decode(wrkOut.stdout);
-  console.log(`soak of ${seconds} s against the ECS server (credentials live ${LIFETIME_MS / 1000} s)`);
+  console.log(
+    `soak of ${seconds} s against the ${kind.toUpperCase()} server (credentials live ${LIFETIME_MS / 1000} s)`,
+  );
   console.log(
     `wrk (valid requests): ${out.match(/Requests\/sec:\s+[\d.]+/)?.[0] ?? "?"}; ` +
       `${out.match(/Non-2xx or 3xx responses: \d+/)?.[0] ?? "all 2xx"}; ${
@@ -147,13 +164,13 @@ async function main(): Promise<void> {
   console.log(`half-open connections opened: ${counts.halfOpen}; answering at the end: ${alive}`);
   // Each value is refreshed once, half-way between its fetch and minTtl before its expiry (9 s early here).
   const perCache = 1 + Math.floor(seconds * 1000 / (LIFETIME_MS - (LIFETIME_MS - 2_000) / 2));
-  console.log(
-    `credential fetches: ${fetches} for 2 caches (the server's and one role's); one per value: ${2 * perCache}`,
-  );
+  const caches = kind === "ec2" ? 1 : 2; // the ECS server's own, and one /role-arn/ role's
+  console.log(`credential fetches: ${fetches} for ${caches} cache(s); one per value: ${caches * perCache}`);
   console.log(
     `resident memory: ${rssEarly} kB after 5 s, ${rssEnd} kB at the end (${(rssEnd / rssEarly).toFixed(2)}x)`,
   );
 }
 
-if (Deno.args.includes("--serve")) await serve();
+const serveAt = Deno.args.indexOf("--serve");
+if (serveAt >= 0) await serve(Deno.args[serveAt + 1]);
 else await main();
