@@ -16,18 +16,17 @@ import type { CredentialsProvider } from "../credentials/provider.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
 import {
-  formatRemote,
   goJson,
   isLoopbackAddress,
   isLoopbackHostName,
   listen,
-  logRequest,
   logServing,
   parseHostHeader,
   randomToken,
   safeErrorMessage,
   ServerError,
   textResponse,
+  withRequestLog,
 } from "./http_guard.ts";
 import { formatRfc3339 } from "../core/time.ts";
 
@@ -216,22 +215,8 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     return refusal;
   };
 
-  const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, (request, info) => {
-    const path = new URL(request.url).pathname;
-    if (!log.enabled) return check(request, info.remoteAddr) ?? route(request, path);
-    const started = performance.now();
-    const answer = check(request, info.remoteAddr) ?? route(request, path);
-    return Promise.resolve(answer).then((response) => {
-      logRequest(log, {
-        remote: formatRemote(info.remoteAddr),
-        method: request.method,
-        path,
-        status: response.status,
-        startedMs: started,
-      });
-      return response;
-    });
-  }, { log });
+  const handler = withRequestLog(log, (request, remote, path) => check(request, remote) ?? route(request, path));
+  const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, handler, { log });
   port = listener.port;
 
   await cache.get().catch((e) =>

@@ -16,16 +16,15 @@ import type { CredentialsProvider } from "../credentials/provider.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
 import {
   constantTimeEqual,
-  formatRemote,
   goJson,
   isAllowedHost,
   isLoopbackHostName,
   listen,
-  logRequest,
   logServing,
   randomToken,
   safeErrorMessage,
   ServerError,
+  withRequestLog,
 } from "./http_guard.ts";
 import { formatRfc3339 } from "../core/time.ts";
 
@@ -184,21 +183,8 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     return body;
   };
 
-  const listener = listen({ hostname, port: options.port ?? 0 }, (request, info) => {
-    const path = new URL(request.url).pathname;
-    if (!log.enabled) return route(request, path);
-    const started = performance.now();
-    return Promise.resolve(route(request, path)).then((response) => {
-      logRequest(log, {
-        remote: formatRemote(info.remoteAddr),
-        method: request.method,
-        path,
-        status: response.status,
-        startedMs: started,
-      });
-      return response;
-    });
-  }, { log });
+  const handler = withRequestLog(log, (request, _remote, path) => route(request, path));
+  const listener = listen({ hostname, port: options.port ?? 0 }, handler, { log });
   port = listener.port;
 
   if (!options.lazy) {

@@ -127,6 +127,26 @@ export function logRequest(
   log.debug(`http: ${request.remote}: ${request.status} ${request.method} ${request.path} (${elapsed})`);
 }
 
+/**
+ * Wraps a server's request handler: passes it the request path, and under `--debug` logs each request
+ * ({@link logRequest}). With debug off it adds nothing, so a synchronous answer stays synchronous.
+ */
+export function withRequestLog(
+  log: Logger,
+  handle: (request: Request, remote: Deno.NetAddr, path: string) => Response | Promise<Response>,
+): (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response> {
+  return (request, info) => {
+    const path = new URL(request.url).pathname;
+    if (!log.enabled) return handle(request, info.remoteAddr, path);
+    const startedMs = performance.now();
+    return Promise.resolve(handle(request, info.remoteAddr, path)).then((response) => {
+      const remote = formatRemote(info.remoteAddr);
+      logRequest(log, { remote, method: request.method, path, status: response.status, startedMs });
+      return response;
+    });
+  };
+}
+
 /** Logs credentials being served to `log`, with the key masked. */
 export function logServing(log: Logger, creds: Credentials, options: { now: Date }): void {
   const { now } = options;
