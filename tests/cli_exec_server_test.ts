@@ -27,6 +27,31 @@ async function setup() {
   return { fake, sb, env };
 }
 
+/**
+ * Starts `aws-vault --debug exec --ecs-server base` whose command writes `server.txt` (the URL and token), then waits
+ * for a `stop` file and exits with `exitCode`; stderr is piped for the debug lines. `descriptors` lowers the limit.
+ */
+function spawnServerExec(
+  sb: { home: string },
+  env: Record<string, string>,
+  options: { exitCode: number; descriptors?: number },
+): Deno.ChildProcess {
+  const script = 'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN" > server.txt; ' +
+    `while [ ! -e stop ]; do sleep 0.05; done; exit ${options.exitCode}`;
+  const argv = [...cliCommand(), "--debug", "exec", "--ecs-server", "base", "--", "sh", "-c", script];
+  const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  const limit = options.descriptors ? `ulimit -n ${options.descriptors} && ` : "";
+  return new Deno.Command("sh", {
+    args: ["-c", `${limit}exec ${quoted}`],
+    env,
+    clearEnv: true,
+    cwd: sb.home,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
 Deno.test({
   name: "exec --ecs-server: the AWS CLI gets role credentials from the server, /role-arn/ assumes another role",
   ignore: aws === undefined,
@@ -115,18 +140,7 @@ Deno.test("server modes refuse the terminal prompt and the flag combinations aws
 Deno.test("a running exec --ecs-server cannot be opened by SIGUSR1 (no inspector on 9229) and keeps serving", async () => {
   const { fake, sb, env } = await setup();
   try {
-    const script = 'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN" > server.txt; ' +
-      "while [ ! -e stop ]; do sleep 0.05; done";
-    const [cmd, ...args] = [...cliCommand(), "--debug", "exec", "--ecs-server", "base", "--", "sh", "-c", script];
-    const child = new Deno.Command(cmd, {
-      args,
-      env,
-      clearEnv: true,
-      cwd: sb.home,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnServerExec(sb, env, { exitCode: 0 });
     // The SIGUSR1 guard logs when it has replaced the handler Deno installs at its 500 ms mark; from then on the
     // kernel discards SIGUSR1 for this process (/proc shows it), so the signal cannot start the V8 inspector.
     await waitForText(child.stderr, "SIGUSR1 guard:");
@@ -207,20 +221,8 @@ Deno.test("exec --ecs-server under a descriptor flood: the server is not ended, 
   const { fake, sb, env } = await setup();
   const flood: Deno.TcpConn[] = [];
   try {
-    const script = 'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN" > server.txt; ' +
-      "while [ ! -e stop ]; do sleep 0.05; done; exit 5";
     // A low descriptor limit for aws-vault, so a few hundred connections exhaust it (the command inherits it too).
-    const line = [...cliCommand(), "--debug", "exec", "--ecs-server", "base", "--", "sh", "-c", script]
-      .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
-    const child = new Deno.Command("sh", {
-      args: ["-c", `ulimit -n 160 && exec ${line}`],
-      env,
-      clearEnv: true,
-      cwd: sb.home,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnServerExec(sb, env, { exitCode: 5, descriptors: 160 });
     const serverFile = `${sb.home}/server.txt`;
     while (!(await Deno.stat(serverFile).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
     const [url, token] = (await Deno.readTextFile(serverFile)).trim().split(" ");
