@@ -34,16 +34,19 @@ function run(argv: string[], env: Record<string, string> = {}) {
   const result = parse(argv, env);
   if (result.kind !== "run") throw new Error(`expected a run for ${argv.join(" ")}, got ${result.kind}`);
   const command: CommandSpec = result.command;
+  // In the order the program reads them: arguments, global flags, the command's flags.
+  const args = readArgs(command.args, result.line);
+  const globals = readFlags(APP.flags, result.line);
   return {
     command,
-    flags: { ...readFlags(APP.flags, result.line), ...readFlags(command.flags, result.line) },
+    flags: { ...globals, ...readFlags(command.flags, result.line) },
     global: readFlags(APP_GLOBAL_FLAGS, result.line),
-    args: readArgs(command.args, result.line),
+    args,
   };
 }
 
 function fails(argv: string[], message: string, env: Record<string, string> = {}): void {
-  assert.throws(() => parse(argv, env), (e) => {
+  assert.throws(() => run(argv, env), (e) => {
     assert.ok(e instanceof UsageError, `not a UsageError: ${e}`);
     assert.equal(e.message, message);
     assert.equal(e.suggestHelp, true);

@@ -123,12 +123,8 @@ export function parseCommandLine(argv: readonly string[], options: ParseOptions)
   if (failure) throw failure;
   if (helpCommand) return helpFor(app, positionals);
   if (!command) return { kind: "help", help: { of: "app", long: false } };
-  // Values are checked here, before any command loads, so a bad value fails the same way for every command.
-  const line: ParsedLine = { given, positionals, env: options.env };
-  readArgs(command.args, line);
-  readFlags(app.flags, line);
-  readFlags(command.flags, line);
-  return { kind: "run", command, line };
+  // Values are read (and checked) once, by readFlags/readArgs, before the command's module loads.
+  return { kind: "run", command, line: { given, positionals, env: options.env } };
 }
 
 function specialResult(
