@@ -211,6 +211,33 @@ async function compile(): Promise<boolean> {
   return failures === 0;
 }
 
+/** What the bundle is built from: a file or folder newer than `dist/aws-vault.js` means it is out of date. */
+const BUNDLE_SOURCES = ["main.ts", "deno.json", "deno.lock", "src", "scripts/build.ts"];
+
+/**
+ * Whether `dist/` was built from the current sources: it carries the version {@link buildVersion} gives now and no
+ * source file is newer than it. `scripts/install` and the bundle test use this to build only when needed.
+ */
+export async function bundleIsFresh(): Promise<boolean> {
+  const built = await Deno.readTextFile(new URL("dist/aws-vault.version", root)).catch(() => undefined);
+  if (built?.trim() !== (await buildVersion()).version) return false;
+  const bundled = (await Deno.stat(new URL("dist/aws-vault.js", root)).catch(() => undefined))?.mtime?.getTime();
+  if (bundled === undefined) return false;
+  const newest = async (url: URL): Promise<number> => {
+    const info = await Deno.stat(url).catch(() => undefined);
+    if (!info?.isDirectory) return info?.mtime?.getTime() ?? 0;
+    let latest = 0;
+    for await (const entry of Deno.readDir(url)) {
+      latest = Math.max(latest, await newest(new URL(entry.name + (entry.isDirectory ? "/" : ""), url)));
+    }
+    return latest;
+  };
+  for (const source of BUNDLE_SOURCES) {
+    if (await newest(new URL(source + (source.includes(".") ? "" : "/"), root)) > bundled) return false;
+  }
+  return true;
+}
+
 if (import.meta.main) {
   const mode = Deno.args[0];
   let ok = false;
@@ -219,6 +246,8 @@ if (import.meta.main) {
   else if (mode === "version") {
     console.log((await buildVersion()).version);
     ok = true;
-  } else console.error("usage: deno run -A scripts/build.ts bundle|compile|version");
+  } else if (mode === "fresh") {
+    ok = await bundleIsFresh(); // exit status only
+  } else console.error("usage: deno run -A scripts/build.ts bundle|compile|version|fresh");
   Deno.exit(ok ? 0 : 1);
 }

@@ -68,24 +68,13 @@ function recordingProxy(): { url: string; connections: () => number; close: () =
   };
 }
 
-/** Whether dist/ was built from the current sources: its version is `build.ts version` and no source is newer. */
+/** Whether dist/ was built from the current sources, by the rule scripts/install uses (`build.ts fresh`). */
 async function bundleIsFresh(): Promise<boolean> {
-  const built = await Deno.readTextFile(`${root}dist/aws-vault.version`).catch(() => undefined);
-  const wanted = await run(Deno.execPath(), ["run", "-A", "--quiet", `${root}scripts/build.ts`, "version"], {
+  const fresh = await run(Deno.execPath(), ["run", "-A", "--quiet", `${root}scripts/build.ts`, "fresh"], {
     env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/" },
     cwd: root,
   });
-  if (built?.trim() !== wanted.stdout.trim()) return false;
-  const bundled = (await Deno.stat(`${root}dist/aws-vault.js`)).mtime?.getTime() ?? 0;
-  const newest = async (dir: string): Promise<number> => {
-    let latest = 0;
-    for await (const entry of Deno.readDir(dir)) {
-      const path = `${dir}/${entry.name}`;
-      latest = Math.max(latest, entry.isDirectory ? await newest(path) : (await Deno.stat(path)).mtime?.getTime() ?? 0);
-    }
-    return latest;
-  };
-  return Math.max(await newest(`${root}src`), (await Deno.stat(`${root}main.ts`)).mtime?.getTime() ?? 0) <= bundled;
+  return fresh.code === 0;
 }
 
 Deno.test("the bundle: one entry, its modules beside it, dynamic imports hidden from Deno's graph, a real version", async () => {
