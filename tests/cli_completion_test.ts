@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { appSpec } from "../src/app.ts";
 import { parseCommandLine } from "../src/cli/parser.ts";
+import { completionOutput } from "../src/cli/completion.ts";
 import { renderResult } from "../src/cli/render.ts";
 import { envFromRecord } from "../src/core/env.ts";
 import { PROMPT_DRIVERS } from "../src/prompt/drivers.ts";
@@ -18,7 +19,7 @@ function complete(...words: string[]): string[] {
   const result = parseCommandLine(["--completion-bash", ...words], { app: APP, env: envFromRecord({}) });
   assert.equal(result.kind, "complete");
   if (result.kind !== "complete") return [];
-  return renderResult(APP, result, { profiles: () => PROFILES }).split("\n").filter((l) => l !== "");
+  return completionOutput(result.words, { app: APP, profiles: () => PROFILES }).split("\n").filter((l) => l !== "");
 }
 
 Deno.test("protocol: commands, flags, enum values, profiles, nothing after --", () => {
@@ -62,7 +63,7 @@ Deno.test("protocol: a failing profile source gives no candidates instead of an 
   const profiles = () => {
     throw new Error("bad config");
   };
-  assert.equal(renderResult(APP, result, { profiles }), "");
+  assert.equal(completionOutput(result.words, { app: APP, profiles }), "");
 });
 
 // --- real shells, with the real program as `aws-vault` on PATH and a config that has the profiles ---

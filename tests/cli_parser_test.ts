@@ -54,11 +54,11 @@ function fails(argv: string[], message: string, env: Record<string, string> = {}
   });
 }
 
-/** What the program prints for `argv` when it prints rather than runs (help, version, completion). */
+/** What the program prints for `argv` when it prints help, its version or a completion script. */
 function text(argv: string[], kind: ParseResult["kind"], env: Record<string, string> = {}): string {
   const result = parse(argv, env);
   assert.equal(result.kind, kind);
-  if (result.kind === "run") throw new Error(`${argv.join(" ")} runs a command`);
+  if (result.kind === "run" || result.kind === "complete") throw new Error(`${argv.join(" ")} is a ${result.kind}`);
   return renderResult(APP, result);
 }
 

@@ -1,28 +1,23 @@
 /**
- * Turns the help and completion results of the parser into the text printed on stdout. Loaded only when help or
- * completion is asked for (see `parser.ts`).
+ * Turns the help and completion-script results of the parser into the text printed on stdout. Loaded only when
+ * one is asked for (see `parser.ts`). Completion candidates are `completion.ts`'s `completionOutput`, which the
+ * program loads without this module (shells ask on every Tab).
  * @module
  */
 
-import { completionOutput, completionScript } from "./completion.ts";
+import { completionScript } from "./completion.ts";
 import { appHelp, commandHelp, manPage } from "./help.ts";
 import type { ParseResult } from "./parser.ts";
 import type { AppSpec } from "./spec.ts";
 
-/** A parse result that prints text rather than runs a command. */
-export type TextResult = Exclude<ParseResult, { kind: "run" }>;
+/** A parse result that prints text made here. */
+export type TextResult = Extract<ParseResult, { kind: "version" | "help" | "script" }>;
 
-/**
- * The text for `result`, ending with a newline unless empty.
- * @param options.profiles profile names for completion; errors are swallowed (a broken config must not break the
- *   shell)
- */
-export function renderResult(app: AppSpec, result: TextResult, options?: { profiles?: () => string[] }): string {
+/** The text for `result`, ending with a newline unless empty. */
+export function renderResult(app: AppSpec, result: TextResult): string {
   switch (result.kind) {
     case "version":
       return result.text;
-    case "complete":
-      return completionOutput(result.words, { app, profiles: options?.profiles });
     case "script":
       return completionScript(result.shell, { appName: app.name });
     case "help":
