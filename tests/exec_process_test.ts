@@ -8,9 +8,10 @@ import { waitForText } from "./support/cli.ts";
 
 const harness = new URL("./support/exec_harness.ts", import.meta.url).pathname;
 
-function start(mode: "subprocess" | "replace", cmd: string[]) {
+function start(mode: "subprocess" | "replace" | "server-fails", cmd: string[], env?: Record<string, string>) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", harness, mode, ...cmd],
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -110,4 +111,21 @@ Deno.test("subprocess: HUP, USR2, WINCH and QUIT reach the command; the parent e
   equal(status.code, 44, "QUIT reached the command, whose exit code came back");
   await child.stdout.cancel();
   await child.stderr.cancel();
+});
+
+Deno.test("subprocess: when the credential server it relies on goes down, the command gets TERM and the error comes back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ready = `${dir}/ready`;
+    const script = `trap 'echo term; exit 9' TERM; echo started; touch '${ready}'; while :; do sleep 0.05; done`;
+    const child = start("server-fails", ["sh", "-c", script], { HARNESS_READY_FILE: ready });
+    await waitForText(child.stdout, "started");
+    await waitForText(child.stdout, "term");
+    await waitForText(child.stderr, "error: the credential server on port");
+    equal((await child.status).code, 1);
+    await child.stdout.cancel();
+    await child.stderr.cancel();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -49,11 +49,24 @@ export async function runCommand(
   return await runSubprocess(path, options);
 }
 
-/** Runs the command as a child, forwarding TERM and HUP, surviving INT, returning its status. */
-export async function runSubprocess(
-  path: string,
-  options: { args: readonly string[]; env: Readonly<Record<string, string>>; log?: Logger },
-): Promise<number> {
+/** Options of {@link runSubprocess}. */
+export interface SubprocessOptions {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly log?: Logger;
+  /**
+   * When aborted (the credential server the command relies on went down), the command is sent TERM, and once it has
+   * ended the abort reason is thrown: it must not run on without its credential source.
+   */
+  readonly stop?: AbortSignal;
+}
+
+/**
+ * Runs the command as a child, forwarding the signals a terminal or supervisor sends, surviving INT, returning its
+ * status.
+ * @throws the reason of `options.stop` when it was aborted, after the child has ended
+ */
+export async function runSubprocess(path: string, options: SubprocessOptions): Promise<number> {
   const child = new Deno.Command(path, {
     args: [...options.args],
     env: { ...options.env },
@@ -76,11 +89,20 @@ export async function runSubprocess(
   // Ctrl-C reaches the child from the terminal; the parent must outlive it to report its status.
   const swallow = () => {};
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGINT", swallow);
+  const stop = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  };
+  options.stop?.addEventListener("abort", stop, { once: true });
+  if (options.stop?.aborted) stop();
   try {
     const status = await child.status;
+    if (options.stop?.aborted) throw options.stop.reason;
     if (status.signal) return 128 + ((SIGNALS as Record<string, number>)[status.signal] ?? 0);
     return status.code;
   } finally {
+    options.stop?.removeEventListener("abort", stop);
     for (const [sig, forward] of listeners) Deno.removeSignalListener(sig, forward);
     if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGINT", swallow);
   }

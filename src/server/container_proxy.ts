@@ -9,7 +9,8 @@
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import type { ListenAddress } from "./ec2_proxy.ts";
-import { listen, type Listener, ServerError } from "./http_guard.ts";
+import { withRequestLog } from "./http_guard.ts";
+import { type HttpRequest, type HttpResponse, type HttpServer, listen, ServerError } from "./http_server.ts";
 
 export { DEFAULT_CONTAINER_PROXY_LISTEN, ECS_CONTAINER_ADDRESS } from "./addresses.ts";
 
@@ -64,11 +65,12 @@ export function parseTarget(text: string): URL {
   return url;
 }
 
-function message(status: number, text: string): Response {
-  return new Response(JSON.stringify({ Message: text }) + "\n", {
+function message(status: number, text: string): HttpResponse {
+  return {
     status,
     headers: { "content-type": "application/json; charset=utf-8" },
-  });
+    body: JSON.stringify({ Message: text }) + "\n",
+  };
 }
 
 /** Host values a request may carry; empty when listening on every interface (no single name to check). */
@@ -86,24 +88,24 @@ function allowedHosts(listen: ListenAddress): Set<string> {
  */
 export function containerProxyHandler(
   options: ContainerProxyOptions,
-): (request: Request) => Promise<Response> {
+): (request: HttpRequest) => Promise<HttpResponse> {
   const target = parseTarget(options.target);
   const base = target.pathname.replace(/\/+$/, "");
   const hosts = allowedHosts(options.listen);
   const timeoutMs = options.timeoutMs ?? 120_000;
-  return async (request) => {
-    const url = new URL(request.url);
+  return async (request): Promise<HttpResponse> => {
     const host = request.headers.get("host") ?? "";
     // DNS rebinding: a web page in the container must not be able to read credentials through a name of its own.
     if (hosts.size > 0 && !hosts.has(host.toLowerCase())) return message(403, `Access denied for host '${host}'`);
-    const path = url.pathname;
+    const path = request.path;
     if (request.method !== "GET" && !(request.method === "HEAD" && path === "/health")) {
-      return new Response(JSON.stringify({ Message: "method not allowed" }) + "\n", {
+      return {
         status: 405,
         headers: { "content-type": "application/json; charset=utf-8", allow: "GET" },
-      });
+        body: JSON.stringify({ Message: "method not allowed" }) + "\n",
+      };
     }
-    if (path === "/health") return new Response("ok\n", { headers: { "content-type": "text/plain" } });
+    if (path === "/health") return { status: 200, headers: { "content-type": "text/plain" }, body: "ok\n" };
     if (path !== "/" && !path.startsWith("/role-arn/")) return message(404, `no credentials at ${path}`);
     const headers = new Headers();
     request.headers.forEach((value, name) => {
@@ -112,18 +114,18 @@ export function containerProxyHandler(
     headers.set("authorization", options.token);
     const forwardTo = new URL(target);
     forwardTo.pathname = base + path;
-    forwardTo.search = url.search;
+    forwardTo.search = request.query;
     try {
       const response = await fetch(forwardTo, {
         headers,
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const out = new Headers();
+      const out: [string, string][] = [];
       response.headers.forEach((value, name) => {
-        if (!DROP_RESPONSE.has(name)) out.set(name, value);
+        if (!DROP_RESPONSE.has(name)) out.push([name, value]);
       });
-      return new Response(await response.arrayBuffer(), { status: response.status, headers: out });
+      return { status: response.status, headers: out, body: new Uint8Array(await response.arrayBuffer()) };
     } catch (error) {
       const reason = error instanceof DOMException && error.name === "TimeoutError"
         ? "timed out"
@@ -142,20 +144,12 @@ export function startContainerProxy(options: ContainerProxyOptions): Promise<Con
   parseTarget(options.target);
   const log = options.log ?? SILENT;
   // The Host check needs the bound port, known only once listening (port 0 asks for any).
-  const bound: { handle?: (request: Request) => Promise<Response> } = {};
-  const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
-    const started = Date.now();
-    const response = bound.handle ? await bound.handle(request) : message(503, "starting");
-    const path = new URL(request.url).pathname;
-    log.debug(
-      `http: ${info.remoteAddr.hostname}: ${response.status} ${request.method} ${path} (${Date.now() - started}ms)`,
-    );
-    return response;
-  };
+  const bound: { handle?: (request: HttpRequest) => Promise<HttpResponse> } = {};
+  const handler = withRequestLog(log, (request) => bound.handle ? bound.handle(request) : message(503, "starting"));
   const { hostname } = options.listen;
-  let listener: Listener;
+  let listener: HttpServer;
   try {
-    // The shared listener survives a failing accept loop (a descriptor flood) by serving again after a pause.
+    // The shared server bounds what any local process can hold open and survives running out of descriptors.
     listener = listen({ hostname, port: options.listen.port }, handler, { log });
   } catch (error) {
     const cause = error instanceof ServerError ? error.cause : error;

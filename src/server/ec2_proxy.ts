@@ -9,7 +9,14 @@
 
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
-import { listen, type Listener, ServerError } from "./http_guard.ts";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  type HttpServer,
+  listen,
+  prepareResponse,
+  ServerError,
+} from "./http_server.ts";
 import { METADATA_ADDRESS } from "./loopback_alias.ts";
 
 /** A TCP listen address. */
@@ -73,43 +80,45 @@ function joinPath(base: string, path: string): string {
 }
 
 /** Forwards one request as Go's `httputil.NewSingleHostReverseProxy` does: Host kept, X-Forwarded-For added. */
-async function forward(request: Request, target: URL, from: { remote: string; log: Logger }): Promise<Response> {
-  const { remote, log } = from;
+const BAD_GATEWAY = prepareResponse({ status: 502 });
+const STOPPING = prepareResponse({ status: 200 });
+
+/** Forwards one request as Go's `httputil.NewSingleHostReverseProxy` does: Host kept, X-Forwarded-For added. */
+async function forward(request: HttpRequest, target: URL, options: { log: Logger }): Promise<HttpResponse> {
+  const remote = request.remote.hostname;
   const http = await (nodeHttp ??= import("node:http"));
-  const url = new URL(request.url);
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => {
     if (!HOP_BY_HOP.has(name)) headers[name] = value;
   });
   headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${remote}` : remote;
-  const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
+  const body = request.body.length > 0 ? request.body : undefined;
   if (body) headers["content-length"] = String(body.length);
-  return await new Promise<Response>((resolve) => {
+  return await new Promise<HttpResponse>((resolve) => {
     const outgoing = http.request({
       hostname: target.hostname,
       port: Number(target.port || 80),
       method: request.method,
-      path: joinPath(target.pathname, url.pathname) + url.search,
+      path: joinPath(target.pathname, request.path) + request.query,
       headers,
     }, (incoming) => {
       const chunks: Uint8Array[] = [];
       incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-      incoming.on("error", () => resolve(new Response(null, { status: 502 })));
+      incoming.on("error", () => resolve(BAD_GATEWAY));
       incoming.on("end", () => {
-        const out = new Headers();
+        const out: [string, string][] = [];
         const raw = incoming.rawHeaders;
         for (let i = 0; i + 1 < raw.length; i += 2) {
-          if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.append(raw[i], raw[i + 1]);
+          if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push([raw[i].toLowerCase(), raw[i + 1]]);
         }
         const status = incoming.statusCode ?? 502;
-        const noBody = request.method === "HEAD" || status === 204 || status === 304 || status < 200;
-        resolve(new Response(noBody ? null : concat(chunks), { status, headers: out }));
+        resolve({ status, headers: out, body: concat(chunks) });
       });
     });
     // Go's reverse proxy answers 502 with no body when the target cannot be reached.
     outgoing.on("error", (error: Error) => {
-      log.debug(`ec2 proxy: ${request.method} ${url.pathname}: ${error.message}`);
-      resolve(new Response(null, { status: 502 }));
+      options.log.debug(`ec2 proxy: ${request.method} ${request.path}: ${error.message}`);
+      resolve(BAD_GATEWAY);
     });
     outgoing.end(body);
   });
@@ -135,19 +144,19 @@ export function startEc2Proxy(options: Ec2ProxyOptions = {}): Promise<Ec2Proxy> 
   const target = new URL(options.target ?? EC2_CREDENTIALS_SERVER_URL);
   const log = options.log ?? SILENT;
   let stopping = false;
-  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> | Response => {
-    if (new URL(request.url).pathname === "/stop") {
+  const handler = (request: HttpRequest): Promise<HttpResponse> | HttpResponse => {
+    if (request.path === "/stop") {
       if (!stopping && options.onStop) {
         stopping = true;
         setTimeout(options.onStop, 0);
       }
-      return new Response(null, { status: 200 });
+      return STOPPING;
     }
-    return forward(request, target, { remote: info.remoteAddr.hostname, log });
+    return forward(request, target, { log });
   };
-  let listener: Listener;
+  let listener: HttpServer;
   try {
-    // The shared listener survives a failing accept loop (a descriptor flood) by serving again after a pause.
+    // The shared server bounds what any local process can hold open and survives running out of descriptors.
     listener = listen({ hostname: address.hostname, port: address.port }, handler, { log });
   } catch (error) {
     const cause = error instanceof ServerError ? error.cause : error;

@@ -19,15 +19,21 @@ import {
   goJson,
   isLoopbackAddress,
   isLoopbackHostName,
-  listen,
   logServing,
   parseHostHeader,
   randomToken,
   safeErrorMessage,
-  ServerError,
   textResponse,
   withRequestLog,
 } from "./http_guard.ts";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  listen,
+  type PreparedResponse,
+  prepareResponse,
+  ServerError,
+} from "./http_server.ts";
 import { formatRfc3339 } from "../core/time.ts";
 
 /** The default port, as aws-vault (the 169.254.169.254 proxy forwards here). */
@@ -69,6 +75,8 @@ export interface Ec2ServerOptions {
 export interface Ec2Server {
   /** `http://127.0.0.1:<port>`: the value for `AWS_EC2_METADATA_SERVICE_ENDPOINT`. */
   readonly url: string;
+  /** Aborted (reason: a ServerError) if the server stops serving without being closed. */
+  readonly failed: AbortSignal;
   /** Stops the server; resolves when it is down. */
   close(): Promise<void>;
 }
@@ -84,8 +92,8 @@ export interface Ec2Server {
  * reverse proxy or SSRF-prone app from relaying a remote caller.
  * @returns the refusal, or undefined when the request may proceed
  */
-export function checkEc2Request(request: Request, remote: Deno.Addr, options: { port: number }): Response | undefined {
-  if (remote.transport !== "tcp") return textResponse(400, "Bad remote address\n");
+export function checkEc2Request(request: HttpRequest, options: { port: number }): HttpResponse | undefined {
+  const remote = request.remote;
   const hops = request.headers.get("x-forwarded-for")?.split(",").map((h) => h.trim()) ?? [];
   if (![remote.hostname, ...hops].every(isLocalHop)) {
     return textResponse(403, "Access denied from non-localhost address\n");
@@ -132,7 +140,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   const tokens = new Map<string, number>();
   let port = 0;
 
-  const issueToken = (request: Request): Response => {
+  const issueToken = (request: HttpRequest): HttpResponse => {
     const ttl = parseTokenTtl(request.headers.get("x-aws-ec2-metadata-token-ttl-seconds"));
     if (ttl === undefined) return textResponse(400, "Bad Request\n");
     const at = now().getTime();
@@ -144,7 +152,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   };
 
   // A present but unknown or expired token is 401 even when v1 is allowed, as real IMDS answers.
-  const tokenAccepted = (request: Request): boolean => {
+  const tokenAccepted = (request: HttpRequest): boolean => {
     const token = request.headers.get("x-aws-ec2-metadata-token");
     if (token === null) return options.allowImdsV1 === true;
     const expiry = tokens.get(token);
@@ -152,12 +160,12 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   };
 
   // The last body made, reused while the credentials and the second of LastUpdated are the same.
-  let made: { creds: Credentials; second: number; body: string } | undefined;
-  const serve = (creds: Credentials): Response => {
+  let made: { creds: Credentials; second: number; answer: PreparedResponse } | undefined;
+  const serve = (creds: Credentials): HttpResponse => {
     const at = now();
     if (log.enabled) logServing(log, creds, { now: at });
     const second = Math.floor(at.getTime() / 1000);
-    if (made?.creds === creds && made.second === second) return new Response(made.body, { headers: TEXT_HEADERS });
+    if (made?.creds === creds && made.second === second) return made.answer;
     const body = goJson({
       AccessKeyId: creds.accessKeyId,
       Code: "Success",
@@ -168,18 +176,19 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
       Token: creds.sessionToken ?? "",
       Type: "AWS-HMAC",
     });
-    made = { creds, second, body };
-    return new Response(body, { headers: TEXT_HEADERS });
+    made = { creds, second, answer: prepareResponse({ status: 200, headers: TEXT_HEADERS, body }) };
+    return made.answer;
   };
-  // Synchronous when the credentials are cached and fresh: Deno answers a returned Response sooner than a promise.
-  const credentials = (): Response | Promise<Response> => {
+  // Synchronous when the credentials are cached and fresh: no promise on the path every request takes.
+  const credentials = (): HttpResponse | Promise<HttpResponse> => {
     const fresh = cache.fresh();
     return fresh
       ? serve(fresh)
       : cache.get().then(serve, (e) => textResponse(504, `${safeErrorMessage(e, { log })}\n`));
   };
 
-  const route = (request: Request, path: string): Response | Promise<Response> => {
+  const route = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
+    const path = request.path;
     if (path === TOKEN_PATH) {
       return request.method === "PUT" ? issueToken(request) : textResponse(405, "", { allow: "PUT" });
     }
@@ -204,10 +213,11 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
 
   // Accepted (peer, X-Forwarded-For, Host) combinations, remembered (bounded): the check depends on nothing else.
   const accepted = new Set<string>();
-  const check = (request: Request, remote: Deno.NetAddr): Response | undefined => {
-    const key = `${remote.hostname}\n${request.headers.get("x-forwarded-for") ?? ""}\n${request.headers.get("host")}`;
+  const check = (request: HttpRequest): HttpResponse | undefined => {
+    const xff = request.headers.get("x-forwarded-for") ?? "";
+    const key = `${request.remote.hostname}\n${xff}\n${request.headers.get("host")}`;
     if (accepted.has(key)) return undefined;
-    const refusal = checkEc2Request(request, remote, { port });
+    const refusal = checkEc2Request(request, { port });
     if (refusal === undefined) {
       if (accepted.size >= 64) accepted.clear();
       accepted.add(key);
@@ -215,7 +225,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     return refusal;
   };
 
-  const handler = withRequestLog(log, (request, remote, path) => check(request, remote) ?? route(request, path));
+  const handler = withRequestLog(log, (request) => check(request) ?? route(request));
   const listener = listen({ hostname, port: options.port ?? DEFAULT_EC2_PORT }, handler, { log });
   port = listener.port;
 
@@ -224,6 +234,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   );
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+    failed: listener.failed,
     close: () => listener.close(),
   };
 }

@@ -19,13 +19,19 @@ import {
   goJson,
   isAllowedHost,
   isLoopbackHostName,
-  listen,
   logServing,
   randomToken,
   safeErrorMessage,
-  ServerError,
   withRequestLog,
 } from "./http_guard.ts";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  listen,
+  type PreparedResponse,
+  prepareResponse,
+  ServerError,
+} from "./http_server.ts";
 import { formatRfc3339 } from "../core/time.ts";
 
 /** Options of {@link startEcsServer}. */
@@ -58,6 +64,8 @@ export interface EcsServer {
   readonly url: string;
   /** The secret for `AWS_CONTAINER_AUTHORIZATION_TOKEN`. */
   readonly token: string;
+  /** Aborted (reason: a ServerError) if the server stops serving without being closed. */
+  readonly failed: AbortSignal;
   /** Stops the server; resolves when it is down. */
   close(): Promise<void>;
 }
@@ -77,13 +85,18 @@ const CREDENTIALS_HEADERS: Readonly<Record<string, string>> = {
   "cache-control": "no-store",
 };
 
-function jsonResponse(status: number, body: Record<string, string>, contentType: string): Response {
-  return new Response(goJson(body), { status, headers: { "content-type": contentType, "cache-control": "no-store" } });
+const MESSAGE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+};
+
+function message(status: number, text: string): HttpResponse {
+  return { status, headers: MESSAGE_HEADERS, body: goJson({ Message: text }) };
 }
 
-function message(status: number, text: string): Response {
-  return jsonResponse(status, { Message: text }, "application/json; charset=utf-8");
-}
+// The answers to a foreign Host are made per request (they quote it); a wrong token's answer never changes.
+const INVALID_TOKEN = prepareResponse(message(403, "invalid Authorization token"));
+const METHOD_NOT_ALLOWED = prepareResponse({ status: 405, headers: { allow: "GET, HEAD" } });
 
 /**
  * The ECS credentials body's fields, written sorted with a trailing newline: `AccessKeyId`, `Expiration`,
@@ -137,14 +150,13 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     return constantTimeEqual(presented, tokenBytes);
   };
 
-  // Synchronous when the credentials are cached and fresh: Deno answers a returned Response sooner than a promise.
-  const route = (request: Request, path: string): Response | Promise<Response> => {
+  // Synchronous when the credentials are cached and fresh: no promise on the path every request takes.
+  const route = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
     const host = request.headers.get("host");
     if (!hostAllowed(host)) return message(403, `Access denied for host '${host ?? ""}'`);
-    if (!authorized(request.headers.get("authorization"))) return message(403, "invalid Authorization token");
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
-    }
+    if (!authorized(request.headers.get("authorization"))) return INVALID_TOKEN;
+    if (request.method !== "GET" && request.method !== "HEAD") return METHOD_NOT_ALLOWED;
+    const path = request.path;
     let cache = base;
     if (path.startsWith(ROLE_PREFIX)) {
       let arn: string;
@@ -169,22 +181,22 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     return fresh ? serve(fresh) : cache.get().then(serve, (e) => message(500, safeErrorMessage(e, { log })));
   };
 
-  const serve = (creds: Credentials): Response => {
+  const serve = (creds: Credentials): HttpResponse => {
     if (log.enabled) logServing(log, creds, { now: now() });
-    return new Response(credentialsBody(creds), { headers: CREDENTIALS_HEADERS });
+    return credentialsResponse(creds);
   };
 
-  // The body of a credentials value, made once per value: it changes only when the credentials are refreshed.
-  const bodies = new WeakMap<Credentials, string>();
-  const credentialsBody = (creds: Credentials): string => {
-    if (!creds.expiration) return goJson(ecsCredentialsBody(creds, now())); // its expiry is "an hour from now"
-    let body = bodies.get(creds);
-    if (body === undefined) bodies.set(creds, body = goJson(ecsCredentialsBody(creds, now())));
-    return body;
+  // The answer for a credentials value, made once per value: it changes only when the credentials are refreshed.
+  const answers = new WeakMap<Credentials, PreparedResponse>();
+  const credentialsResponse = (creds: Credentials): HttpResponse => {
+    const make = () => ({ status: 200, headers: CREDENTIALS_HEADERS, body: goJson(ecsCredentialsBody(creds, now())) });
+    if (!creds.expiration) return make(); // its expiry is "an hour from now"
+    let answer = answers.get(creds);
+    if (answer === undefined) answers.set(creds, answer = prepareResponse(make()));
+    return answer;
   };
 
-  const handler = withRequestLog(log, (request, _remote, path) => route(request, path));
-  const listener = listen({ hostname, port: options.port ?? 0 }, handler, { log });
+  const listener = listen({ hostname, port: options.port ?? 0 }, withRequestLog(log, route), { log });
   port = listener.port;
 
   if (!options.lazy) {
@@ -196,5 +208,5 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     }
   }
   const shownHost = hostname.includes(":") ? `[${hostname}]` : hostname;
-  return { url: `http://${shownHost}:${port}`, token, close: () => listener.close() };
+  return { url: `http://${shownHost}:${port}`, token, failed: listener.failed, close: () => listener.close() };
 }

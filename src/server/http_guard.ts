@@ -1,6 +1,6 @@
 /**
- * What both credential servers share: binding (with a clear error when the port is taken), loopback and Host-header
- * checks against DNS rebinding, constant-time token comparison, Go `json.Encoder`-style bodies and request logging.
+ * What the credential servers share above the HTTP layer: loopback and Host-header checks against DNS rebinding,
+ * constant-time token comparison, Go `json.Encoder`-style bodies and request logging.
  * @module
  */
 
@@ -9,9 +9,7 @@ import type { Credentials } from "../core/credentials.ts";
 import { AppError } from "../core/errors.ts";
 import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import { formatRfc3339 } from "../core/time.ts";
-
-/** A credential server could not start (port taken, bad bind address, first credentials fetch failed). */
-export class ServerError extends AppError {}
+import type { HttpHandler, HttpResponse } from "./http_server.ts";
 
 const encoder = new TextEncoder();
 
@@ -93,11 +91,12 @@ export function goJson(value: Record<string, string>): string {
 }
 
 /** A response with a fixed body; `no-store` keeps credentials out of any HTTP cache on the way. */
-export function textResponse(status: number, body: string, headers?: Record<string, string>): Response {
-  return new Response(body, {
+export function textResponse(status: number, body: string, headers?: Record<string, string>): HttpResponse {
+  return {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers },
-  });
+    body,
+  };
 }
 
 /**
@@ -128,20 +127,16 @@ export function logRequest(
 }
 
 /**
- * Wraps a server's request handler: passes it the request path, and under `--debug` logs each request
- * ({@link logRequest}). With debug off it adds nothing, so a synchronous answer stays synchronous.
+ * Wraps a server's request handler so that under `--debug` each request is logged ({@link logRequest}). With debug
+ * off it returns the handler itself, so a synchronous answer stays synchronous.
  */
-export function withRequestLog(
-  log: Logger,
-  handle: (request: Request, remote: Deno.NetAddr, path: string) => Response | Promise<Response>,
-): (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response> {
-  return (request, info) => {
-    const path = new URL(request.url).pathname;
-    if (!log.enabled) return handle(request, info.remoteAddr, path);
+export function withRequestLog(log: Logger, handle: HttpHandler): HttpHandler {
+  if (!log.enabled) return handle;
+  return (request) => {
     const startedMs = performance.now();
-    return Promise.resolve(handle(request, info.remoteAddr, path)).then((response) => {
-      const remote = formatRemote(info.remoteAddr);
-      logRequest(log, { remote, method: request.method, path, status: response.status, startedMs });
+    return Promise.resolve(handle(request)).then((response) => {
+      const remote = formatRemote(request.remote);
+      logRequest(log, { remote, method: request.method, path: request.path, status: response.status, startedMs });
       return response;
     });
   };
@@ -159,96 +154,4 @@ export function logServing(log: Logger, creds: Credentials, options: { now: Date
 export function formatRemote(addr: Deno.Addr): string {
   if (addr.transport !== "tcp" && addr.transport !== "udp") return addr.transport;
   return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-}
-
-/** A started HTTP listener. */
-export interface Listener {
-  /** The port bound (the random one when 0 was asked). */
-  readonly port: number;
-  /** Stops accepting, lets in-flight requests finish, resolves when the server is down. Idempotent. */
-  close(): Promise<void>;
-}
-
-/** Options of {@link listen}. */
-export interface ListenOptions {
-  /** Where the accept-loop failures and recoveries are noted (`--debug`). */
-  readonly log?: Logger;
-}
-
-/** The longest pause between attempts to serve again after the accept loop failed. */
-const MAX_RESTART_PAUSE_MS = 1000;
-
-/**
- * Binds `hostname:port` and serves `handler`, silently (no "Listening on" line).
- *
- * Deno's accept loop ends when accepting fails, e.g. with EMFILE once any local process has opened enough connections
- * to use up this process's file descriptors; left alone that rejection ends the process, and the command `exec` runs
- * with it. Here it is caught, noted once under `--debug`, and the same address is served again after a pause that
- * grows to 1 s, as Go's `http.Server` backs off, until it binds; meanwhile connections are refused, never crashed.
- * @throws ServerError naming the address when it cannot be bound at start
- */
-export function listen(
-  address: { hostname: string; port: number },
-  handler: (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>,
-  options?: ListenOptions,
-): Listener {
-  const log = options?.log ?? SILENT;
-  const controller = new AbortController();
-  const shown = address.hostname.includes(":")
-    ? `[${address.hostname}]:${address.port}`
-    : `${address.hostname}:${address.port}`;
-  const serve = (port: number) =>
-    Deno.serve({ hostname: address.hostname, port, signal: controller.signal, onListen: () => {} }, handler);
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = serve(address.port);
-  } catch (e) {
-    const why = e instanceof Deno.errors.AddrInUse
-      ? "the address is already in use (is another credential server running?)"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new ServerError(`cannot listen on ${shown}: ${why}`, { cause: e });
-  }
-  const port = server.addr.port;
-  let running = watch(server);
-
-  /** Resolves when `current` has stopped for good (closed, or replaced after a failure that was survived). */
-  async function watch(current: Deno.HttpServer<Deno.NetAddr>): Promise<void> {
-    try {
-      await current.finished;
-      return;
-    } catch (error) {
-      if (controller.signal.aborted) return;
-      log.debug(`http: accepting on port ${port} failed (${errorText(error)}); serving again after a pause`);
-    }
-    for (let pause = 50; !controller.signal.aborted; pause = Math.min(pause * 2, MAX_RESTART_PAUSE_MS)) {
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      if (controller.signal.aborted) return;
-      try {
-        server = serve(port);
-      } catch {
-        continue; // still out of descriptors, or the port is briefly unavailable
-      }
-      log.debug(`http: serving on port ${port} again`);
-      running = watch(server);
-      return;
-    }
-  }
-
-  let closed: Promise<void> | undefined;
-  return {
-    port,
-    close: () =>
-      closed ??= (async () => {
-        controller.abort();
-        // The current server, and any restart that was waiting for its pause.
-        await running;
-        await server.finished.catch(() => {});
-      })(),
-  };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -88,7 +88,7 @@ async function runWithEcsServer(context: ExecContext, options: ServerModeOptions
       extra: { AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token },
     });
     options.onChildStart();
-    return await runSubprocess(options.path, { args: options.args, env, log: context.log });
+    return await runSubprocess(options.path, { args: options.args, env, log: context.log, stop: server.failed });
   } finally {
     await server.close();
   }
@@ -118,7 +118,7 @@ async function runWithEc2Server(context: ExecContext, options: ServerModeOptions
         endpointUrl: options.profile.endpointUrl,
       });
       options.onChildStart();
-      return await runSubprocess(options.path, { args: options.args, env, log: context.log });
+      return await runSubprocess(options.path, { args: options.args, env, log: context.log, stop: server.failed });
     } finally {
       await stopProxy();
     }
