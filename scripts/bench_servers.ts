@@ -4,11 +4,16 @@
  * server's credentials path (with an IMDSv2 token), each serving cached credentials, and against a bare `Deno.serve`
  * returning a constant body of the same size, the reference. Each server runs in its own process; the rounds are
  * interleaved and the table shows medians and ratios to the reference. Needs `wrk` (Debian package `wrk`).
+ * `--go PATH` adds the Go aws-vault's ECS server code (scripts/bench/go_ecs_server, built by its build.sh) to the
+ * rotation.
  * @module
  */
 
 import { startEc2Server } from "../src/server/ec2_server.ts";
 import { startEcsServer } from "../src/server/ecs_server.ts";
+
+/** The V8 flags the installed command runs with (scripts/install), so the servers measured are the ones users run. */
+const V8_FLAGS = "--v8-flags=--no-lazy,--max-semi-space-size=2";
 
 const CREDENTIALS = {
   accessKeyId: "ASIAEXAMPLEEXAMPLE00",
@@ -70,12 +75,15 @@ async function main(): Promise<void> {
   };
   const seconds = arg("--seconds", 5);
   const rounds = arg("--rounds", 3);
-  const modes = ["bare", "ecs", "ec2"] as const;
+  const goAt = Deno.args.indexOf("--go");
+  const go = goAt >= 0 ? Deno.args[goAt + 1] : undefined;
+  const modes = go ? ["bare", "ecs", "ec2", "go"] : ["bare", "ecs", "ec2"];
   const children = new Map<string, { child: Deno.ChildProcess; target: string }>();
   try {
     for (const mode of modes) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, "--serve", mode],
+      const self = ["run", "-A", "--quiet", V8_FLAGS, new URL(import.meta.url).pathname, "--serve", mode];
+      const child = new Deno.Command(mode === "go" ? go! : Deno.execPath(), {
+        args: mode === "go" ? [] : self,
         stdout: "piped",
         stderr: "inherit",
       }).spawn();
@@ -102,9 +110,14 @@ async function main(): Promise<void> {
     for (const mode of modes) {
       const rps = median(results.get(mode)!.map((f) => f.rps));
       const p99 = median(results.get(mode)!.map((f) => f.p99Ms));
-      const name = { bare: "bare Deno.serve", ecs: "ECS server", ec2: "EC2 credentials" }[mode];
+      const names: Record<string, string> = {
+        bare: "bare Deno.serve",
+        ecs: "ECS server",
+        ec2: "EC2 credentials",
+        go: "Go aws-vault ECS",
+      };
       console.log(
-        `${name.padEnd(17)} ${rps.toFixed(0).padStart(6)}  ${(rps / bare.rps).toFixed(2)}x  ${
+        `${names[mode].padEnd(17)} ${rps.toFixed(0).padStart(6)}  ${(rps / bare.rps).toFixed(2)}x  ${
           p99.toFixed(2).padStart(8)
         }  ${(p99 / bare.p99).toFixed(2)}x`,
       );

@@ -11,179 +11,40 @@
  *   want of descriptors, the connection that has waited longest for a request is closed to make room, and a new one
  *   is refused only when every held connection is being answered;
  * - a head is at most 16 KiB (431) and a body at most 64 KiB (413); chunked bodies are refused (411);
- * - accept errors are retried with a pause that grows from 5 ms to 1 s, as Go's `http.Server` does, and noted once
- *   under `--debug`; only a listener that is gone for good stops the server, and then {@link HttpServer.failed} says so.
+ * - accept errors are retried with a pause that grows from 5 ms to 1 s, as Go's `http.Server` does, and noted under
+ *   `--debug` at most once a minute; only a listener that is gone for good stops the server, and then
+ *   {@link HttpServer.failed} says so.
  *
- * Handlers get a parsed {@link HttpRequest} and return an {@link HttpResponse}; an answer that does not change between
- * requests is made once with {@link prepareResponse}, so serving it is one buffer copy.
+ * Handlers get a parsed {@link HttpRequest} (src/server/http_request.ts) and return an {@link HttpResponse}
+ * (src/server/http_response.ts); an answer that does not change between requests is made once with
+ * {@link prepareResponse}.
  * @module
  */
 
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
+import { findHeadEnd, type HttpRequest, parseHead } from "./http_request.ts";
+import {
+  CLOSE_LINE,
+  type HttpResponse,
+  KEEP_ALIVE_LINE,
+  PreparedResponse,
+  prepareResponse,
+  responseBytes,
+} from "./http_response.ts";
+
+export { HttpHeaders, type HttpRequest, type RequestHeaders } from "./http_request.ts";
+export { type HttpResponse, PreparedResponse, prepareResponse, type ResponseHeaders } from "./http_response.ts";
 
 /** A credential server could not start (port taken, bad bind address, first credentials fetch failed) or went down. */
 export class ServerError extends AppError {}
 
-/** The headers of a request, by lower-case name; repeated headers are joined with ", " as `Headers` does. */
-export class HttpHeaders {
-  readonly #map: Map<string, string>;
-
-  /** Headers from `[name, value]` pairs or a record; names are lower-cased. */
-  constructor(entries?: Iterable<readonly [string, string]> | Readonly<Record<string, string>>) {
-    this.#map = new Map();
-    if (!entries) return;
-    const pairs = Symbol.iterator in entries ? entries as Iterable<readonly [string, string]> : Object.entries(entries);
-    for (const [name, value] of pairs) this.append(name, value);
-  }
-
-  /** The value of `name` (any case), or null when absent. */
-  get(name: string): string | null {
-    return this.#map.get(name.toLowerCase()) ?? null;
-  }
-
-  /** Whether `name` (any case) is present. */
-  has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
-  }
-
-  /** Adds a value, joined to an existing one with ", ". */
-  append(name: string, value: string): void {
-    const key = name.toLowerCase();
-    const old = this.#map.get(key);
-    this.#map.set(key, old === undefined ? value : `${old}, ${value}`);
-  }
-
-  /** Calls `fn` for each header, in arrival order, with its lower-case name. */
-  forEach(fn: (value: string, name: string) => void): void {
-    this.#map.forEach(fn);
-  }
-}
-
-/** A parsed request. */
-export interface HttpRequest {
-  /** `GET`, `PUT`, … as sent (methods are case-sensitive). */
-  readonly method: string;
-  /** The path of the request target, as sent (still percent-encoded). */
-  readonly path: string;
-  /** The query including its `?`, or "". */
-  readonly query: string;
-  readonly headers: HttpHeaders;
-  /** The body (empty without Content-Length). */
-  readonly body: Uint8Array;
-  /** The peer. */
-  readonly remote: Deno.NetAddr;
-}
-
-/** Response headers: a record, or pairs when a name repeats (a proxied answer). */
-export type ResponseHeaders = Readonly<Record<string, string>> | readonly (readonly [string, string])[];
-
-/** An answer. `content-length`, `date` and `connection` are the server's: a handler's own are dropped. */
-export interface HttpResponse {
-  readonly status: number;
-  readonly headers?: ResponseHeaders;
-  readonly body?: string | Uint8Array;
-}
-
 /** Answers one request; may be synchronous, which saves a turn of the event loop on the hot path. */
 export type HttpHandler = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-const REASONS: Readonly<Record<number, string>> = {
-  200: "OK",
-  204: "No Content",
-  301: "Moved Permanently",
-  302: "Found",
-  304: "Not Modified",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  411: "Length Required",
-  413: "Content Too Large",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-};
-
-/** The headers this server writes itself; a handler's copies of them are dropped. */
-const SERVER_HEADERS = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "date"]);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const BAD_VALUE = /[\0\r\n]/;
-
-/** An answer serialized once: its status line, headers and body as bytes, ready to be written again and again. */
-export class PreparedResponse implements HttpResponse {
-  readonly status: number;
-  readonly headers: ResponseHeaders;
-  readonly body: Uint8Array;
-  /** Status line, the handler's headers and `content-length`, each line ending in CRLF. */
-  readonly head: Uint8Array;
-
-  /** @throws TypeError for a header name or value that could split the response */
-  constructor(response: HttpResponse) {
-    this.status = response.status;
-    this.headers = response.headers ?? {};
-    this.body = typeof response.body === "string" ? encoder.encode(response.body) : response.body ?? new Uint8Array();
-    this.head = encoder.encode(headText(this.status, this.headers, this.body.length));
-  }
-}
-
-/** Makes `response` once so that every request it answers costs one copy (the answer for a credentials value). */
-export function prepareResponse(response: HttpResponse): PreparedResponse {
-  return new PreparedResponse(response);
-}
-
-function headText(status: number, headers: ResponseHeaders, bodyLength: number): string {
-  let text = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n`;
-  for (const [name, value] of Array.isArray(headers) ? headers : Object.entries(headers)) {
-    if (SERVER_HEADERS.has(name.toLowerCase())) continue; // a proxied answer's framing is not this connection's
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new TypeError(`invalid response header ${name}`);
-    text += `${name}: ${value}\r\n`;
-  }
-  // 1xx, 204 and 304 answers carry no body and no length.
-  return status < 200 || status === 204 || status === 304 ? text : `${text}content-length: ${bodyLength}\r\n`;
-}
-
-// The Date header changes once a second; its line is made once per second. Transport time is the real clock.
-let dateSecond = -1;
-let dateLine = new Uint8Array();
-function currentDateLine(): Uint8Array {
-  const ms = Date.now();
-  const second = Math.floor(ms / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateLine = encoder.encode(`date: ${new Date(ms).toUTCString()}\r\n`);
-  }
-  return dateLine;
-}
-
-const CLOSE_LINE = encoder.encode("connection: close\r\n");
-const KEEP_ALIVE_LINE = encoder.encode("connection: keep-alive\r\n");
-const CRLF = encoder.encode("\r\n");
-
-/** The bytes of an answer: the prepared parts, then Date, Connection and the body (none for HEAD). */
-function responseBytes(response: PreparedResponse, options: { head: boolean; connection?: Uint8Array }): Uint8Array {
-  const date = currentDateLine();
-  const connection = options.connection ?? new Uint8Array();
-  const body = options.head ? new Uint8Array() : response.body;
-  const out = new Uint8Array(response.head.length + date.length + connection.length + 2 + body.length);
-  out.set(response.head);
-  let offset = response.head.length;
-  out.set(date, offset);
-  offset += date.length;
-  out.set(connection, offset);
-  offset += connection.length;
-  out.set(CRLF, offset);
-  out.set(body, offset + 2);
-  return out;
-}
+const EMPTY = new Uint8Array();
+const INTERNAL_ERROR = prepareResponse({ status: 500, body: "internal error\n" });
 
 /** Options of {@link serve} and {@link listen}. */
 export interface ServeOptions {
@@ -296,35 +157,41 @@ export function serve(listener: Deno.TcpListener, handler: HttpHandler, options?
     for (const c of connections) if (c.deadline <= at) drop(c);
   }, 1000);
 
+  /** Writes an answer; the deadline covers a peer that stops reading. */
   const write = async (c: Connection, bytes: Uint8Array): Promise<void> => {
     c.phase = "write";
     c.deadline = performance.now() + headerTimeoutMs;
-    for (let offset = 0; offset < bytes.length;) offset += await c.conn.write(bytes.subarray(offset));
+    let offset = await c.conn.write(bytes);
+    while (offset < bytes.length) offset += await c.conn.write(bytes.subarray(offset));
   };
 
   /** Answers a request that cannot be served (bad, too large) and ends the connection. */
-  const refuse = async (c: Connection, status: number, text: string): Promise<void> => {
+  const refuse = (c: Connection, status: number, text: string): Promise<void> => {
     const response = prepareResponse({
       status,
       headers: { "content-type": "text/plain; charset=utf-8" },
       body: `${text}\n`,
     });
-    await write(c, responseBytes(response, { head: false, connection: CLOSE_LINE }));
+    return write(c, responseBytes(response, { head: false, connection: CLOSE_LINE }));
   };
 
-  const answer = async (request: HttpRequest): Promise<PreparedResponse> => {
-    let response: HttpResponse;
+  const failed = (request: HttpRequest, e: unknown): PreparedResponse => {
+    log.debug(`http: ${request.method} ${request.path}: handler failed: ${errorText(e)}`);
+    return INTERNAL_ERROR;
+  };
+
+  /** The handler's answer: synchronous ones are used as they come, without a promise. */
+  const answer = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
     try {
-      response = await handler(request);
-      return response instanceof PreparedResponse ? response : prepareResponse(response);
+      const response = handler(request);
+      return response instanceof Promise ? response.catch((e) => failed(request, e)) : response;
     } catch (e) {
-      log.debug(`http: ${request.method} ${request.path}: handler failed: ${errorText(e)}`);
-      return prepareResponse({ status: 500, body: "internal error\n" });
+      return failed(request, e);
     }
   };
 
   const converse = async (c: Connection): Promise<void> => {
-    let buffer = new Uint8Array(maxHeaderBytes);
+    const buffer = new Uint8Array(maxHeaderBytes);
     let used = 0;
     let scanned = 0;
     for (;;) {
@@ -333,47 +200,60 @@ export function serve(listener: Deno.TcpListener, handler: HttpHandler, options?
       while (end < 0) {
         if (used === buffer.length) return await refuse(c, 431, "Request Header Fields Too Large");
         scanned = Math.max(0, used - 3);
-        const n = await c.conn.read(buffer.subarray(used));
+        const n = await c.conn.read(used === 0 ? buffer : buffer.subarray(used));
         if (n === null) return;
         if (used === 0 && c.phase === "idle") wait(c, "head", headerTimeoutMs);
         used += n;
         end = findHeadEnd(buffer, scanned, used);
       }
       const parsed = parseHead(decoder.decode(buffer.subarray(0, end - 4)));
-      if (typeof parsed === "string") return await refuse(c, 400, parsed);
-      const { headers } = parsed;
-      if (headers.has("transfer-encoding")) return await refuse(c, 411, "Length Required");
-      const length = contentLength(headers.get("content-length"));
-      if (length === undefined) return await refuse(c, 400, "Bad Content-Length");
+      if ("reason" in parsed) return await refuse(c, parsed.status, parsed.reason);
+      const length = parsed.contentLength;
       if (length > maxBodyBytes) return await refuse(c, 413, "Content Too Large");
       // The body: what followed the head in the buffer, then the rest from the connection.
-      let body: Uint8Array<ArrayBuffer> = new Uint8Array(length);
+      let body = EMPTY;
       const inBuffer = Math.min(length, used - end);
-      body.set(buffer.subarray(end, end + inBuffer));
-      for (let got = inBuffer; got < length;) {
-        const n = await c.conn.read(body.subarray(got));
-        if (n === null) return;
-        got += n;
+      if (length > 0) {
+        body = buffer.slice(end, end + inBuffer);
+        if (inBuffer < length) {
+          const whole = new Uint8Array(length);
+          whole.set(body);
+          for (let got = inBuffer; got < length;) {
+            const n = await c.conn.read(whole.subarray(got));
+            if (n === null) return;
+            got += n;
+          }
+          body = whole;
+        }
       }
-      if (length === 0) body = EMPTY;
       const consumed = end + inBuffer;
-      buffer.copyWithin(0, consumed, used);
+      if (consumed < used) buffer.copyWithin(0, consumed, used);
       used -= consumed;
       scanned = 0;
 
       c.phase = "handler";
       c.deadline = Infinity;
       waiting.delete(c);
-      const request: HttpRequest = { ...parsed.request, headers, body, remote: c.conn.remoteAddr };
-      const response = await answer(request);
-      const keepAlive = !closing && wantsKeepAlive(parsed.version, headers.get("connection"));
-      const connection = keepAlive ? (parsed.version === "HTTP/1.0" ? KEEP_ALIVE_LINE : undefined) : CLOSE_LINE;
-      await write(c, responseBytes(response, { head: request.method === "HEAD", connection }));
+      const { method, path, query, headers, version } = parsed;
+      const request: HttpRequest = { method, path, query, headers, body, remote: c.conn.remoteAddr };
+      let response = answer(request);
+      if (response instanceof Promise) response = await response;
+      const prepared = response instanceof PreparedResponse ? response : prepareOrFail(request, response);
+      const keepAlive = parsed.keepAlive && !closing;
+      const connection = keepAlive ? (version === "HTTP/1.0" ? KEEP_ALIVE_LINE : undefined) : CLOSE_LINE;
+      await write(c, responseBytes(prepared, { head: method === "HEAD", connection }));
       if (!keepAlive || c.closed) return;
       if (used > 0) wait(c, "head", headerTimeoutMs);
       else wait(c, "idle", idleTimeoutMs);
-      // A long head moved the buffer past its usual size only for that request.
-      if (buffer.length !== maxHeaderBytes) buffer = new Uint8Array(maxHeaderBytes);
+    }
+  };
+
+  /** Serializes a handler's answer; one with a header that could split the response is a 500 instead. */
+  const prepareOrFail = (request: HttpRequest, response: HttpResponse): PreparedResponse => {
+    try {
+      return prepareResponse(response);
+    } catch (e) {
+      return failed(request, e);
     }
   };
 
@@ -393,6 +273,19 @@ export function serve(listener: Deno.TcpListener, handler: HttpHandler, options?
     tasks.add(task);
   };
 
+  // A flood makes accept fail again and again; one debug line per minute says so, with how often.
+  let failures = 0;
+  let notedAt = -Infinity;
+  const noteFailure = (e: unknown): void => {
+    failures++;
+    const at = performance.now();
+    if (at - notedAt < 60_000) return;
+    const times = failures > 1 ? `, ${failures} times since the last note` : "";
+    log.debug(`http: accepting on port ${port} failed (${errorText(e)}${times}); retrying`);
+    notedAt = at;
+    failures = 0;
+  };
+
   const acceptLoop = async (): Promise<void> => {
     let pause = 0;
     for (;;) {
@@ -404,12 +297,11 @@ export function serve(listener: Deno.TcpListener, handler: HttpHandler, options?
         if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) throw e;
         // Out of descriptors (or a connection reset before it was accepted): make room, pause, try again.
         pause = pause === 0 ? 5 : Math.min(pause * 2, MAX_ACCEPT_PAUSE_MS);
-        if (pause === 5) log.debug(`http: accepting on port ${port} failed (${errorText(e)}); retrying`);
+        noteFailure(e);
         makeRoom();
         await new Promise((resolve) => setTimeout(resolve, pause));
         continue;
       }
-      if (pause !== 0) log.debug(`http: accepting on port ${port} again`);
       pause = 0;
       if (closing) {
         conn.close();
@@ -451,79 +343,6 @@ export function serve(listener: Deno.TcpListener, handler: HttpHandler, options?
         clearInterval(sweeper);
       })(),
   };
-}
-
-const EMPTY = new Uint8Array();
-
-/** The index just past the CRLFCRLF that ends a head, searching `buffer[from, used)`; -1 when not there yet. */
-function findHeadEnd(buffer: Uint8Array, from: number, used: number): number {
-  for (let i = from + 3; i < used; i++) {
-    if (buffer[i] === 10 && buffer[i - 1] === 13 && buffer[i - 2] === 10 && buffer[i - 3] === 13) return i + 1;
-  }
-  return -1;
-}
-
-interface ParsedHead {
-  readonly request: Pick<HttpRequest, "method" | "path" | "query">;
-  readonly version: "HTTP/1.1" | "HTTP/1.0";
-  readonly headers: HttpHeaders;
-}
-
-/** Parses a request line and its headers; a string is the reason the request is refused (400). */
-function parseHead(head: string): ParsedHead | string {
-  const lines = head.split("\r\n");
-  const line = lines[0];
-  const sp1 = line.indexOf(" ");
-  const sp2 = line.indexOf(" ", sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || line.indexOf(" ", sp2 + 1) >= 0) return "malformed request line";
-  const method = line.slice(0, sp1);
-  const version = line.slice(sp2 + 1);
-  if (!TOKEN.test(method)) return "malformed method";
-  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") return "unsupported HTTP version";
-  const target = requestTarget(line.slice(sp1 + 1, sp2));
-  if (target === undefined) return "malformed request target";
-  const headers = new HttpHeaders();
-  for (let i = 1; i < lines.length; i++) {
-    const text = lines[i];
-    const colon = text.indexOf(":");
-    const name = text.slice(0, colon);
-    // No space before the colon, no folded lines, no control characters: anything a proxy might read differently.
-    if (colon <= 0 || !TOKEN.test(name)) return "malformed header line";
-    const value = text.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) return "malformed header value";
-    const key = name.toLowerCase();
-    if ((key === "host" || key === "content-length") && headers.has(key)) return `repeated ${name} header`;
-    headers.append(key, value);
-  }
-  if (version === "HTTP/1.1" && !headers.has("host")) return "missing required Host header";
-  return { request: { method, ...target }, version, headers };
-}
-
-/** Splits an origin-form (`/p?q`) or absolute-form (`http://h/p?q`) target; undefined for anything else. */
-function requestTarget(target: string): { path: string; query: string } | undefined {
-  if (target.startsWith("/")) {
-    const q = target.indexOf("?");
-    return q < 0 ? { path: target, query: "" } : { path: target.slice(0, q), query: target.slice(q) };
-  }
-  if (!/^http:\/\//i.test(target)) return undefined;
-  try {
-    const url = new URL(target);
-    return { path: url.pathname, query: url.search };
-  } catch {
-    return undefined;
-  }
-}
-
-/** A Content-Length value as a number (0 when absent); undefined when malformed. */
-function contentLength(value: string | null): number | undefined {
-  if (value === null) return 0;
-  return /^\d{1,15}$/.test(value) ? Number(value) : undefined;
-}
-
-/** HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked to keep it. */
-function wantsKeepAlive(version: string, connection: string | null): boolean {
-  const tokens = connection?.toLowerCase() ?? "";
-  return version === "HTTP/1.1" ? !/(^|,)\s*close\s*(,|$)/.test(tokens) : /(^|,)\s*keep-alive\s*(,|$)/.test(tokens);
 }
 
 function errorText(error: unknown): string {
