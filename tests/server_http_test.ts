@@ -196,3 +196,21 @@ Deno.test("http: a port in use is a ServerError naming the address", () => {
     taken.close();
   }
 });
+
+Deno.test("http: a connection never sees what an earlier one sent (head buffers are reused)", async () => {
+  const server = start((request) => {
+    const names: string[] = [];
+    request.headers.forEach((_value, name) => names.push(name));
+    return { status: 200, body: names.join(",") };
+  });
+  try {
+    const secret = `GET / HTTP/1.1\r\nHost: h\r\nX-Secret: ${"s".repeat(500)}\r\nConnection: close\r\n\r\n`;
+    assert.match(await exchange(server.port, secret), /\r\n\r\nhost,x-secret,connection$/);
+    for (let i = 0; i < 3; i++) {
+      const short = await exchange(server.port, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+      assert.match(short, /\r\n\r\nhost,connection$/);
+    }
+  } finally {
+    await server.close();
+  }
+});
