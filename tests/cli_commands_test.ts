@@ -426,3 +426,66 @@ Deno.test("Ctrl-C at the hidden prompt cancels with 130 and stores nothing; no t
     await sb.cleanup();
   }
 });
+
+Deno.test("add checks the name before it stores anything", async () => {
+  const sb = await makeSandbox({ config: "[default]\n" });
+  try {
+    const refused = await addWithEnv(sb, "x]y");
+    equal(refused.code, 1);
+    equal(refused.stdout, "", "nothing reported as added");
+    match(refused.stderr, /^aws-vault: error: add: cannot write profile "x\]y": .*\n$/);
+    deepStrictEqual(await new CredentialKeyring(vaultOf(sb)).keys(), []);
+    equal(await Deno.readTextFile(sb.configPath), "[default]\n");
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+/** Whether `chattr +i` works here (root ignores permissions; an immutable directory is what stops it writing). */
+const canFreeze = await (async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const frozen = await new Deno.Command("chattr", { args: ["+i", dir], stderr: "null" }).output().catch(() => null);
+    if (!frozen?.success) return false;
+    const blocked = await Deno.writeTextFile(`${dir}/x`, "").then(() => false, () => true);
+    await new Deno.Command("chattr", { args: ["-i", dir] }).output();
+    return blocked;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+})();
+
+Deno.test({
+  name: "add: a config write that fails after the key was stored takes the key back",
+  ignore: !canFreeze,
+  async fn() {
+    const sb = await makeSandbox({ config: "[default]\n" });
+    const chattr = (flag: string) => new Deno.Command("chattr", { args: [flag, `${sb.home}/.aws`] }).output();
+    try {
+      equal((await addWithEnv(sb, "kept", ["--no-add-config"])).code, 0);
+      await chattr("+i"); // ~/.aws cannot take the new config file (nor a lock file)
+      const failed = await addWithEnv(sb, "fresh");
+      equal(failed.code, 1, failed.stderr);
+      equal(failed.stdout, "");
+      match(failed.stderr, /^aws-vault: error: add: cannot write .*; no key was stored\n$/);
+      deepStrictEqual(await new CredentialKeyring(vaultOf(sb)).keys(), ["kept"]);
+
+      const other = { AWS_ACCESS_KEY_ID: "AKIAOTHEREXAMPLE0001", AWS_SECRET_ACCESS_KEY: "other/secret" };
+      await Deno.writeTextFile(sb.configPath, "[default]\n").catch(() => {}); // unchanged: still frozen
+      const again = await runCli(["add", "--env", "newname"], { env: { ...sb.env, ...other } });
+      match(again.stderr, /; no key was stored\n$/);
+      await chattr("-i");
+      // A profile whose key exists but whose section does not: the old key comes back.
+      await Deno.writeTextFile(sb.configPath, "[default]\n");
+      await chattr("+i");
+      const replaced = await runCli(["add", "--env", "kept"], { env: { ...sb.env, ...other } });
+      equal(replaced.code, 1);
+      match(replaced.stderr, /; the key stored before was kept\n$/);
+      equal((await new CredentialKeyring(vaultOf(sb)).get("kept")).accessKeyId, KEY_ID);
+      equal(await Deno.readTextFile(sb.configPath), "[default]\n");
+    } finally {
+      await chattr("-i");
+      await sb.cleanup();
+    }
+  },
+});

@@ -5,8 +5,13 @@
 
 import { ConfigError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
+import { withFileLock } from "../os/file_lock.ts";
 import { AwsConfigFile, type SectionEntries } from "./config_file.ts";
 import { parseIni } from "./ini.ts";
+
+function baseName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+}
 
 function dirName(path: string): string {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
@@ -53,13 +58,26 @@ function sectionText(
 }
 
 /**
+ * Checks that a section for `name` with `entries` can be written and read back as written, before anything is changed
+ * (`add` calls it before it stores a key).
+ * @throws ConfigError naming the profile when it cannot
+ */
+export function checkProfileSection(name: string, entries: readonly (readonly [string, string])[]): void {
+  sectionText(name, entries, { eol: "\n", log: SILENT });
+}
+
+/**
  * Appends a new `[profile NAME]` (or `[default]`) section to the end of the config file, keeping every existing byte.
  * Creates the parent directory (0700) and the file (0600) when missing; an existing file keeps its mode.
  *
  * The new content is written to a temporary file beside the real one (symlinks resolved), synced, and renamed over
  * it, so a crash never leaves a torn section. Plain `O_APPEND` would avoid the rename but can leave half a section
- * behind on a full disk. Just before the rename the file is read again: if another program changed it meanwhile,
- * the attempt starts over from the new content rather than overwrite that change.
+ * behind on a full disk.
+ *
+ * Concurrent aws-vault writers take turns: the whole read-modify-rename runs under an exclusive lock on
+ * `.<file name>.aws-vault.lock` beside the file (docs/behaviour.md#cross-process-locks), and the holder first removes
+ * the temporary files of writers that were killed. Other programs do not take the lock, so just before the rename the
+ * file is read again: if it changed meanwhile, the attempt starts over from the new content.
  *
  * @param path the config file
  * @param name the profile name
@@ -79,44 +97,83 @@ export async function appendProfileSection(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`);
   }
-  const encoder = new TextEncoder();
+  const lock = `${dirName(target)}/.${baseName(target)}.aws-vault.lock`;
   try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const before = await readBytes(target);
-      const old = before ? new TextDecoder().decode(before) : "";
-      const eol = old.includes("\r\n") ? "\r\n" : "\n";
-      let gap = "";
-      if (old !== "" && !old.endsWith("\n")) gap = eol + eol;
-      else if (old !== "" && !old.endsWith(eol + eol) && !old.endsWith("\n\n")) gap = eol;
-      const added = encoder.encode(gap + sectionText(name, options.entries, { eol, log }));
-      let mode = 0o600;
-      if (before) mode = ((await Deno.stat(target)).mode ?? 0o600) & 0o7777;
-      else await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
-
-      const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-      let renamed = false;
-      try {
-        await writeSynced(temp, concat(before, added), mode);
-        if (!sameBytes(before, await readBytes(target))) {
-          log.debug(`${target} changed while adding profile ${name}; retrying`);
-          continue;
-        }
-        await Deno.rename(temp, target);
-        renamed = true;
-      } finally {
-        if (!renamed) await Deno.remove(temp).catch(() => {});
-      }
-      await syncDir(dirName(target));
-      log.debug(`Added profile ${name} to ${target}`);
-      return;
-    }
+    await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
+    await withFileLock(lock, () => appendLocked(target, name, { ...options, log }), {
+      what: `a change to ${path}`,
+      waitMs: 30_000,
+      log,
+    });
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** The read-modify-rename of {@link appendProfileSection}, run while holding the config lock. */
+async function appendLocked(
+  target: string,
+  name: string,
+  options: { entries: readonly (readonly [string, string])[]; log: Logger },
+): Promise<void> {
+  const log = options.log;
+  const encoder = new TextEncoder();
+  await removeLeftTempFiles(target, log);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await readBytes(target);
+    const old = before ? new TextDecoder().decode(before) : "";
+    const eol = old.includes("\r\n") ? "\r\n" : "\n";
+    let gap = "";
+    if (old !== "" && !old.endsWith("\n")) gap = eol + eol;
+    else if (old !== "" && !old.endsWith(eol + eol) && !old.endsWith("\n\n")) gap = eol;
+    const added = encoder.encode(gap + sectionText(name, options.entries, { eol, log }));
+    const mode = before ? ((await Deno.stat(target)).mode ?? 0o600) & 0o7777 : 0o600;
+
+    const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    let renamed = false;
+    try {
+      await writeSynced(temp, concat(before, added), mode);
+      if (!sameBytes(before, await readBytes(target))) {
+        log.debug(`${target} changed while adding profile ${name}; retrying`);
+        continue;
+      }
+      await Deno.rename(temp, target);
+      renamed = true;
+    } finally {
+      if (!renamed) await Deno.remove(temp).catch(() => {});
+    }
+    await syncDir(dirName(target));
+    log.debug(`Added profile ${name} to ${target}`);
+    return;
+  }
   throw new ConfigError(
-    `${path} kept changing while adding profile ${JSON.stringify(name)}; nothing written, try again`,
+    `${target} kept changing while adding profile ${JSON.stringify(name)}; nothing written, try again`,
   );
+}
+
+/**
+ * Removes `<file>.<8 hex>.tmp` files left beside the config by writers that were killed before their rename. Only the
+ * lock holder calls it, so none of them belongs to a writer still at work.
+ */
+async function removeLeftTempFiles(target: string, log: Logger): Promise<void> {
+  const base = baseName(target);
+  try {
+    for await (const entry of Deno.readDir(dirName(target))) {
+      if (
+        !entry.isFile || !entry.name.startsWith(`${base}.`) ||
+        !/^\.[0-9a-f]{8}\.tmp$/.test(entry.name.slice(base.length))
+      ) {
+        continue;
+      }
+      await Deno.remove(`${dirName(target)}/${entry.name}`).then(
+        () => log.debug(`Removed ${entry.name}, left by an interrupted write`),
+        () => {},
+      );
+    }
+  } catch {
+    // A directory that cannot be listed has nothing of ours to clean.
+  }
 }
 
 function concat(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {

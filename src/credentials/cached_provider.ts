@@ -12,6 +12,7 @@ import { SESSION_TYPES, type SessionKeyLookup, type SessionKeyring } from "../va
 import type { Credentials } from "../core/credentials.ts";
 import { type CredentialsProvider } from "./provider.ts";
 import { CredentialsError } from "../core/errors.ts";
+import type { SessionFlight } from "./session_flight.ts";
 
 /** Options of {@link CachedSessionProvider}. */
 export interface CachedSessionProviderOptions {
@@ -25,6 +26,8 @@ export interface CachedSessionProviderOptions {
   now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
+  /** Makes a missing session once across processes; without it each process makes its own. */
+  flight?: SessionFlight;
 }
 
 /** Serves a session from the vault while it is fresh enough, otherwise refreshes it through `inner`. */
@@ -47,19 +50,41 @@ export class CachedSessionProvider implements CredentialsProvider {
     this.description = `cached ${inner.description}`;
   }
 
-  /** Returns the cached session when fresh enough, else calls the inner provider and caches its result. */
+  /**
+   * Returns the cached session when fresh enough, else calls the inner provider and caches its result. With a
+   * {@link CachedSessionProviderOptions.flight}, a process that misses waits for any other process making the same
+   * session and then looks again, so N processes at once make one session.
+   */
   async retrieve(): Promise<Credentials> {
+    const flight = this.#options.flight;
+    const cached = await this.#cached();
+    if (cached) return cached;
+    if (!flight) return await this.#make();
+    // Another process may have made it while this one waited for the lock.
+    return await flight.run(
+      this.lookup,
+      this.inner.description,
+      async () => await this.#cached() ?? await this.#make(),
+    );
+  }
+
+  /** The cached session if at least `minTtl` of it remains. */
+  async #cached(): Promise<Credentials | undefined> {
     const { sessions, lookup, minTtl } = this.#options;
     const now = this.#options.now().getTime();
     const cached = await sessions.get(lookup);
     const expiration = cached?.credentials.expiration;
-    if (cached && expiration && expiration.getTime() - now >= minTtl) {
-      (this.#options.log ?? SILENT).debug(
-        `Re-using cached credentials ${maskSecret(cached.credentials.accessKeyId)} from ${lookup.type} cache for ` +
-          `${lookup.profileName}, expires in ${formatDuration(expiration.getTime() - now)}`,
-      );
-      return cached.credentials;
-    }
+    if (!cached || !expiration || expiration.getTime() - now < minTtl) return undefined;
+    (this.#options.log ?? SILENT).debug(
+      `Re-using cached credentials ${maskSecret(cached.credentials.accessKeyId)} from ${lookup.type} cache for ` +
+        `${lookup.profileName}, expires in ${formatDuration(expiration.getTime() - now)}`,
+    );
+    return cached.credentials;
+  }
+
+  /** Calls the inner provider and stores its session. */
+  async #make(): Promise<Credentials> {
+    const { sessions, lookup } = this.#options;
     const fresh = await this.inner.retrieve();
     if (!fresh.expiration) {
       throw new CredentialsError(lookup.profileName, `${this.inner.description} returned credentials without expiry`);

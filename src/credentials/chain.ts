@@ -42,6 +42,7 @@ import { type CredentialsProvider } from "./provider.ts";
 import { CredentialsError } from "../core/errors.ts";
 import { SessionTokenProvider } from "./session_token_provider.ts";
 import { DeferredProvider } from "./deferred_provider.ts";
+import { lockingSessionFlight, type SessionFlight } from "./session_flight.ts";
 
 /** AWS's limit for a role assumed with temporary credentials ("role chaining"). */
 export const ROLE_CHAINING_MAXIMUM_DURATION = 3_600_000;
@@ -70,6 +71,8 @@ export interface ChainOptions {
   now: () => Date;
   /** MFA prompt override for servers and tests. */
   mfa?: MfaOptions;
+  /** How missing sessions are made once across processes; default cross-process file locks. */
+  flight?: SessionFlight;
   /** Debug lines, passed to every provider of the chain; silent when not given. */
   log?: Logger;
 }
@@ -130,6 +133,7 @@ class ChainBuilder {
   #log: Logger;
   #minTtl: number;
   #sessions: SessionKeyring;
+  #flight: SessionFlight;
   #storedNames?: Promise<string[]>;
   /** The MFA serial a GetSessionToken earlier in this chain already satisfied. */
   #chainedMfa?: string;
@@ -142,6 +146,10 @@ class ChainBuilder {
     this.#log = options.log ?? SILENT;
     this.#minTtl = options.minTtl ?? minTtlFromEnv(this.#env);
     this.#sessions = new SessionKeyring(options.vault, { now: options.now, log: this.#log });
+    // Processes sharing a vault share sessions; the home directory stands for the vault's location.
+    const home = this.#env.get("HOME") ?? this.#env.get("USERPROFILE") ?? "";
+    this.#flight = options.flight ??
+      lockingSessionFlight({ env: this.#env, scope: `${options.vault.backend}\n${home}`, log: this.#log });
   }
 
   async forProfile(p: ProfileConfig): Promise<CredentialsProvider> {
@@ -258,6 +266,7 @@ class ChainBuilder {
       minTtl: minTtl ?? this.#minTtl,
       now: this.#options.now,
       log: this.#log,
+      flight: this.#flight,
     });
   }
 

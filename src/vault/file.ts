@@ -27,8 +27,11 @@ export const DEFAULT_FILE_DIR = "~/.awsvault/keys/";
 export const TEMP_PREFIX = ".aws-vault-tmp-";
 /** Temporary files older than this are left over from a killed writer and removed on the next write. */
 const STALE_TEMP_MS = 60_000;
-/** No item comes near this size; bigger entries are reported instead of read. */
-const MAX_ITEM_BYTES = 1 << 20;
+/**
+ * No item comes near this size (items are a few KB); bigger entries are refused before they are read. Shared with
+ * the pass backend, which bounds its entries and gpg's output by it.
+ */
+export const MAX_ITEM_BYTES = 1 << 20;
 const SEP = Deno.build.os === "windows" ? "\\" : "/";
 const encoder = new TextEncoder();
 
@@ -55,6 +58,42 @@ export function expandHome(dir: string, env: Env): string {
 }
 
 const errorText = (e: unknown) => e instanceof Error ? e.message : String(e);
+
+/** `2 MiB`, `300 MiB`, `1.5 GiB`; a size that would round to the limit itself is given in bytes. */
+function formatSize(bytes: number): string {
+  const [unit, scale] = bytes >= 1 << 30 ? ["GiB", 1 << 30] : ["MiB", 1 << 20];
+  const shown = `${Number((bytes / scale).toFixed(1))} ${unit}`;
+  return shown === "1 MiB" ? `${bytes} bytes` : shown;
+}
+
+/** Why a file of `size` bytes is refused, in the words of {@link itemProblem}. */
+export function tooLargeReason(size: number): string {
+  return `is ${formatSize(size)}, more than the 1 MiB an item may be`;
+}
+
+/**
+ * Why an entry with this (l)stat cannot be an item, or undefined for a regular file of at most
+ * {@link MAX_ITEM_BYTES}. The reason reads after the entry's name ("is a FIFO, not a regular file").
+ */
+export function itemProblem(info: Deno.FileInfo): string | undefined {
+  if (info.isFile) return info.size > MAX_ITEM_BYTES ? tooLargeReason(info.size) : undefined;
+  if (info.isDirectory) return "is a directory";
+  const kind = info.isFifo
+    ? "a FIFO"
+    : info.isCharDevice
+    ? "a character device"
+    : info.isBlockDevice
+    ? "a block device"
+    : info.isSocket
+    ? "a socket"
+    : info.isSymlink
+    ? "a symbolic link"
+    : undefined;
+  return kind ? `is ${kind}, not a regular file` : "is not a regular file";
+}
+
+/** The file to open for an entry, why the entry is no item, or that it does not exist. */
+type Located = { file: string } | { reason: string } | { missing: true };
 
 /** The `file` keyring backend. Items are cached nowhere: every call reads the directory anew. */
 export class FileKeyring implements Keyring {
@@ -95,16 +134,16 @@ export class FileKeyring implements Keyring {
   async get(key: string): Promise<VaultItem> {
     const path = this.#path(key);
     if (path === undefined) throw new ItemNotFoundError(key);
-    let token: string;
+    let read: { text: string } | { reason: string } | { missing: true };
     try {
-      // Synchronous on purpose, like every small read here: an asynchronous one goes through Deno's blocking-I/O
-      // thread pool, which costs more than the read on the credential_process path (docs/performance.md).
-      token = Deno.readTextFileSync(path);
+      read = this.#readEntry(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) throw new ItemNotFoundError(key);
-      if (e instanceof Deno.errors.IsADirectory) throw new CorruptItemError(path, "it is a directory");
       throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
     }
+    if ("missing" in read) throw new ItemNotFoundError(key);
+    if ("reason" in read) throw new CorruptItemError(path, `it ${read.reason}`);
+    const token = read.text;
     try {
       readJweHeader(token); // a damaged file fails before anyone is asked for a passphrase
       const plaintext = await decryptJwe(token, await this.#getPassphrase(), { maxPbes2Count: this.#maxPbes2Count });
@@ -223,23 +262,84 @@ export class FileKeyring implements Keyring {
     const canonical = encode(decode(name), "/");
     if (canonical !== name) return `the file name is not an encoded key (that would be ${canonical})`;
     try {
-      const info = Deno.statSync(path);
-      if (info.isDirectory) return "is a directory";
-      if (!info.isFile) return "is not a regular file";
-      if (info.size > MAX_ITEM_BYTES) return "too large to be an aws-vault item";
-      readJweHeader(Deno.readTextFileSync(path));
+      const read = this.#readEntry(path);
+      if ("missing" in read) return null;
+      if ("reason" in read) return read.reason;
+      readJweHeader(read.text);
       return undefined;
     } catch (e) {
       if (e instanceof InvalidJweError) return `not an aws-vault item: ${e.message}`;
-      if (e instanceof Deno.errors.NotFound) {
-        try {
-          Deno.lstatSync(path);
-          return "broken symbolic link";
-        } catch {
-          return null;
-        }
-      }
+      if (e instanceof Deno.errors.NotFound) return null;
       return `unreadable: ${errorText(e)}`;
+    }
+  }
+
+  /**
+   * Where the entry at `path` may be read from, checked without opening anything: a regular file of at most
+   * {@link MAX_ITEM_BYTES}, or a symbolic link whose final target is such a file directly in this directory (then the
+   * target itself is opened). FIFOs, devices, sockets, directories and links leading elsewhere are refused, so that
+   * opening never blocks and never reaches outside the store.
+   */
+  #locate(path: string): Located {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { missing: true };
+      throw e;
+    }
+    if (!info.isSymlink) {
+      const reason = itemProblem(info);
+      return reason === undefined ? { file: path } : { reason };
+    }
+    let target: string;
+    let storeDir: string;
+    try {
+      target = Deno.realPathSync(path);
+      storeDir = Deno.realPathSync(this.dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { reason: "is a broken symbolic link" };
+      return { reason: `is a symbolic link that cannot be followed: ${errorText(e)}` };
+    }
+    const cut = target.lastIndexOf(SEP);
+    const name = target.slice(cut + 1);
+    if (target.slice(0, cut) !== storeDir.replace(/[\\/]+$/, "")) {
+      return { reason: `is a symbolic link to ${JSON.stringify(target)}, outside the vault directory` };
+    }
+    const reason = itemProblem(Deno.lstatSync(target));
+    return reason === undefined ? { file: target } : { reason: `links to ${JSON.stringify(name)}, which ${reason}` };
+  }
+
+  /**
+   * The text of the entry at `path` after {@link #locate}'s checks; the opened file is checked again (a swap after the
+   * check) and at most {@link MAX_ITEM_BYTES} + 1 bytes are read, whatever its size claims.
+   */
+  #readEntry(path: string): { text: string } | { reason: string } | { missing: true } {
+    const located = this.#locate(path);
+    if (!("file" in located)) return located;
+    // Synchronous on purpose, like every small read here: an asynchronous one goes through Deno's blocking-I/O
+    // thread pool, which costs more than the read on the credential_process path (docs/performance.md).
+    const file = Deno.openSync(located.file, { read: true });
+    try {
+      const info = file.statSync();
+      const reason = itemProblem(info);
+      if (reason !== undefined) return { reason };
+      let buffer = new Uint8Array(info.size + 1);
+      let length = 0;
+      for (;;) {
+        if (length === buffer.length) {
+          if (length > MAX_ITEM_BYTES) return { reason: tooLargeReason(length) };
+          const grown = new Uint8Array(Math.min(buffer.length * 2, MAX_ITEM_BYTES + 1));
+          grown.set(buffer);
+          buffer = grown;
+        }
+        const n = file.readSync(buffer.subarray(length));
+        if (n === null) break;
+        length += n;
+      }
+      return { text: new TextDecoder().decode(buffer.subarray(0, length)) };
+    } finally {
+      file.close();
     }
   }
 

@@ -6,7 +6,7 @@
 
 import type { Env } from "../core/env.ts";
 import { ItemNotFoundError, VaultError } from "../core/errors.ts";
-import { expandHome } from "./file.ts";
+import { expandHome, itemProblem, MAX_ITEM_BYTES } from "./file.ts";
 import {
   CorruptItemError,
   InvalidDataError,
@@ -34,6 +34,8 @@ export class PassNotAvailableError extends VaultError {}
 
 const EXT = ".gpg";
 const MAX_STDERR_CHARS = 1000;
+/** pass's stderr is kept up to this many bytes (its end), enough for {@link MAX_STDERR_CHARS}. */
+const MAX_STDERR_BYTES = 64 * 1024;
 const decoder = new TextDecoder();
 
 /**
@@ -101,21 +103,35 @@ export class PassKeyring implements Keyring {
     }
   }
 
-  /** Whether the entry's file exists; checked before running pass, as aws-vault does. */
-  async #exists(entry: string): Promise<boolean> {
+  /**
+   * The entry file's status (symbolic links followed, as pass and gpg follow them), or undefined when there is no
+   * such entry (nothing, or a folder); checked before running pass, as aws-vault does.
+   */
+  async #stat(entry: string): Promise<Deno.FileInfo | undefined> {
     try {
-      return (await Deno.stat(`${this.dir}/${entry}${EXT}`)).isFile;
+      const info = await Deno.stat(`${this.dir}/${entry}${EXT}`);
+      return info.isDirectory ? undefined : info;
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
       throw new VaultError(`cannot access the pass store ${JSON.stringify(this.dir)}: ${(e as Error).message}`);
     }
   }
 
-  /** Returns the item stored under `key` (`pass show`); a missing entry fails without running pass. */
+  /**
+   * Returns the item stored under `key` (`pass show`); a missing entry fails without running pass, and so does one
+   * that is not a regular file of at most 1 MiB (gpg would wait on a FIFO or read a device for ever). What pass prints
+   * is read up to the same bound.
+   */
   async get(key: string): Promise<VaultItem> {
     const entry = this.#entry(key);
-    if (entry === undefined || !await this.#exists(entry)) throw new ItemNotFoundError(key);
-    const output = await this.#run(["show", entry], { key });
+    const info = entry === undefined ? undefined : await this.#stat(entry);
+    if (entry === undefined || info === undefined) throw new ItemNotFoundError(key);
+    const problem = itemProblem(info);
+    if (problem !== undefined) throw new CorruptItemError(`pass entry ${entry}`, `its file ${problem}`);
+    const output = await this.#run(["show", entry], { key, maxStdout: MAX_ITEM_BYTES });
+    if (output === undefined) {
+      throw new CorruptItemError(`pass entry ${entry}`, "pass printed more than the 1 MiB an item may be");
+    }
     try {
       const item = itemFromJson(decoder.decode(output));
       return item.key === "" ? { ...item, key } : item;
@@ -137,7 +153,7 @@ export class PassKeyring implements Keyring {
   /** Deletes the item (`pass rm -f`); a missing entry fails without running pass. */
   async remove(key: string): Promise<void> {
     const entry = this.#entry(key);
-    if (entry === undefined || !await this.#exists(entry)) throw new ItemNotFoundError(key);
+    if (entry === undefined || await this.#stat(entry) === undefined) throw new ItemNotFoundError(key);
     await this.#run(["rm", "-f", entry], { key });
   }
 
@@ -173,8 +189,15 @@ export class PassKeyring implements Keyring {
     }
   }
 
-  /** Runs pass with the store directory set; failures become VaultErrors carrying pass's own (secret-free) stderr. */
-  async #run(args: string[], options: { key: string; stdin?: string }): Promise<Uint8Array> {
+  /**
+   * Runs pass with the store directory set; failures become VaultErrors carrying pass's own (secret-free) stderr.
+   * Standard output is read up to `maxStdout` bytes (default unbounded): past it pass is killed and the result is
+   * undefined.
+   */
+  async #run(
+    args: string[],
+    options: { key: string; stdin?: string; maxStdout?: number },
+  ): Promise<Uint8Array | undefined> {
     // A name starting with "-" would be read as an option; pass (getopt) accepts "--" before it.
     const last = args.length - 1;
     const argv = args[last].startsWith("-") ? [...args.slice(0, last), "--", args[last]] : args;
@@ -199,13 +222,62 @@ export class PassKeyring implements Keyring {
       await writer.write(new TextEncoder().encode(options.stdin)).catch(() => {});
       await writer.close().catch(() => {});
     }
-    const result = await child.output();
-    if (result.success) return result.stdout;
-    const stderr = decoder.decode(result.stderr).trim();
+    const out = collect(child.stdout, options.maxStdout ?? Infinity, "head");
+    const err = collect(child.stderr, MAX_STDERR_BYTES, "tail");
+    const stdout = await out.done;
+    if (stdout === undefined) {
+      // Too much output (a store file that is no item): stop pass; gpg, if still writing, gets SIGPIPE.
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      await err.cancel();
+      await err.done;
+      await child.status;
+      return undefined;
+    }
+    const stderrBytes = await err.done;
+    const result = await child.status;
+    if (result.success) return stdout;
+    const stderr = decoder.decode(stderrBytes).trim();
     if (args[0] !== "insert" && /is not in the password store/.test(stderr)) throw new ItemNotFoundError(options.key);
     const shown = stderr.length > MAX_STDERR_CHARS ? "…" + stderr.slice(-MAX_STDERR_CHARS) : stderr;
     throw new VaultError(
       `pass ${args[0]} ${JSON.stringify(args[last])} failed (exit status ${result.code})${shown ? `: ${shown}` : ""}`,
     );
   }
+}
+
+/**
+ * Reads `stream` to its end, keeping its first `limit` bytes ("head": more cancels the stream and yields undefined)
+ * or about its last `limit` bytes ("tail": the rest is read and dropped, so the writer never blocks).
+ */
+function collect(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  keep: "head" | "tail",
+): { done: Promise<Uint8Array | undefined>; cancel(): Promise<void> } {
+  const reader = stream.getReader();
+  const done = (async () => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.length;
+      if (keep === "head" && total > limit) {
+        await reader.cancel();
+        return undefined;
+      }
+      while (keep === "tail" && chunks.length > 1 && total - chunks[0].length >= limit) total -= chunks.shift()!.length;
+    }
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
+  })();
+  return { done, cancel: () => reader.cancel().catch(() => {}) };
 }

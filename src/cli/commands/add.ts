@@ -4,7 +4,7 @@
  */
 
 import { configFilePath } from "../../config/config_file.ts";
-import { appendProfileSection } from "../../config/config_write.ts";
+import { appendProfileSection, checkProfileSection } from "../../config/config_write.ts";
 import { AppError } from "../../core/errors.ts";
 import { maskSecret } from "../../core/log.ts";
 import { CredentialKeyring } from "../../vault/credential_keyring.ts";
@@ -53,20 +53,53 @@ export async function run(context: CommandContext<typeof addSpec>): Promise<numb
   }
 
   const input = await readKeys(context);
+  const entries: [string, string][] = input.mfaSerial ? [["mfa_serial", input.mfaSerial]] : [];
+  const writeConfig = !config.hasSection(profile) && context.flags.addConfig;
+  // What can be checked is checked before anything changes: a name the config cannot hold stores nothing.
+  if (writeConfig) checkProfileSection(profile, entries);
   const vault = await openVault(context);
-  await new CredentialKeyring(vault).set(profile, input.credentials);
+  const credentials = new CredentialKeyring(vault);
+  const previous = await credentials.has(profile) ? await credentials.get(profile) : undefined;
+  await credentials.set(profile, input.credentials);
   context.log.debug(`Stored credentials ${maskSecret(input.credentials.accessKeyId)} for profile ${profile}`);
+
+  if (writeConfig) {
+    const path = configFilePath(context.env, { log: context.log });
+    try {
+      await appendProfileSection(path, profile, { entries, log: context.log });
+    } catch (e) {
+      throw await undoStore(e, { credentials, profile, previous });
+    }
+    context.log.debug(`Added profile ${profile} to ${path}`);
+  }
   context.out.stdout(`Added credentials to profile ${JSON.stringify(profile)} in vault\n`);
 
   // Sessions made from the old key must not outlive it.
   const removed = await new SessionKeyring(vault, { now: context.now, log: context.log }).removeForProfile(profile);
   if (removed > 0) context.out.stdout(`Deleted ${removed} existing sessions.\n`);
-
-  if (!config.hasSection(profile) && context.flags.addConfig) {
-    const entries: [string, string][] = input.mfaSerial ? [["mfa_serial", input.mfaSerial]] : [];
-    const path = configFilePath(context.env, { log: context.log });
-    await appendProfileSection(path, profile, { entries, log: context.log });
-    context.log.debug(`Added profile ${profile} to ${path}`);
-  }
   return 0;
+}
+
+/**
+ * Puts the vault back as it was after a later step of `add` failed: the previous key again, or none. Returns the error
+ * to throw, which says what the vault holds now.
+ */
+async function undoStore(
+  error: unknown,
+  options: { credentials: CredentialKeyring; profile: string; previous?: Credentials },
+): Promise<AppError> {
+  const { credentials, profile, previous } = options;
+  const reason = error instanceof Error ? error.message : String(error);
+  try {
+    if (previous) await credentials.set(profile, previous);
+    else await credentials.remove(profile);
+  } catch (undo) {
+    return new AppError(
+      `${reason}; the new key for ${JSON.stringify(profile)} is stored but could not be taken back ` +
+        `(${undo instanceof Error ? undo.message : undo}): remove it with aws-vault remove ${profile}`,
+      { cause: error },
+    );
+  }
+  const kept = previous ? "the key stored before was kept" : "no key was stored";
+  return new AppError(`${reason}; ${kept}`, { cause: error });
 }

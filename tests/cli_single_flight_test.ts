@@ -1,0 +1,111 @@
+/**
+ * Many processes at once (docs/behaviour.md#cross-process-locks): 50 `export` processes started together for an MFA
+ * role make one MFA prompt, one GetSessionToken and one AssumeRole, and all print the same credentials; a process
+ * that holds the lock and dies does not block the others.
+ */
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { makeSandbox, runCli, runProgram } from "./support/cli.ts";
+import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { lockFilePath, LockWaitError, withFileLock } from "../src/os/file_lock.ts";
+import { envFromRecord } from "../src/core/env.ts";
+
+const ACCOUNT = "111111111111";
+const MFA = `arn:aws:iam::${ACCOUNT}:mfa/dev`;
+
+Deno.test("50 export processes at once for an MFA role: 1 prompt, 1 GetSessionToken, 1 AssumeRole, 50 equal answers", async () => {
+  const fake = await startFakeAws();
+  fake.addUser({
+    userName: "dev",
+    accessKeyId: "AKIADEVEXAMPLE000001",
+    secretAccessKey: "dev/secret",
+    mfaSerial: MFA,
+    mfaSecret: "JBSWY3DPEHPK3PXP",
+  });
+  fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/guarded`, requireMfa: true });
+  const sb = await makeSandbox();
+  try {
+    // The MFA source counts its invocations: each one is a prompt the user would have answered.
+    const prompts = `${sb.home}/prompts`;
+    const source = `${sb.home}/mfa.sh`;
+    await Deno.writeTextFile(source, `#!/bin/sh\necho x >> ${prompts}\ncat ${sb.home}/code\n`, { mode: 0o755 });
+    await Deno.writeTextFile(`${sb.home}/code`, fake.totp(MFA));
+    await Deno.mkdir(`${sb.home}/.aws`, { recursive: true });
+    await Deno.writeTextFile(
+      sb.configPath,
+      `[profile dev]\nmfa_serial = ${MFA}\nmfa_process = ${source}\n` +
+        `[profile guarded]\nsource_profile = dev\nrole_arn = arn:aws:iam::${ACCOUNT}:role/guarded\n` +
+        `mfa_serial = ${MFA}\nmfa_process = ${source}\n`,
+    );
+    const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url };
+    const added = await runCli(["add", "--env", "dev"], {
+      env: { ...env, AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "dev/secret" },
+    });
+    equal(added.code, 0, added.stderr);
+
+    const runs = await Promise.all(
+      Array.from({ length: 50 }, () => runProgram(["export", "--format=json", "guarded"], { env, bundle: true })),
+    );
+    for (const run of runs) equal(run.code, 0, run.stderr);
+    const keys = new Set(runs.map((run) => JSON.parse(run.stdout).AccessKeyId));
+    equal(keys.size, 1, "every process printed the same session");
+    const promptCount = (await Deno.readTextFile(prompts)).trim().split("\n").length;
+    deepStrictEqual(
+      { prompts: promptCount, getSessionToken: fake.callsTo("GetSessionToken").length },
+      { prompts: 1, getSessionToken: 1 },
+    );
+    equal(fake.callsTo("AssumeRole").length, 1);
+  } finally {
+    await fake.close();
+    await sb.cleanup();
+  }
+});
+
+Deno.test("file lock: a holder that dies releases it at once; a live holder is waited for, boundedly, and named", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "file-lock-" });
+  try {
+    const path = await lockFilePath("test", "one", { env: envFromRecord({}), dir });
+    // A process that takes the lock, says so, and then is killed while holding it.
+    const script = `const f = await Deno.open(${JSON.stringify(path)}, { read: true, write: true, create: true });` +
+      `await f.lock(true); await f.write(new TextEncoder().encode(Deno.pid + "\\n")); console.log("held");` +
+      "await new Promise(() => setInterval(() => {}, 1000));";
+    const holder = new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped" }).spawn();
+    const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    ok((await reader.read()).value?.includes("held"));
+
+    await assertRejectsWith(
+      () => withFileLock(path, () => Promise.resolve(0), { what: "a test session", waitMs: 300 }),
+      new RegExp(`waiting for process ${holder.pid}, which is getting a test session`),
+    );
+    holder.kill("SIGKILL");
+    await holder.status;
+    await reader.cancel();
+    equal(await withFileLock(path, () => Promise.resolve(42), { what: "a test session", waitMs: 10_000 }), 42);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file lock: a lock file that is a symlink or another user's is not used (and never written)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "file-lock-" });
+  try {
+    const target = `${dir}/victim`;
+    await Deno.writeTextFile(target, "precious\n");
+    const path = `${dir}/planted.lock`;
+    await Deno.symlink(target, path);
+    equal(await withFileLock(path, () => Promise.resolve("ran"), { what: "x" }), "ran");
+    equal(await Deno.readTextFile(target), "precious\n", "the symlink's target was not written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function assertRejectsWith(fn: () => Promise<unknown>, message: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    ok(e instanceof LockWaitError, String(e));
+    ok(message.test(e.message), e.message);
+    return;
+  }
+  throw new Error("expected a LockWaitError");
+}
