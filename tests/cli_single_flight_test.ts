@@ -4,8 +4,10 @@
  * that holds the lock and dies does not block the others.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { makeSandbox, runCli, runProgram } from "./support/cli.ts";
+import { cliCommand, makeSandbox, runCli, runProgram } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { findAwsCli } from "./support/fake_aws/testing.ts";
+import { hasPass, makePassStore } from "./support/pass_store.ts";
 import { lockFilePath, LockWaitError, withFileLock } from "../src/os/file_lock.ts";
 import { envFromRecord } from "../src/core/env.ts";
 
@@ -58,6 +60,98 @@ Deno.test("50 export processes at once for an MFA role: 1 prompt, 1 GetSessionTo
     await fake.close();
     await sb.cleanup();
   }
+});
+
+const aws = await findAwsCli();
+
+Deno.test({
+  name:
+    "pass backend, callers mixed (export, exec, the AWS CLI's credential_process) at once: one prompt and one session",
+  ignore: !hasPass || aws === undefined,
+  async fn() {
+    const fake = await startFakeAws();
+    fake.addUser({
+      userName: "dev",
+      accessKeyId: "AKIADEVEXAMPLE000001",
+      secretAccessKey: "dev/secret",
+      mfaSerial: MFA,
+      mfaSecret: "JBSWY3DPEHPK3PXP",
+    });
+    fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/guarded`, requireMfa: true });
+    const store = await makePassStore();
+    const home = store.env.HOME;
+    try {
+      const prompts = `${home}/prompts`;
+      const source = `${home}/mfa.sh`;
+      await Deno.writeTextFile(source, `#!/bin/sh\necho x >> ${prompts}\ncat ${home}/code\n`, { mode: 0o755 });
+      await Deno.writeTextFile(`${home}/code`, fake.totp(MFA));
+      await Deno.mkdir(`${home}/.aws`, { recursive: true });
+      await Deno.mkdir(`${home}/run`, { mode: 0o700 });
+      const self = cliCommand({ bundle: true }).join(" ");
+      await Deno.writeTextFile(
+        `${home}/.aws/config`,
+        `[profile dev]\nmfa_serial = ${MFA}\nmfa_process = ${source}\n[profile guarded]\nsource_profile = dev\n` +
+          `role_arn = arn:aws:iam::${ACCOUNT}:role/guarded\nmfa_serial = ${MFA}\nmfa_process = ${source}\n` +
+          `[profile viacli]\ncredential_process = ${self} export --format=json guarded\n`,
+      );
+      const env = {
+        ...store.env,
+        AWS_VAULT_BACKEND: "pass",
+        AWS_ENDPOINT_URL: fake.url,
+        XDG_RUNTIME_DIR: `${home}/run`,
+        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      };
+      const keys = { AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "dev/secret" };
+      equal((await runCli(["add", "--env", "dev"], { env: { ...env, ...keys } })).code, 0);
+
+      const viaCli = () =>
+        new Deno.Command(aws!, {
+          args: [
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "viacli",
+            "--region",
+            "us-east-1",
+            "--output",
+            "text",
+            "--endpoint-url",
+            fake.url,
+          ],
+          env: { ...env, AWS_PAGER: "" },
+          clearEnv: true,
+        }).output().then((o) => ({
+          code: o.code,
+          stdout: new TextDecoder().decode(o.stdout),
+          stderr: new TextDecoder().decode(o.stderr),
+        }));
+      const runs = await Promise.all([
+        ...Array.from({ length: 4 }, () => runProgram(["export", "--format=json", "guarded"], { env, bundle: true })),
+        ...Array.from(
+          { length: 3 },
+          () => runProgram(["exec", "guarded", "--", "sh", "-c", "echo $AWS_ACCESS_KEY_ID"], { env, bundle: true }),
+        ),
+        ...Array.from({ length: 3 }, viaCli),
+      ]);
+      for (const run of runs) equal(run.code, 0, run.stderr);
+      const exported = new Set(runs.slice(0, 4).map((run) => JSON.parse(run.stdout).AccessKeyId));
+      const execd = new Set(runs.slice(4, 7).map((run) => run.stdout.trim()));
+      deepStrictEqual([...execd], [...exported], "exec handed out the same session");
+      for (const run of runs.slice(7)) ok(run.stdout.includes("assumed-role/guarded/"), run.stdout);
+      const promptCount = (await Deno.readTextFile(prompts)).trim().split("\n").length;
+      deepStrictEqual(
+        {
+          prompts: promptCount,
+          getSessionToken: fake.callsTo("GetSessionToken").length,
+          assumeRole: fake.callsTo("AssumeRole").length,
+        },
+        { prompts: 1, getSessionToken: 1, assumeRole: 1 },
+      );
+    } finally {
+      await fake.close();
+      await store.cleanup();
+    }
+  },
 });
 
 Deno.test("file lock: a holder that dies releases it at once; a live holder is waited for, boundedly, and named", async () => {

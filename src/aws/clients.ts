@@ -121,25 +121,55 @@ interface SdkError {
   message?: string;
   code?: string;
   $metadata?: { httpStatusCode?: number };
+  $responseBodyText?: string;
 }
 
 /**
- * Describes an SDK failure for users: `<Code>: <AWS message>` for service errors, `could not reach <endpoint>: …`
- * for network failures. AWS error messages never contain the caller's secrets.
+ * Whether the SDK could not read AWS's answer at all (a body that is not the service's XML or JSON: a proxy's HTML
+ * page, a truncated body, …). The SDK then throws its parser's own message over two lines
+ * (`@aws-sdk XML parse error: …` / `Deserialization error: …`), or names the error `Unknown` when an error answer
+ * has no code.
  */
-export function describeAwsError(e: unknown): string {
+function isUnreadableAnswer(err: Error & SdkError): boolean {
+  return "$responseBodyText" in err || /Deserialization error/.test(err.message ?? "") ||
+    (err.name === "Unknown" && (err.message === "Unknown" || !err.message));
+}
+
+/**
+ * Describes an SDK failure for users, on one line: `<Code>: <AWS message>` for service errors,
+ * `could not reach <endpoint>: …` for network failures, and for an answer the SDK could not read
+ * `AWS answered with something that is not a valid <SERVICE> response (HTTP <status>)`, never the parser's text.
+ * AWS error messages never contain the caller's secrets.
+ *
+ * @param e what the SDK (or the code around the call) threw
+ * @param options.service the service called (`sts`, `iam`, …), named in the unreadable-answer message
+ */
+export function describeAwsError(e: unknown, options?: { service?: string }): string {
+  return oneLine(describe(e, options?.service));
+}
+
+function describe(e: unknown, service: string | undefined): string {
   if (!(e instanceof Error)) return String(e);
   const err = e as Error & SdkError;
   if (err.name === "EndpointUnreachableError") return err.message;
   const status = err.$metadata?.httpStatusCode;
+  if (isUnreadableAnswer(err)) {
+    const what = service ? `${service.toUpperCase()} response` : "AWS response";
+    return `AWS answered with something that is not a valid ${what}${status ? ` (HTTP ${status})` : ""}`;
+  }
   const message = err.message && err.message !== "UnknownError" ? err.message : "";
   const code = err.name && err.name !== "Error" ? err.name : "";
   const text = code && message ? `${code}: ${message}` : code || message || "unknown error";
   return status && !message ? `${text} (HTTP ${status})` : text;
 }
 
+/** `text` with its line breaks (and the blanks around them) turned into single spaces. */
+function oneLine(text: string): string {
+  return text.trim().replace(/\s*[\r\n]+\s*/g, " ");
+}
+
 /**
- * Runs one AWS call and maps its failure to a {@link CredentialsError} naming the profile and the call:
+ * Runs one AWS call and maps its failure to a {@link CredentialsError} naming the profile and the call, on one line:
  * `profile admin: sts:AssumeRole failed: AccessDenied: User: arn:… is not authorized …`.
  * Errors that are already user-facing (a cancelled MFA prompt, a failing mfa_process) pass through unchanged.
  */
@@ -148,6 +178,7 @@ export async function callAws<T>(profileName: string, operation: string, call: (
     return await call();
   } catch (e) {
     if (e instanceof AppError) throw e;
-    throw new CredentialsError(profileName, describeAwsError(e), { operation, cause: e });
+    const service = operation.includes(":") ? operation.slice(0, operation.indexOf(":")) : undefined;
+    throw new CredentialsError(profileName, describeAwsError(e, { service }), { operation, cause: e });
   }
 }

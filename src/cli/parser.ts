@@ -209,13 +209,18 @@ function convert(flag: FlagSpec, raw: string | boolean, source: string): string 
       }
       return value;
     }
-    case "duration":
+    case "duration": {
+      let ms: number;
       try {
-        return parseDuration(raw, { source });
+        ms = parseDuration(raw, { source });
       } catch (e) {
         if (e instanceof DurationError) throw new UsageError(e.message);
         throw e;
       }
+      // Every duration flag is a session length; aws-vault would send a negative one to AWS.
+      if (ms < 0) throw new UsageError(`${source}: invalid duration ${JSON.stringify(raw)}: must not be negative`);
+      return ms;
+    }
     case "enum": {
       const values = flag.values ?? [];
       if (values.includes(raw)) return raw;

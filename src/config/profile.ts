@@ -7,253 +7,356 @@
 
 import { ConfigError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
-import { DurationError, parseDuration } from "./duration.ts";
-import { type AwsConfigFile, type SectionEntries } from "./config_file.ts";
+import type { AwsConfigFile } from "./config_file.ts";
 import type { Env } from "../core/env.ts";
 import type { ProfileConfig, ProfileFlags } from "./profile_config.ts";
+import { ChainGraph, deepChainText, loopText, STOP } from "./chain_walk.ts";
+import {
+  applyEnv,
+  type Context,
+  copySection,
+  type Draft,
+  envDuration,
+  HOUR,
+  includeStep,
+  serviceEndpoints,
+  set,
+  setDuration,
+  settingValue,
+  type SsoValues,
+} from "./profile_settings.ts";
 
 export * from "./profile_config.ts";
 
-type Draft = { -readonly [K in keyof ProfileConfig]?: ProfileConfig[K] } & { profileName: string };
-
-const HOUR = 3_600_000;
-const TAGS_FORMAT = "session tags string must be <key1>=<value1>,[<key2>=<value2>[,...]]";
-
-/** Sets a field unless an earlier source already did; empty values count as unset. Returns whether it was set. */
-function set<K extends keyof Draft>(p: Draft, key: K, value: Draft[K] | undefined): boolean {
-  const empty = value === undefined || value === "" || value === 0 || (Array.isArray(value) && value.length === 0);
-  if (empty || p[key] !== undefined) return false;
-  p[key] = value;
-  return true;
-}
-
-function parseSessionTags(text: string): Map<string, string> | undefined {
-  const tags = new Map<string, string>();
-  for (const pair of text.split(",")) {
-    const eq = pair.indexOf("=");
-    if (eq < 0 || pair.slice(0, eq).trim() === "") return undefined;
-    tags.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-  }
-  return tags;
-}
-
-function parseList(text: string): string[] {
-  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
-function envDuration(env: Env, name: string): number | undefined {
-  const text = env.get(name);
-  if (!text) return undefined;
-  const ms = parseDuration(text, { source: name });
-  if (ms < 0) throw new DurationError(`${name}: invalid duration ${JSON.stringify(text)}: must not be negative`);
-  return ms;
-}
-
-function applyEnv(p: Draft, ctx: Context, options: { isTarget: boolean }): void {
-  const { env, log } = ctx;
-  const v = (name: string) => env.get(name) || undefined;
-  /** {@link set}, noting in the debug log which variable the value came from. */
-  const fromEnv = <K extends keyof Draft>(key: K, value: Draft[K] | undefined, origin: string) => {
-    if (!set(p, key, value)) return;
-    log.debug(`Using ${String(key)} ${JSON.stringify(value instanceof Map ? [...value] : value)} from ${origin}`);
-  };
-  fromEnv("region", v("AWS_REGION"), "AWS_REGION");
-  fromEnv("region", v("AWS_DEFAULT_REGION"), "AWS_DEFAULT_REGION");
-  fromEnv("stsRegionalEndpoints", v("AWS_STS_REGIONAL_ENDPOINTS"), "AWS_STS_REGIONAL_ENDPOINTS");
-  fromEnv("mfaSerial", v("AWS_MFA_SERIAL"), "AWS_MFA_SERIAL");
-  fromEnv("endpointUrl", v("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL");
-  fromEnv("caBundle", v("AWS_CA_BUNDLE"), "AWS_CA_BUNDLE");
-  fromEnv("assumeRoleDuration", envDuration(env, "AWS_ASSUME_ROLE_TTL"), "AWS_ASSUME_ROLE_TTL");
-  fromEnv("nonChainedGetSessionTokenDuration", envDuration(env, "AWS_SESSION_TOKEN_TTL"), "AWS_SESSION_TOKEN_TTL");
-  const chained = envDuration(env, "AWS_CHAINED_SESSION_TOKEN_TTL");
-  fromEnv("chainedGetSessionTokenDuration", chained, "AWS_CHAINED_SESSION_TOKEN_TTL");
-  fromEnv("getFederationTokenDuration", envDuration(env, "AWS_FEDERATION_TOKEN_TTL"), "AWS_FEDERATION_TOKEN_TTL");
-  if (!options.isTarget) return;
-  fromEnv("roleArn", v("AWS_ROLE_ARN"), "AWS_ROLE_ARN");
-  fromEnv("roleSessionName", v("AWS_ROLE_SESSION_NAME"), "AWS_ROLE_SESSION_NAME");
-  const tags = v("AWS_SESSION_TAGS");
-  if (tags !== undefined) {
-    const parsed = parseSessionTags(tags);
-    if (!parsed) throw new ConfigError(`Failed to parse AWS_SESSION_TAGS: ${TAGS_FORMAT}`);
-    fromEnv("sessionTags", parsed, "AWS_SESSION_TAGS");
-  }
-  const transitive = v("AWS_TRANSITIVE_TAGS");
-  if (transitive !== undefined) fromEnv("transitiveSessionTags", parseList(transitive), "AWS_TRANSITIVE_TAGS");
-  fromEnv("sourceIdentity", v("AWS_SOURCE_IDENTITY"), "AWS_SOURCE_IDENTITY");
-}
-
-const STRING_KEYS: readonly (readonly [string, keyof Draft])[] = [
-  ["mfa_serial", "mfaSerial"],
-  ["role_arn", "roleArn"],
-  ["external_id", "externalId"],
-  ["region", "region"],
-  ["role_session_name", "roleSessionName"],
-  ["source_profile", "sourceProfileName"],
-  ["sso_start_url", "ssoStartUrl"],
-  ["sso_region", "ssoRegion"],
-  ["sso_account_id", "ssoAccountId"],
-  ["sso_role_name", "ssoRoleName"],
-  ["web_identity_token_file", "webIdentityTokenFile"],
-  ["web_identity_token_process", "webIdentityTokenProcess"],
-  ["sts_regional_endpoints", "stsRegionalEndpoints"],
-  ["source_identity", "sourceIdentity"],
-  ["credential_process", "credentialProcess"],
-  ["mfa_process", "mfaProcess"],
-  ["endpoint_url", "endpointUrl"],
-  ["ca_bundle", "caBundle"],
-  ["services", "services"],
-];
-
 /**
- * The value of `key` as the Go aws-vault reads it. Where the AWS CLI would read another value (a `#` or `;` not after
- * whitespace, docs/config.md), the two tools would use different settings from the same file: that is an error naming
- * both readings, except for a fragment on `sso_start_url` (`…/start/#/`), which names the same portal either way.
- * @throws ConfigError naming the file, the line and both readings
+ * The most links an `include_profile` or `source_profile` chain may have (a profile with a source that has a source
+ * is 2 links). Real configs have a handful; past this the chain is refused, so nothing that follows it later (the
+ * credential chain, rotation) sees an absurd one.
  */
-function settingValue(file: AwsConfigFile, s: SectionEntries, key: string): string | undefined {
-  const entry = s.get(key);
-  if (!entry?.value) return undefined;
-  const other = entry.alternative;
-  if (other === undefined || (key === "sso_start_url" && other.startsWith(entry.value + "#"))) return entry.value;
-  throw new ConfigError(
-    `${file.path}:${entry.line}: ${key} reads ${JSON.stringify(entry.value)} for the Go aws-vault but ` +
-      `${JSON.stringify(other)} for the AWS CLI (a "#" or ";" not after a space starts a comment for one and not the ` +
-      `other); put a space before the comment, or remove it`,
-  );
+export const MAX_CHAIN_LINKS = 1000;
+
+/**
+ * Reading one profile's include_profile chain from a role's start values: the settings, the sso-session values and the
+ * profiles found missing on the way (for the debug log); or the error that stopped it, the missing profiles before, the
+ * profile whose section failed and the values set just before it.
+ */
+type FileRead =
+  | { readonly ok: true; readonly fields: Draft; readonly sso?: SsoValues; readonly missing: readonly string[] }
+  | {
+    readonly ok: false;
+    readonly error: unknown;
+    readonly missing: readonly string[];
+    readonly at: string;
+    readonly before: Draft;
+  };
+
+/** The values from flags and the environment every profile of a role starts from, with the debug lines they gave. */
+type Seed = { readonly fields: Draft; readonly lines: readonly string[] } | {
+  readonly error: unknown;
+  readonly lines: readonly string[];
+};
+
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/** The profile asked for, which takes the target-only variables, or a source profile, which does not. */
+const TARGET = 0;
+const SOURCE = 1;
+type Role = typeof TARGET | typeof SOURCE;
+
+/**
+ * Resolves profiles of one config file with one set of flags and environment, sharing the work between them: each
+ * profile's include_profile chain and each source profile is read once per resolver, so resolving every profile of a
+ * file (`list`) costs time linear in the file, however long its chains. Nothing recurses: chains of any depth are
+ * followed with loops, and refused past {@link MAX_CHAIN_LINKS} links.
+ *
+ * A chain's shape is checked before the settings on it are read: an include_profile loop, a chain that is too deep or
+ * an include_profile value the AWS CLI would read differently is reported before a malformed setting on that chain.
+ */
+export class ProfileResolver {
+  readonly #ctx: Context;
+  readonly #reuse: boolean;
+  readonly #seeds: (Seed | undefined)[] = [undefined, undefined];
+  readonly #reads = [new Map<string, FileRead>(), new Map<string, FileRead>()];
+  readonly #includes: ChainGraph;
+  readonly #sources: ChainGraph;
+  readonly #sourceDrafts = new Map<string, Outcome<Draft>>();
+  readonly #mfaProcesses = new Map<string, string | undefined>();
+
+  /**
+   * @param file the parsed config file
+   * @param options.flags command-line values, used for every profile of the chain
+   * @param options.env the environment
+   * @param options.log where the settings taken from the environment and missing profiles are noted (silent when not
+   *   given); a source profile shared by several resolved profiles is noted once
+   * @param options.reuse false reads every include_profile chain from its start instead of building on the chains read
+   *   before (the same result, slower; for tests)
+   */
+  constructor(file: AwsConfigFile, options: { flags?: ProfileFlags; env: Env; log?: Logger; reuse?: boolean }) {
+    this.#ctx = { file, flags: options.flags ?? {}, env: options.env, log: options.log ?? SILENT };
+    this.#reuse = options.reuse ?? true;
+    this.#includes = new ChainGraph((name) => includeStep(file, name));
+    this.#sources = new ChainGraph((name) => {
+      const source = this.#sourceDraft(name);
+      return source.ok ? source.value.sourceProfileName : STOP;
+    });
+  }
+
+  /**
+   * Resolves profile `name` with its whole source_profile chain. An unknown name still inherits `[default]` (see
+   * `assertProfileExists` for the check).
+   * @throws ConfigError for malformed settings, a missing sso-session or services section, or an include/source
+   *   chain that loops or is deeper than {@link MAX_CHAIN_LINKS} links
+   * @throws DurationError for an invalid TTL variable
+   */
+  resolve(name: string): ProfileConfig {
+    const target = this.#draft(TARGET, name);
+    const sourceName = target.sourceProfileName;
+    if (!sourceName) return target as ProfileConfig;
+    this.#checkSources(name, sourceName);
+    const chain: Draft[] = [target];
+    for (let s: string | undefined = sourceName; s; s = chain[chain.length - 1].sourceProfileName) {
+      chain.push({ ...(this.#sourceDraft(s) as { value: Draft }).value });
+    }
+    // From the far end, as each source lends its mfa_process on after taking its own source's.
+    for (let i = chain.length - 2; i >= 0; i--) {
+      const p = chain[i];
+      const source = chain[i + 1];
+      source.chainedFromProfile = p as ProfileConfig;
+      p.sourceProfile = source as ProfileConfig;
+      p.mfaProcess ??= source.mfaProcess;
+    }
+    return target as ProfileConfig;
+  }
+
+  /**
+   * Profile `name`'s own settings, as {@link resolve} gives them, after the same checks of its whole source_profile
+   * chain, but without building that chain: linear in the file over all profiles, where building every chain would be
+   * quadratic in its depth.
+   * @throws as {@link resolve}
+   */
+  resolveOwn(name: string): Omit<ProfileConfig, "sourceProfile" | "chainedFromProfile"> {
+    const target = this.#draft(TARGET, name);
+    const sourceName = target.sourceProfileName;
+    if (!sourceName) return target as ProfileConfig;
+    this.#checkSources(name, sourceName);
+    target.mfaProcess ??= this.#inheritedMfaProcess(sourceName);
+    return target as ProfileConfig;
+  }
+
+  /** The flags and environment values a role starts from; replays their debug lines. @throws for a bad variable */
+  #seed(role: Role): Draft {
+    let seed = this.#seeds[role];
+    if (!seed) {
+      const { flags } = this.#ctx;
+      const lines: string[] = [];
+      const log: Logger = { enabled: this.#ctx.log.enabled, debug: (line) => lines.push(line) };
+      const p: Draft = { profileName: "" };
+      try {
+        set(p, "region", flags.region);
+        set(p, "mfaToken", flags.mfaToken);
+        set(p, "mfaPromptMethod", flags.mfaPromptMethod);
+        setDuration(p, "assumeRoleDuration", flags.duration, "--duration");
+        setDuration(p, "nonChainedGetSessionTokenDuration", flags.duration, "--duration");
+        setDuration(p, "chainedGetSessionTokenDuration", flags.duration, "--duration");
+        setDuration(p, "getFederationTokenDuration", flags.federationDuration, "--duration");
+        set(p, "ssoUseStdout", flags.ssoUseStdout || undefined);
+        applyEnv(p, { ...this.#ctx, log }, { isTarget: role === TARGET });
+        seed = { fields: p, lines };
+      } catch (error) {
+        seed = { error, lines };
+      }
+      this.#seeds[role] = seed;
+    }
+    for (const line of seed.lines) this.#ctx.log.debug(line);
+    if ("error" in seed) throw seed.error;
+    return seed.fields;
+  }
+
+  /** Profile `name` resolved for `role`, without its source chain. A new object each time. */
+  #draft(role: Role, name: string): Draft {
+    const { file } = this.#ctx;
+    this.#seed(role);
+    this.#checkIncludes(name);
+    const read = this.#read(role, name);
+    for (const missing of read.missing) this.#ctx.log.debug(`Profile '${missing}' missing in config file`);
+    if (!read.ok) throw read.error;
+    const p: Draft = { ...read.fields };
+    p.profileName = name;
+    if (read.sso) {
+      // As aws-vault does: the sso-session's values replace any sso_start_url/sso_region set inline.
+      p.ssoStartUrl = read.sso.startUrl ?? p.ssoStartUrl;
+      p.ssoRegion = read.sso.region ?? p.ssoRegion;
+      p.ssoRegistrationScopes = read.sso.scopes ?? p.ssoRegistrationScopes;
+    }
+    if (p.sourceProfileName === name) p.sourceProfileName = undefined;
+    p.serviceEndpoints = serviceEndpoints(file, p);
+    set(p, "assumeRoleDuration", HOUR);
+    set(p, "getFederationTokenDuration", HOUR);
+    set(p, "nonChainedGetSessionTokenDuration", HOUR);
+    set(p, "chainedGetSessionTokenDuration", 8 * HOUR);
+    p.ssoUseStdout ??= false;
+    return p;
+  }
+
+  /** A source profile's own resolution (the same for every chain it is on), or why it fails. */
+  #sourceDraft(name: string): Outcome<Draft> {
+    let outcome = this.#sourceDrafts.get(name);
+    if (!outcome) {
+      try {
+        outcome = { ok: true, value: this.#draft(SOURCE, name) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      this.#sourceDrafts.set(name, outcome);
+    }
+    return outcome;
+  }
+
+  /** @throws ConfigError when `name`'s include_profile chain loops, is too deep or has a refused include_profile */
+  #checkIncludes(name: string): void {
+    const { file } = this.#ctx;
+    const { size, end } = this.#includes.outcome(name);
+    if (end.kind === "loop") {
+      throw new ConfigError(`include_profile loop in ${file.path}: ${loopText(end.cycle, end.entry)}`);
+    }
+    if (size - 1 > MAX_CHAIN_LINKS) {
+      const names = deepChainText(name, end.at, (n) => this.#includes.next(n));
+      throw new ConfigError(`include_profile chain in ${file.path} is deeper than ${MAX_CHAIN_LINKS} links: ${names}`);
+    }
+    if (end.kind === "stop") settingValue(file, file.profile(end.at)!, "include_profile");
+  }
+
+  /**
+   * @throws what resolving the source chain of `target` (whose source_profile is `first`) fails with: a loop (found
+   *   before the source that repeats is resolved again), a chain deeper than {@link MAX_CHAIN_LINKS} links, or the
+   *   error of the first source that does not resolve
+   */
+  #checkSources(target: string, first: string): void {
+    const { file } = this.#ctx;
+    const { size, end } = this.#sources.outcome(first);
+    const loop = (text: string) => new ConfigError(`source_profile loop in ${file.path}: ${text}`);
+    // The target was resolved as a target, so the source graph may not know its link: a chain that comes back to it
+    // loops there.
+    if (end.kind === "loop") throw loop(loopText(end.cycle, end.cycle.index.has(target) ? target : end.entry));
+    if (end.kind === "stop" && end.at === target) {
+      const names = [target];
+      for (let n = first; n !== target; n = this.#sources.next(n) as string) names.push(n);
+      throw loop(loopText({ names, index: new Map(names.map((n, i) => [n, i])) }, target));
+    }
+    if (size > MAX_CHAIN_LINKS) {
+      const names = deepChainText(target, end.at, (n) => n === target ? first : this.#sources.next(n));
+      throw new ConfigError(`source_profile chain in ${file.path} is deeper than ${MAX_CHAIN_LINKS} links: ${names}`);
+    }
+    if (end.kind === "stop") throw (this.#sourceDraft(end.at) as { error: unknown }).error;
+  }
+
+  /** The mfa_process source profile `name` ends up with, taken from its source chain (checked before). */
+  #inheritedMfaProcess(name: string): string | undefined {
+    const memo = this.#mfaProcesses;
+    const draft = (n: string) => (this.#sourceDraft(n) as { value: Draft }).value;
+    const path: string[] = [];
+    let cur: string | undefined = name;
+    while (cur !== undefined && !memo.has(cur)) {
+      path.push(cur);
+      cur = draft(cur).sourceProfileName;
+    }
+    let inherited = cur === undefined ? undefined : memo.get(cur);
+    for (let i = path.length - 1; i >= 0; i--) {
+      inherited = draft(path[i]).mfaProcess ?? inherited;
+      memo.set(path[i], inherited);
+    }
+    return memo.get(name);
+  }
+
+  /** `name`'s include_profile chain read for `role` (its shape checked before). */
+  #read(role: Role, name: string): FileRead {
+    const memo = this.#reads[role];
+    const known = memo.get(name);
+    if (known) return known;
+    if (!this.#reuse) return this.#readChain(role, name);
+    // The profiles from `name` down to the first one read before (or the end), then each built on the next.
+    const path: string[] = [];
+    let cur: string | undefined = name;
+    while (cur !== undefined && !memo.has(cur)) {
+      path.push(cur);
+      cur = this.#includes.next(cur) as string | undefined;
+    }
+    for (let i = path.length - 1; i >= 0; i--) {
+      const rest = i + 1 < path.length ? memo.get(path[i + 1]) : cur === undefined ? undefined : memo.get(cur);
+      memo.set(path[i], this.#readOne(role, path[i], rest));
+    }
+    return memo.get(name)!;
+  }
+
+  /** `name`'s chain read for `role` from the reading of the rest of it (`undefined`: `name` is the last). */
+  #readOne(role: Role, name: string, rest: FileRead | undefined): FileRead {
+    const { file } = this.#ctx;
+    const seed = this.#seeds[role] as { fields: Draft };
+    const section = file.profile(name);
+    if (!section) {
+      // A missing profile sets nothing.
+      return rest ? { ...rest, missing: [name, ...rest.missing] } : { ok: true, fields: seed.fields, missing: [name] };
+    }
+    const p: Draft = { ...seed.fields };
+    let sso: SsoValues | undefined;
+    try {
+      sso = copySection(p, file, section);
+    } catch (error) {
+      return { ok: false, error, missing: [], at: name, before: seed.fields };
+    }
+    if (!rest) return { ok: true, fields: p, sso, missing: [] };
+    if (rest.ok) {
+      // First writer wins: this section's values, then the rest's where this one set nothing.
+      const fields = rest.fields as Record<string, unknown>;
+      const into = p as Record<string, unknown>;
+      for (const key in fields) if (into[key] === undefined) into[key] = fields[key];
+      if (rest.fields.durationSources) p.durationSources = { ...rest.fields.durationSources, ...p.durationSources };
+      return { ok: true, fields: p, sso: sso ?? rest.sso, missing: rest.missing };
+    }
+    // The rest fails alone. With this section's values set too, its failing section may find what it lacked (a
+    // duration_seconds above a malformed one): if it still fails the same way, so does the whole chain (a setting can
+    // only fail when nothing before set its field); otherwise read the chain again from here.
+    const before: Draft = { ...rest.before };
+    const into = before as Record<string, unknown>;
+    for (const [key, value] of Object.entries(p)) if (into[key] === undefined) into[key] = value;
+    try {
+      copySection({ ...before }, file, file.profile(rest.at)!);
+    } catch (error) {
+      if (sameError(error, rest.error)) return { ...rest, before };
+    }
+    return this.#readChain(role, name);
+  }
+
+  /** `name`'s include_profile chain read for `role` section by section, from the start values. */
+  #readChain(role: Role, name: string): FileRead {
+    const { file } = this.#ctx;
+    const p: Draft = { ...(this.#seeds[role] as { fields: Draft }).fields };
+    const missing: string[] = [];
+    let sso: SsoValues | undefined;
+    for (let cur: string | undefined = name; cur !== undefined; cur = this.#includes.next(cur) as string | undefined) {
+      const section = file.profile(cur);
+      if (!section) {
+        missing.push(cur);
+        continue;
+      }
+      const before = { ...p };
+      try {
+        sso = copySection(p, file, section) ?? sso;
+      } catch (error) {
+        return { ok: false, error, missing, at: cur, before };
+      }
+    }
+    return { ok: true, fields: p, sso, missing };
+  }
 }
 
-function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): void {
-  const at = (key: string) => `${file.path}:${s.get(key)!.line}`;
-  const value = (key: string) => settingValue(file, s, key);
-  for (const [key, field] of STRING_KEYS) set(p, field, value(key) as Draft[typeof field]);
-
-  const seconds = value("duration_seconds");
-  if (seconds !== undefined && p.assumeRoleDuration === undefined) {
-    if (!/^\d+$/.test(seconds)) {
-      const shown = JSON.stringify(seconds);
-      throw new ConfigError(`${at("duration_seconds")}: duration_seconds ${shown} is not a whole number of seconds`);
-    }
-    set(p, "assumeRoleDuration", Number(seconds) * 1000);
-  }
-  const tags = value("session_tags");
-  if (tags !== undefined && p.sessionTags === undefined) {
-    const parsed = parseSessionTags(tags);
-    if (!parsed) {
-      throw new ConfigError(`${at("session_tags")}: Failed to parse session_tags profile setting: ${TAGS_FORMAT}`);
-    }
-    set(p, "sessionTags", parsed);
-  }
-  const transitive = value("transitive_session_tags");
-  if (transitive !== undefined) set(p, "transitiveSessionTags", parseList(transitive));
-  const ignore = value("ignore_configured_endpoint_urls")?.toLowerCase();
-  if (ignore !== undefined && p.ignoreConfiguredEndpointUrls === undefined) {
-    if (ignore !== "true" && ignore !== "false") {
-      throw new ConfigError(
-        `${at("ignore_configured_endpoint_urls")}: ignore_configured_endpoint_urls must be true or false`,
-      );
-    }
-    p.ignoreConfiguredEndpointUrls = ignore === "true";
-  }
-
-  const ssoSession = value("sso_session");
-  if (ssoSession !== undefined && p.ssoSession === undefined) {
-    p.ssoSession = ssoSession;
-    const session = file.ssoSession(ssoSession);
-    if (!session) {
-      throw new ConfigError(
-        `${at("sso_session")}: sso_session "${ssoSession}" has no [sso-session ${ssoSession}] section in ${file.path}`,
-      );
-    }
-    // As aws-vault does: the sso-session's values replace any sso_start_url/sso_region set inline.
-    const from = (key: string) => settingValue(file, session, key);
-    p.ssoStartUrl = from("sso_start_url") ?? p.ssoStartUrl;
-    p.ssoRegion = from("sso_region") ?? p.ssoRegion;
-    p.ssoRegistrationScopes = from("sso_registration_scopes") ?? p.ssoRegistrationScopes;
-  }
-}
-
-function applyFile(p: Draft, ctx: Context, at: { name: string; chain: readonly string[] }): void {
-  const { file } = ctx;
-  const { name, chain } = at;
-  const loopAt = chain.indexOf(name);
-  if (loopAt >= 0) {
-    throw new ConfigError(`include_profile loop in ${file.path}: ${[...chain.slice(loopAt), name].join(" -> ")}`);
-  }
-  const section = file.profile(name);
-  if (section) copySection(p, file, section);
-  else ctx.log.debug(`Profile '${name}' missing in config file`);
-  const include = section ? settingValue(file, section, "include_profile") : undefined;
-  if (include) {
-    // A missing included profile reads as empty, which then takes [default], as in the Go aws-vault.
-    applyFile(p, ctx, { name: include, chain: [...chain, name] });
-  } else if (name !== "default") {
-    applyFile(p, ctx, { name: "default", chain: [...chain, name] });
-  }
-}
-
-function serviceEndpoints(file: AwsConfigFile, p: Draft): Map<string, string> | undefined {
-  if (!p.services) return undefined;
-  const section = file.services(p.services);
-  if (!section) {
-    throw new ConfigError(
-      `profile "${p.profileName}": services "${p.services}" has no [services ${p.services}] section in ${file.path}`,
-    );
-  }
-  const endpoints = new Map<string, string>();
-  for (const [key, entry] of section) {
-    const url = entry.nested?.get("endpoint_url");
-    if (url) endpoints.set(key.replace(/[- ]/g, "_"), url);
-  }
-  return endpoints;
-}
-
-interface Context {
-  readonly file: AwsConfigFile;
-  readonly flags: ProfileFlags;
-  readonly env: Env;
-  readonly log: Logger;
-}
-
-function resolveOne(ctx: Context, name: string, sourceChain: readonly string[]): Draft {
-  const { file, flags } = ctx;
-  const p: Draft = { profileName: name };
-  set(p, "region", flags.region);
-  set(p, "mfaToken", flags.mfaToken);
-  set(p, "mfaPromptMethod", flags.mfaPromptMethod);
-  set(p, "assumeRoleDuration", flags.duration);
-  set(p, "nonChainedGetSessionTokenDuration", flags.duration);
-  set(p, "chainedGetSessionTokenDuration", flags.duration);
-  set(p, "getFederationTokenDuration", flags.federationDuration);
-  set(p, "ssoUseStdout", flags.ssoUseStdout || undefined);
-  applyEnv(p, ctx, { isTarget: sourceChain.length === 0 });
-  applyFile(p, ctx, { name, chain: [] });
-  if (p.sourceProfileName === name) p.sourceProfileName = undefined;
-  p.serviceEndpoints = serviceEndpoints(file, p);
-  set(p, "assumeRoleDuration", HOUR);
-  set(p, "getFederationTokenDuration", HOUR);
-  set(p, "nonChainedGetSessionTokenDuration", HOUR);
-  set(p, "chainedGetSessionTokenDuration", 8 * HOUR);
-  p.ssoUseStdout ??= false;
-
-  const sourceName = p.sourceProfileName;
-  if (sourceName) {
-    const chain = [...sourceChain, name];
-    const loopAt = chain.indexOf(sourceName);
-    if (loopAt >= 0) {
-      throw new ConfigError(
-        `source_profile loop in ${file.path}: ${[...chain.slice(loopAt), sourceName].join(" -> ")}`,
-      );
-    }
-    const source = resolveOne(ctx, sourceName, chain);
-    source.chainedFromProfile = p as ProfileConfig;
-    p.sourceProfile = source as ProfileConfig;
-    p.mfaProcess ??= source.mfaProcess;
-  }
-  return p;
+function sameError(a: unknown, b: unknown): boolean {
+  return a instanceof Error && b instanceof Error && a.constructor === b.constructor && a.message === b.message;
 }
 
 /**
- * Resolves profile `name`. An unknown name still inherits `[default]` (see `assertProfileExists` for the check).
+ * Resolves profile `name` (see {@link ProfileResolver.resolve}). An unknown name still inherits `[default]` (see
+ * `assertProfileExists` for the check).
  *
  * @param file the parsed config file
  * @param name the profile to resolve
@@ -261,7 +364,8 @@ function resolveOne(ctx: Context, name: string, sourceChain: readonly string[]):
  * @param options.env the environment
  * @param options.log where the settings taken from the environment and missing profiles are noted (silent when not
  *   given)
- * @throws ConfigError for malformed settings, a missing include target, or an include/source loop
+ * @throws ConfigError for malformed settings, a missing sso-session or services section, or an include/source chain
+ *   that loops or is deeper than {@link MAX_CHAIN_LINKS} links
  * @throws DurationError for an invalid TTL variable
  */
 export function resolveProfile(
@@ -269,8 +373,7 @@ export function resolveProfile(
   name: string,
   options: { flags?: ProfileFlags; env: Env; log?: Logger },
 ): ProfileConfig {
-  const ctx = { file, flags: options.flags ?? {}, env: options.env, log: options.log ?? SILENT };
-  return resolveOne(ctx, name, []) as ProfileConfig;
+  return new ProfileResolver(file, options).resolve(name);
 }
 
 /** The session reuse window from `AWS_MIN_TTL` in ms (default 5m). @throws DurationError naming AWS_MIN_TTL */

@@ -91,7 +91,19 @@ export interface ProfileConfig {
   readonly getFederationTokenDuration: number;
   /** `--stdout`: print the SSO URL instead of opening a browser. */
   readonly ssoUseStdout: boolean;
+  /**
+   * Where each duration that is not a default came from, for messages: `--duration`, `AWS_ASSUME_ROLE_TTL`,
+   * `duration_seconds at <path>:<line>`, ….
+   */
+  readonly durationSources?: { readonly [K in StsDurationField]?: string };
 }
+
+/** The profile fields holding the duration of an STS call. */
+export type StsDurationField =
+  | "assumeRoleDuration"
+  | "nonChainedGetSessionTokenDuration"
+  | "chainedGetSessionTokenDuration"
+  | "getFederationTokenDuration";
 
 /** Whether this profile is the source of another one in the chain being built. */
 export function isChained(p: ProfileConfig): boolean {
@@ -131,4 +143,9 @@ export function hasCredentialProcess(p: ProfileConfig): boolean {
 /** The GetSessionToken duration: the chained one when this profile sources another, else the non-chained one. */
 export function getSessionTokenDuration(p: ProfileConfig): number {
   return isChained(p) ? p.chainedGetSessionTokenDuration : p.nonChainedGetSessionTokenDuration;
+}
+
+/** Where {@link getSessionTokenDuration}'s value came from, or undefined for the default. */
+export function getSessionTokenDurationSource(p: ProfileConfig): string | undefined {
+  return p.durationSources?.[isChained(p) ? "chainedGetSessionTokenDuration" : "nonChainedGetSessionTokenDuration"];
 }

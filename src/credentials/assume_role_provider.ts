@@ -12,6 +12,7 @@ import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import type { Credentials } from "../core/credentials.ts";
 import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
+import { stsDurationSeconds } from "./sts_duration.ts";
 
 /** Options of {@link AssumeRoleProvider}. */
 export interface AssumeRoleProviderOptions {
@@ -36,12 +37,13 @@ export function defaultRoleSessionName(now: Date): string {
 /**
  * The AssumeRole request for `profile` (without TokenCode, which is asked for only when the call is made).
  * The profile given is the effective one: `mfaSerial` already cleared for chained MFA, the duration already capped.
+ * @throws DurationError when the duration is outside AssumeRole's range
  */
 export function assumeRoleInput(profile: ProfileConfig, now: Date): AssumeRoleCommandInput {
   const input: AssumeRoleCommandInput = {
     RoleArn: profile.roleArn,
     RoleSessionName: profile.roleSessionName || defaultRoleSessionName(now),
-    DurationSeconds: Math.floor(profile.assumeRoleDuration / 1000),
+    DurationSeconds: assumeRoleDurationSeconds(profile),
   };
   if (profile.externalId) input.ExternalId = profile.externalId;
   if (profile.mfaSerial) input.SerialNumber = profile.mfaSerial;
@@ -51,6 +53,15 @@ export function assumeRoleInput(profile: ProfileConfig, now: Date): AssumeRoleCo
   if (profile.transitiveSessionTags?.length) input.TransitiveTagKeys = [...profile.transitiveSessionTags];
   if (profile.sourceIdentity) input.SourceIdentity = profile.sourceIdentity;
   return input;
+}
+
+/** AssumeRole's `DurationSeconds` for `profile`. @throws DurationError naming the profile, value, source and range */
+function assumeRoleDurationSeconds(profile: ProfileConfig): number {
+  return stsDurationSeconds(profile.assumeRoleDuration, {
+    call: "sts:AssumeRole",
+    profile: profile.profileName,
+    source: profile.durationSources?.assumeRoleDuration,
+  });
 }
 
 /** Assumes the profile's `role_arn` with the source provider's credentials. */
@@ -65,8 +76,10 @@ export class AssumeRoleProvider implements CredentialsProvider {
   /**
    * @param profile the effective profile: `role_arn`, durations, tags, `mfa_serial` as it should be sent
    * @param source the credentials to call with (stored keys, a session token or another role)
+   * @throws DurationError when the duration is outside AssumeRole's range (before anything is called)
    */
   constructor(profile: ProfileConfig, source: CredentialsProvider, options: AssumeRoleProviderOptions) {
+    assumeRoleDurationSeconds(profile);
     this.profile = profile;
     this.source = source;
     this.#options = options;

@@ -13,6 +13,7 @@ import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "./provider.ts";
 import { callerArn, iamUserName } from "../aws/iam_client.ts";
+import { stsDurationSeconds } from "./sts_duration.ts";
 
 /** GetFederationToken's limit on `Name`. */
 export const MAX_FEDERATED_NAME_LENGTH = 32;
@@ -81,16 +82,24 @@ export class FederationTokenProvider implements CredentialsProvider {
   readonly duration: number;
   readonly description: string;
   #options: FederationTokenProviderOptions;
+  #durationSeconds: number;
 
   /**
    * @param profile the profile (region, endpoints)
    * @param source the IAM user's long-term keys
+   * @throws DurationError when the duration is outside GetFederationToken's range (before anything is called)
    */
   constructor(profile: ProfileConfig, source: CredentialsProvider, options: FederationTokenProviderOptions) {
     this.profile = profile;
     this.source = source;
     this.duration = options.duration;
     this.#options = options;
+    const fromProfile = options.duration === profile.getFederationTokenDuration;
+    this.#durationSeconds = stsDurationSeconds(options.duration, {
+      call: "sts:GetFederationToken",
+      profile: profile.profileName,
+      source: fromProfile ? profile.durationSources?.getFederationTokenDuration : undefined,
+    });
     this.description = `GetFederationToken for profile ${profile.profileName} from ${source.description}`;
   }
 
@@ -100,7 +109,7 @@ export class FederationTokenProvider implements CredentialsProvider {
     const credentials = await this.source.retrieve();
     const { env, log } = this.#options;
     const name = (await getUsernameFromSession(p, credentials, { env, log })).slice(0, MAX_FEDERATED_NAME_LENGTH);
-    const input = { Name: name, Policy: ALLOW_ALL_POLICY, DurationSeconds: Math.floor(this.duration / 1000) };
+    const input = { Name: name, Policy: ALLOW_ALL_POLICY, DurationSeconds: this.#durationSeconds };
     const creds = await callAws(p.profileName, "sts:GetFederationToken", async () => {
       const { client, sdk } = await createStsClient(p, { credentials, env, log });
       try {

@@ -7,11 +7,16 @@
 import { callAws, createStsClient, fromStsCredentials } from "../aws/clients.ts";
 import type { Env } from "../core/env.ts";
 import { formatDuration } from "../config/duration.ts";
-import type { ProfileConfig } from "../config/profile_config.ts";
+import {
+  getSessionTokenDuration,
+  getSessionTokenDurationSource,
+  type ProfileConfig,
+} from "../config/profile_config.ts";
 import { type Logger, maskSecret, SILENT } from "../core/log.ts";
 import type { Credentials } from "../core/credentials.ts";
 import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
+import { stsDurationSeconds } from "./sts_duration.ts";
 
 /** Options of {@link SessionTokenProvider}. */
 export interface SessionTokenProviderOptions {
@@ -37,16 +42,24 @@ export class SessionTokenProvider implements CredentialsProvider {
   readonly duration: number;
   readonly description: string;
   #options: SessionTokenProviderOptions;
+  #durationSeconds: number;
 
   /**
    * @param profile the profile (region, endpoint, `mfa_serial`, `mfa_process`, `--mfa-token`)
    * @param source the long-term credentials to call with
+   * @throws DurationError when the duration is outside GetSessionToken's range (before anything is called)
    */
   constructor(profile: ProfileConfig, source: CredentialsProvider, options: SessionTokenProviderOptions) {
     this.profile = profile;
     this.source = source;
     this.duration = options.duration;
     this.#options = options;
+    const fromProfile = options.duration === getSessionTokenDuration(profile);
+    this.#durationSeconds = stsDurationSeconds(options.duration, {
+      call: "sts:GetSessionToken",
+      profile: profile.profileName,
+      source: fromProfile ? getSessionTokenDurationSource(profile) : undefined,
+    });
     const mfa = profile.mfaSerial ? ` with MFA ${profile.mfaSerial}` : "";
     this.description = `GetSessionToken for profile ${profile.profileName}${mfa} from ${source.description}`;
   }
@@ -56,7 +69,7 @@ export class SessionTokenProvider implements CredentialsProvider {
     const p = this.profile;
     const credentials = await this.source.retrieve();
     const input: { DurationSeconds: number; SerialNumber?: string; TokenCode?: string } = {
-      DurationSeconds: Math.floor(this.duration / 1000),
+      DurationSeconds: this.#durationSeconds,
     };
     if (p.mfaSerial) {
       input.SerialNumber = p.mfaSerial;

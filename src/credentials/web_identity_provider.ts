@@ -16,6 +16,7 @@ import { runShellCommand, type ShellCommandResult } from "./credential_process_p
 import type { Credentials } from "../core/credentials.ts";
 import { type CredentialsProvider } from "./provider.ts";
 import { CredentialsError } from "../core/errors.ts";
+import { stsDurationSeconds } from "./sts_duration.ts";
 
 const OPERATION = "sts:AssumeRoleWithWebIdentity";
 
@@ -34,6 +35,7 @@ export { webIdentityLookup } from "./cached_provider.ts";
 /**
  * The AssumeRoleWithWebIdentity request for `profile` and `token`. ExternalId, tags and MFA are not sent: the
  * API takes none of them.
+ * @throws DurationError when the duration is outside AssumeRoleWithWebIdentity's range
  */
 export function webIdentityInput(
   profile: ProfileConfig,
@@ -42,9 +44,18 @@ export function webIdentityInput(
   return {
     RoleArn: profile.roleArn,
     RoleSessionName: profile.roleSessionName || defaultRoleSessionName(options.now),
-    DurationSeconds: Math.floor(profile.assumeRoleDuration / 1000),
+    DurationSeconds: webIdentityDurationSeconds(profile),
     WebIdentityToken: options.token,
   };
+}
+
+/** The call's `DurationSeconds`: the AssumeRole duration. @throws DurationError naming value, source and range */
+function webIdentityDurationSeconds(profile: ProfileConfig): number {
+  return stsDurationSeconds(profile.assumeRoleDuration, {
+    call: OPERATION,
+    profile: profile.profileName,
+    source: profile.durationSources?.assumeRoleDuration,
+  });
 }
 
 /** Assumes the profile's `role_arn` with a web identity token. */
@@ -54,8 +65,12 @@ export class WebIdentityProvider implements CredentialsProvider {
   readonly description: string;
   #options: WebIdentityProviderOptions;
 
-  /** @param profile the resolved profile with a role and a token source */
+  /**
+   * @param profile the resolved profile with a role and a token source
+   * @throws DurationError when the duration is outside the call's range (before the token is read)
+   */
   constructor(profile: ProfileConfig, options: WebIdentityProviderOptions) {
+    webIdentityDurationSeconds(profile);
     this.profile = profile;
     this.#options = options;
     this.description = webIdentityDescription(profile);

@@ -6,7 +6,7 @@
 
 import type { AwsConfigFile } from "../../config/config_file.ts";
 import { formatDuration } from "../../config/duration.ts";
-import { resolveProfile } from "../../config/profile.ts";
+import { ProfileResolver } from "../../config/profile.ts";
 import { listKeys } from "../../vault/keyring.ts";
 import { isSessionKey, parseSessionKey, type SessionKey, sessionTypeLabel } from "../../vault/session_keyring.ts";
 import { isOidcKey, OIDC_KEY_PREFIX } from "../../vault/oidc_keyring.ts";
@@ -36,12 +36,12 @@ function oidcLabel(startUrl: string, config: AwsConfigFile): string {
 
 /** The start URL a profile logs in with, or undefined; a profile that does not resolve is skipped, not fatal. */
 function ssoStartUrlOf(
-  config: AwsConfigFile,
+  resolver: ProfileResolver,
   profile: string,
   context: CommandContext<typeof listSpec>,
 ): string | undefined {
   try {
-    return resolveProfile(config, profile, { env: context.env, log: context.log }).ssoStartUrl;
+    return resolver.resolveOwn(profile).ssoStartUrl;
   } catch (e) {
     context.log.debug(`list: cannot resolve profile ${profile}: ${(e as Error).message}`);
     return undefined;
@@ -79,21 +79,29 @@ export async function run(context: CommandContext<typeof listSpec>): Promise<num
   const rows: string[][] = [["Profile", "Credentials", "Sessions"], ["=======", "===========", "========"]];
   const shownSessions = new Set<SessionKey>();
   const shownTokens = new Set<string>();
+  // Resolving every profile only matters for matching SSO tokens to profiles: skip it when there are none. One
+  // resolver for all of them reads each chain once (linear in the file, however deep the chains).
+  const resolver = oidcUrls.length > 0
+    ? new ProfileResolver(config, { env: context.env, log: context.log })
+    : undefined;
+  const tokenUrls = new Set(oidcUrls);
+  const credentialSet = new Set(credentialNames);
+  const sessionsByProfile = Map.groupBy(sessions, (s) => s.profileName);
   for (const profile of profiles) {
     const labels: string[] = [];
-    // Resolving every profile only matters for matching SSO tokens to profiles: skip it when there are none.
-    const startUrl = oidcUrls.length > 0 ? ssoStartUrlOf(config, profile, context) : undefined;
-    if (startUrl && oidcUrls.includes(startUrl)) {
+    const startUrl = resolver ? ssoStartUrlOf(resolver, profile, context) : undefined;
+    if (startUrl && tokenUrls.has(startUrl)) {
       labels.push(oidcLabel(startUrl, config));
       shownTokens.add(startUrl);
     }
-    for (const s of sessions.filter((s) => s.profileName === profile)) {
+    for (const s of sessionsByProfile.get(profile) ?? []) {
       labels.push(sessionLabel(s, now));
       shownSessions.add(s);
     }
-    rows.push([profile, credentialNames.includes(profile) ? profile : "-", labels.join(", ") || "-"]);
+    rows.push([profile, credentialSet.has(profile) ? profile : "-", labels.join(", ") || "-"]);
   }
-  for (const c of credentialNames.filter((c) => !profiles.includes(c))) rows.push(["-", c, "-"]);
+  const profileSet = new Set(profiles);
+  for (const c of credentialNames.filter((c) => !profileSet.has(c))) rows.push(["-", c, "-"]);
   for (const url of oidcUrls.filter((u) => !shownTokens.has(u))) rows.push(["-", "-", oidcLabel(url, config)]);
   for (const s of sessions.filter((s) => !shownSessions.has(s))) rows.push(["-", "-", sessionLabel(s, now)]);
   context.out.stdout(formatTable(rows));

@@ -36,6 +36,8 @@ async function answer(dispatch: Dispatch, state: FakeState, closing: AbortSignal
     reply = dispatch.fail(new AwsError("Throttling", "Rate exceeded"));
   } else if (fault?.kind === "server-error") {
     reply = dispatch.fail(new AwsError("InternalFailure", "An internal error has occurred", { status: 500 }));
+  } else if (fault?.kind === "garbage") {
+    reply = { status: fault.status ?? 200, body: "<<< not an AWS answer", contentType: "text/xml" };
   } else {
     if (fault?.kind === "slow") await sleep(fault.delayMs ?? 1000, closing);
     try {

@@ -55,10 +55,15 @@ export interface RecordedCall {
 export interface Fault {
   /** Only requests for this action; default: any action. */
   action?: string;
-  /** `throttle`: 400 Throttling; `server-error`: 500 InternalFailure; `slow`: wait `delayMs`, then answer normally. */
-  kind: "throttle" | "server-error" | "slow";
+  /**
+   * `throttle`: 400 Throttling; `server-error`: 500 InternalFailure; `slow`: wait `delayMs`, then answer normally;
+   * `garbage`: answer `status` with a body that is no AWS protocol's (what a misbehaving proxy might send).
+   */
+  kind: "throttle" | "server-error" | "slow" | "garbage";
   /** How many requests it affects; default 1. */
   times?: number;
   /** Delay for `slow`, in milliseconds; default 1000. */
   delayMs?: number;
+  /** HTTP status for `garbage`; default 200. */
+  status?: number;
 }
