@@ -92,6 +92,12 @@ Deno.test("cli: a duration outside AWS's range is refused in one line before any
       { AWS_VAULT_DURATION: "-1h" },
       '$AWS_VAULT_DURATION: invalid duration "-1h": must not be negative, try --help',
     ],
+    [
+      ["work"],
+      { AWS_VAULT_DURATION: "10m" },
+      `export: profile work: sts:GetSessionToken duration 10m0s (from --duration or AWS_VAULT_DURATION) is out of ` +
+      `range: ${GST}`,
+    ],
   ];
   for (const [args, extra, message] of cases) {
     const r = await runCli(["export", ...args], { env: { ...t.env, ...extra } });

@@ -155,10 +155,12 @@ export class ProfileResolver {
         set(p, "region", flags.region);
         set(p, "mfaToken", flags.mfaToken);
         set(p, "mfaPromptMethod", flags.mfaPromptMethod);
-        setDuration(p, "assumeRoleDuration", flags.duration, "--duration");
-        setDuration(p, "nonChainedGetSessionTokenDuration", flags.duration, "--duration");
-        setDuration(p, "chainedGetSessionTokenDuration", flags.duration, "--duration");
-        setDuration(p, "getFederationTokenDuration", flags.federationDuration, "--duration");
+        // The parser folds AWS_VAULT_DURATION into the flag; when it is set, the value may have come from either.
+        const flag = this.#ctx.env.get("AWS_VAULT_DURATION") ? "--duration or AWS_VAULT_DURATION" : "--duration";
+        setDuration(p, "assumeRoleDuration", flags.duration, flag);
+        setDuration(p, "nonChainedGetSessionTokenDuration", flags.duration, flag);
+        setDuration(p, "chainedGetSessionTokenDuration", flags.duration, flag);
+        setDuration(p, "getFederationTokenDuration", flags.federationDuration, flag);
         set(p, "ssoUseStdout", flags.ssoUseStdout || undefined);
         applyEnv(p, { ...this.#ctx, log }, { isTarget: role === TARGET });
         seed = { fields: p, lines };
