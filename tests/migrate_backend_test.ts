@@ -170,6 +170,30 @@ Deno.test("a copy that does not verify is undone: the previous destination item 
   assert.ok(!b.items.has("new"), "the unverified copy is removed");
 });
 
+Deno.test("copies get the flags add sets for long-term credentials, whatever the source reported", async () => {
+  // wincred and the keychain do not store the flags and report false; the keychain would then trust the program.
+  const a = new TestKeyring();
+  a.put("dev", JSON.stringify({ AccessKeyID: "AKIADEV", SecretAccessKey: "s" }));
+  const b = new TestKeyring();
+  await migrate({ a, b }, {});
+  const copy = b.items.get("dev")!;
+  assert.equal(copy.keychainNotTrustApplication, true);
+  assert.equal(copy.keychainNotSynchronizable, false);
+  assert.equal(copy.label, "aws-vault (dev)", "an empty label becomes add's");
+  assert.deepEqual(copy.data, a.items.get("dev")!.data);
+  // A restored destination item is a credential too.
+  const c = new TestKeyring();
+  c.put("dev", JSON.stringify({ AccessKeyID: "AKIAOLD", SecretAccessKey: "o" }));
+  c.items.set("dev", { ...c.items.get("dev")!, label: "old label" });
+  c.damageSet.add("dev");
+  const r = await migrate({ a, b: c }, { overwrite: true });
+  assert.match(r.stdout, /credential mismatch; the destination's previous credentials were restored/);
+  const restored = c.items.get("dev")!;
+  assert.equal(restored.keychainNotTrustApplication, true);
+  assert.equal(restored.label, "old label");
+  assert.equal((await new CredentialKeyring(c).get("dev")).accessKeyId, "AKIAOLD");
+});
+
 Deno.test("a source entry that holds no credentials is reported and left alone", async () => {
   const a = await memoryStore(["dev"]);
   a.put("email", "hunter2");

@@ -5,8 +5,9 @@
  *
  * Compatible with aws-vault's items: generic passwords in `<name>.keychain` (macOS stores `<name>.keychain-db`),
  * service `aws-vault`, account = key, label/description from the item, data = the item's raw data (not the item
- * JSON). Credentials get an empty trusted-application list (macOS asks on every read); sessions and OIDC tokens
- * trust the creating application.
+ * JSON). Which applications a new item trusts is {@link trustsCreator}: long-term credentials trust none (macOS asks
+ * on every read), sessions and OIDC tokens trust the creating application only when that application is a compiled
+ * aws-vault binary, never the generic `deno` interpreter.
  * @module
  */
 
@@ -40,8 +41,43 @@ export interface KeychainRecord {
 
 /** An item to add. */
 export interface KeychainNewItem extends KeychainQuery, KeychainRecord {
-  /** True: the creating application is trusted (NULL trusted list). False: empty trusted list, every read prompts. */
+  /**
+   * True: the creating application is trusted (`SecAccessCreate` with a NULL trusted list), it reads without a
+   * prompt. False: an empty trusted list, every read by any application prompts. See {@link trustsCreator}.
+   */
   trustApplication: boolean;
+}
+
+/**
+ * How this process runs, which decides what "the creating application" is to the keychain (the executable):
+ * `compiled`, a `deno compile` binary, is aws-vault itself; `interpreter`, `deno run` of the source or the bundle (the
+ * installed launcher), is the generic `deno` binary that runs any script.
+ */
+export type KeychainRunMode = "compiled" | "interpreter";
+
+/**
+ * The run mode of this process: a `deno compile` binary's entry module lives under a virtual `deno-compile-<name>`
+ * directory (as `selfCommand` in `server/ec2_proxy.ts` also relies on). Anything else is `interpreter`, the safe side.
+ */
+export function keychainRunMode(mainModule: string = Deno.mainModule): KeychainRunMode {
+  return /[\\/]deno-compile-/.test(mainModule) ? "compiled" : "interpreter";
+}
+
+/**
+ * Whether a new item trusts the creating application (NULL trusted list) instead of none (empty list, always ask).
+ *
+ * - Long-term credentials (`keychainNotTrustApplication`, set by `add`, `rotate` and `migrate-backend`): never, as
+ *   aws-vault does.
+ * - Sessions and OIDC tokens: as aws-vault (`KeychainTrustApplication`) only in a compiled binary, where the trusted
+ *   application is that binary. Under `deno run` the creating application is the `deno` executable, and trusting it
+ *   would let every Deno script with `--allow-ffi` read the SSO refresh token and the sessions without a prompt; so
+ *   they trust nobody there and each read asks (more prompts, the price of running through `deno`).
+ */
+export function trustsCreator(
+  item: Pick<VaultItem, "keychainNotTrustApplication">,
+  mode: KeychainRunMode,
+): boolean {
+  return !item.keychainNotTrustApplication && mode === "compiled";
 }
 
 /** The native keychain operations the keyring needs; async because reads and creation can wait on a user prompt. */
@@ -82,7 +118,8 @@ const STATUS_TEXT: Record<number, string> = {
   [OS_STATUS.writePermission]: "no write permission for the keychain file",
   [OS_STATUS.userCanceled]: "the keychain prompt was cancelled",
   [OS_STATUS.notAvailable]: "no keychain is available",
-  [OS_STATUS.authFailed]: "wrong keychain password",
+  // The legacy file keychain also answers errSecAuthFailed when the user clicks Deny in an access dialog.
+  [OS_STATUS.authFailed]: "the keychain refused access: wrong password, or access was denied in the dialog",
   [OS_STATUS.noSuchKeychain]: "the keychain does not exist",
   [OS_STATUS.invalidKeychain]: "the keychain file is not a valid keychain",
   [OS_STATUS.duplicateItem]: "the item already exists",
@@ -106,6 +143,8 @@ export interface KeychainKeyringOptions {
   name?: string;
   /** The native layer: `nativeKeychainApi()` from `keychain_ffi.ts`, or a test double. */
   api: KeychainApi;
+  /** Decides which new items trust the creating application ({@link trustsCreator}); default {@link keychainRunMode}. */
+  runMode?: KeychainRunMode;
 }
 
 /** Whether this OS has the macOS keychain (the backend list offers `keychain` only there). */
@@ -119,6 +158,8 @@ export class KeychainKeyring implements Keyring {
   readonly backend = "keychain";
   /** The keychain path handed to Security.framework, e.g. `aws-vault.keychain`. */
   readonly path: string;
+  /** How this process runs, for {@link trustsCreator}. */
+  readonly runMode: KeychainRunMode;
   #api: KeychainApi;
 
   constructor(options: KeychainKeyringOptions) {
@@ -126,6 +167,7 @@ export class KeychainKeyring implements Keyring {
     if (name.includes("\0")) throw new VaultError("keychain name must not contain NUL characters");
     this.path = `${name}.keychain`;
     this.#api = options.api;
+    this.runMode = options.runMode ?? keychainRunMode();
   }
 
   #query(key: string): KeychainQuery {
@@ -152,15 +194,15 @@ export class KeychainKeyring implements Keyring {
 
   /**
    * Stores the item, creating the keychain first if needed (macOS asks for its new password). An existing item is
-   * updated in place: its access control was set when it was created for the same kind of key, and an update
-   * cannot lose the old item the way delete-then-add could.
+   * updated in place, as aws-vault does: its access control was set when it was created for the same kind of key
+   * (changing it would ask the user again), and an update cannot lose the old item the way delete-then-add could.
    */
   async set(item: VaultItem): Promise<void> {
     const query = this.#query(item.key);
     if (!(await this.#api.exists(this.path))) await this.#api.create(this.path);
     const record = { label: item.label, description: item.description, data: item.data };
-    // aws-vault runs with KeychainTrustApplication=true, so only the item's own flag decides.
-    const added = await this.#api.add({ ...query, ...record, trustApplication: !item.keychainNotTrustApplication });
+    const trustApplication = trustsCreator(item, this.runMode);
+    const added = await this.#api.add({ ...query, ...record, trustApplication });
     if (!added) await this.#api.update(query, record);
   }
 

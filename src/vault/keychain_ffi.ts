@@ -23,11 +23,16 @@ import {
 import { CF_PATH, CF_STRING_ENCODING_UTF8, CF_SYMBOLS, SECURITY_PATH, SECURITY_SYMBOLS } from "./keychain_symbols.ts";
 
 type Ptr = Deno.PointerObject;
-type SecKey = { [K in keyof typeof SECURITY_SYMBOLS]: K extends `kSec${string}` ? K : never }[
+/** The names of the `kSec*` constants. */
+export type SecKey = { [K in keyof typeof SECURITY_SYMBOLS]: K extends `kSec${string}` ? K : never }[
   keyof typeof SECURITY_SYMBOLS
 ];
 
-interface Native {
+/**
+ * The opened libraries as {@link nativeKeychainApi} uses them: the symbols (nonblocking ones return Promises), the
+ * `kSec*` constants and `kCFBooleanTrue` already dereferenced, and the CF type ids. Tests pass a double.
+ */
+export interface KeychainNative {
   cf: Deno.DynamicLibrary<typeof CF_SYMBOLS>["symbols"];
   sec: Deno.DynamicLibrary<typeof SECURITY_SYMBOLS>["symbols"];
   k: Record<SecKey, Ptr>;
@@ -37,6 +42,7 @@ interface Native {
   arrayType: bigint;
   dictType: bigint;
 }
+type Native = KeychainNative;
 
 let loaded: Native | undefined;
 
@@ -75,11 +81,19 @@ export function pointerArray(pointers: readonly Deno.PointerValue[]): BigUint64A
   return new BigUint64Array(pointers.map((p) => BigInt(Deno.UnsafePointer.value(p))));
 }
 
-/** Owns the CF objects one operation creates and releases them all, newest first. */
+/**
+ * Owns the CF objects one operation creates and releases them all, newest first. It also holds the buffers handed to
+ * nonblocking calls, so they stay reachable until the operation (and so every call's Promise) has settled.
+ */
 class Scope {
   #refs: Ptr[] = [];
+  #buffers: BufferSource[] = [];
   constructor(readonly n: Native) {}
 
+  buffer<T extends BufferSource>(b: T): T {
+    this.#buffers.push(b);
+    return b;
+  }
   own(p: Deno.PointerValue, what: string): Ptr {
     if (!p) throw new VaultError(`macOS keychain: ${what} returned NULL`);
     this.#refs.push(p);
@@ -124,11 +138,12 @@ class Scope {
   release(): void {
     for (const p of this.#refs.reverse()) this.n.cf.CFRelease(p);
     this.#refs = [];
+    this.#buffers = [];
   }
 }
 
-async function withScope<T>(body: (s: Scope, n: Native) => Promise<T> | T): Promise<T> {
-  const n = native();
+async function withScope<T>(load: () => Native, body: (s: Scope, n: Native) => Promise<T>): Promise<T> {
+  const n = load();
   const scope = new Scope(n);
   try {
     return await body(scope, n);
@@ -159,20 +174,22 @@ function readString(s: Scope, value: Deno.PointerValue): string {
   return fromUtf8.decode(copyBytes(s.n, ext));
 }
 
-function openKeychain(s: Scope, path: string): Ptr {
-  const out = new BigUint64Array(1);
-  check("SecKeychainOpen", s.n.sec.SecKeychainOpen(utf8.encode(path + "\0"), out));
+/** `SecKeychainOpen` (nonblocking: it can wait on the keychain's lock while another dialog is up). */
+async function openKeychain(s: Scope, path: string): Promise<Ptr> {
+  const out = s.buffer(new BigUint64Array(1));
+  check("SecKeychainOpen", await s.n.sec.SecKeychainOpen(s.buffer(utf8.encode(path + "\0")), out));
   return s.ownOut(out, "SecKeychainOpen");
 }
 
 /** Query entries shared by every item operation: class, service, account, restricted to our keychain. */
-function itemQuery(s: Scope, q: KeychainQuery): [Ptr, Ptr][] {
+async function itemQuery(s: Scope, q: KeychainQuery): Promise<[Ptr, Ptr][]> {
   const { k } = s.n;
+  const keychain = await openKeychain(s, q.keychain);
   return [
     [k.kSecClass, k.kSecClassGenericPassword],
     [k.kSecAttrService, s.string(q.service)],
     [k.kSecAttrAccount, s.string(q.account)],
-    [k.kSecMatchSearchList, s.array([openKeychain(s, q.keychain)])],
+    [k.kSecMatchSearchList, s.array([keychain])],
   ];
 }
 
@@ -184,36 +201,40 @@ function recordEntries(s: Scope, r: KeychainRecord): [Ptr, Ptr][] {
   return entries;
 }
 
-/** The {@link KeychainApi} over Security.framework. Loads the frameworks on first use; throws off macOS. */
-export function nativeKeychainApi(): KeychainApi {
+/**
+ * The {@link KeychainApi} over Security.framework. Loads the frameworks on first use; throws off macOS. Every
+ * Security call is awaited (all are declared nonblocking); CoreFoundation calls are synchronous and never wait.
+ * @param load the libraries; a test double in tests
+ */
+export function nativeKeychainApi(load: () => KeychainNative = native): KeychainApi {
   return {
     exists: (keychain) =>
-      withScope((s, n) => {
-        const status = n.sec.SecKeychainGetStatus(openKeychain(s, keychain), new Uint32Array(1));
+      withScope(load, async (s, n) => {
+        const kc = await openKeychain(s, keychain);
+        const status = await n.sec.SecKeychainGetStatus(kc, s.buffer(new Uint32Array(1)));
         if (status === OS_STATUS.noSuchKeychain) return false;
         check("SecKeychainGetStatus", status);
         return true;
       }),
     create: (keychain) =>
-      withScope(async (s, n) => {
-        const path = utf8.encode(keychain + "\0");
-        const out = new BigUint64Array(1);
+      withScope(load, async (s, n) => {
+        const path = s.buffer(utf8.encode(keychain + "\0"));
+        const out = s.buffer(new BigUint64Array(1));
         // promptUser=1 and no initial access: macOS asks for the new keychain's password, as aws-vault does.
         const status = await n.sec.SecKeychainCreate(path, 0, null, 1, null, out);
         if (out[0] !== 0n) s.ownOut(out, "SecKeychainCreate");
         check("SecKeychainCreate", status);
-        void path;
       }),
     find: (q) =>
-      withScope(async (s, n) => {
+      withScope(load, async (s, n) => {
         const { k } = n;
         const query = s.dict([
-          ...itemQuery(s, q),
+          ...await itemQuery(s, q),
           [k.kSecMatchLimit, k.kSecMatchLimitOne],
           [k.kSecReturnAttributes, n.cfTrue],
           [k.kSecReturnData, n.cfTrue],
         ]);
-        const out = new BigUint64Array(1);
+        const out = s.buffer(new BigUint64Array(1));
         const status = await n.sec.SecItemCopyMatching(query, out);
         if (status === OS_STATUS.itemNotFound) return undefined;
         check("SecItemCopyMatching", status);
@@ -227,19 +248,21 @@ export function nativeKeychainApi(): KeychainApi {
         };
       }),
     add: (item) =>
-      withScope(async (s, n) => {
+      withScope(load, async (s, n) => {
         const { k } = n;
-        const out = new BigUint64Array(1);
-        // NULL trusted list = the calling application; an empty CFArray = nobody (prompt on every read).
+        const out = s.buffer(new BigUint64Array(1));
+        // NULL trusted list = the calling application (trustsCreator decided it may be); an empty CFArray = nobody,
+        // every read asks. The descriptor is what the access dialog names.
         const trusted = item.trustApplication ? null : s.array([]);
-        check("SecAccessCreate", n.sec.SecAccessCreate(s.string(item.label), trusted, out));
+        check("SecAccessCreate", await n.sec.SecAccessCreate(s.string(item.label), trusted, out));
         const access = s.ownOut(out, "SecAccessCreate");
+        const keychain = await openKeychain(s, item.keychain);
         const attributes = s.dict([
           [k.kSecClass, k.kSecClassGenericPassword],
           [k.kSecAttrService, s.string(item.service)],
           [k.kSecAttrAccount, s.string(item.account)],
           ...recordEntries(s, item),
-          [k.kSecUseKeychain, openKeychain(s, item.keychain)],
+          [k.kSecUseKeychain, keychain],
           [k.kSecAttrAccess, access],
         ]);
         const status = await n.sec.SecItemAdd(attributes, null);
@@ -248,27 +271,29 @@ export function nativeKeychainApi(): KeychainApi {
         return true;
       }),
     update: (q, record) =>
-      withScope(async (s, n) => {
-        check("SecItemUpdate", await n.sec.SecItemUpdate(s.dict(itemQuery(s, q)), s.dict(recordEntries(s, record))));
+      withScope(load, async (s, n) => {
+        const query = s.dict(await itemQuery(s, q));
+        check("SecItemUpdate", await n.sec.SecItemUpdate(query, s.dict(recordEntries(s, record))));
       }),
     delete: (q) =>
-      withScope(async (s, n) => {
-        const status = await n.sec.SecItemDelete(s.dict(itemQuery(s, q)));
+      withScope(load, async (s, n) => {
+        const status = await n.sec.SecItemDelete(s.dict(await itemQuery(s, q)));
         if (status === OS_STATUS.itemNotFound) return false;
         check("SecItemDelete", status);
         return true;
       }),
     accounts: ({ keychain, service }) =>
-      withScope(async (s, n) => {
+      withScope(load, async (s, n) => {
         const { k, cf } = n;
+        const kc = await openKeychain(s, keychain);
         const query = s.dict([
           [k.kSecClass, k.kSecClassGenericPassword],
           [k.kSecAttrService, s.string(service)],
-          [k.kSecMatchSearchList, s.array([openKeychain(s, keychain)])],
+          [k.kSecMatchSearchList, s.array([kc])],
           [k.kSecMatchLimit, k.kSecMatchLimitAll],
           [k.kSecReturnAttributes, n.cfTrue],
         ]);
-        const out = new BigUint64Array(1);
+        const out = s.buffer(new BigUint64Array(1));
         const status = await n.sec.SecItemCopyMatching(query, out);
         if (status === OS_STATUS.itemNotFound) return [];
         check("SecItemCopyMatching", status);
@@ -290,5 +315,6 @@ export function nativeKeychainApi(): KeychainApi {
  */
 export function openKeychainKeyring(options: { name?: string } = {}): KeychainKeyring {
   if (!keychainAvailable()) throw new VaultError(`the "keychain" backend needs macOS; this system is ${Deno.build.os}`);
+  // The run mode (compiled binary or deno) is detected by KeychainKeyring: it decides what sessions and tokens trust.
   return new KeychainKeyring({ name: options.name, api: nativeKeychainApi() });
 }

@@ -45,18 +45,20 @@ export const CF_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * Security.framework functions (all return OSStatus) and the `kSec*` keys. Calls that can wait on a user prompt
- * (unlock, access confirmation, new keychain password) are nonblocking so servers keep answering meanwhile.
+ * Security.framework functions (all return OSStatus) and the `kSec*` keys. Every one is nonblocking (a worker thread,
+ * a Promise): besides the calls that wait on a user prompt (unlock, access confirmation, new keychain password), the
+ * legacy keychain serialises on a per-keychain lock, so even `SecKeychainOpen`, `SecKeychainGetStatus` and
+ * `SecAccessCreate` can wait while a dialog is up; the event loop (and the credential servers) must not stall.
  */
 export const SECURITY_SYMBOLS = {
-  SecKeychainOpen: { parameters: ["buffer", "buffer"], result: "i32" },
-  SecKeychainGetStatus: { parameters: ["pointer", "buffer"], result: "i32" },
+  SecKeychainOpen: { parameters: ["buffer", "buffer"], result: "i32", nonblocking: true },
+  SecKeychainGetStatus: { parameters: ["pointer", "buffer"], result: "i32", nonblocking: true },
   SecKeychainCreate: {
     parameters: ["buffer", "u32", "pointer", "u8", "pointer", "buffer"],
     result: "i32",
     nonblocking: true,
   },
-  SecAccessCreate: { parameters: ["pointer", "pointer", "buffer"], result: "i32" },
+  SecAccessCreate: { parameters: ["pointer", "pointer", "buffer"], result: "i32", nonblocking: true },
   SecItemAdd: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
   SecItemCopyMatching: { parameters: ["pointer", "buffer"], result: "i32", nonblocking: true },
   SecItemUpdate: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
