@@ -12,8 +12,11 @@ import {
 import {
   ADVAPI32_SYMBOLS,
   CRED_PERSIST_LOCAL_MACHINE,
+  CRED_PERSIST_NONE,
   CRED_TYPE_GENERIC,
+  CRED_TYPE_MAXIMUM,
   CREDENTIALW_SIZE,
+  type CredFunctions,
   decodeCredential,
   decodeUtf16z,
   encodeCredential,
@@ -26,6 +29,7 @@ import {
   readCredentialAt,
   readPointerAt,
   readUtf16zAt,
+  wincredApiOver,
   WincredError,
 } from "../src/vault/wincred_ffi.ts";
 
@@ -249,13 +253,14 @@ Deno.test("wincred FFI: symbol tables match the advapi32/kernel32 signatures; no
     CredDeleteW: [["buffer", "u32", "u32"], "i32"],
     CredEnumerateW: [["buffer", "u32", "buffer", "buffer"], "i32"],
     CredFree: [["pointer"], "void"],
+    CredGetSessionTypes: [["u32", "buffer"], "i32"],
     GetLastError: [[], "u32"],
   };
   assert.deepEqual(Object.keys({ ...ADVAPI32_SYMBOLS, ...KERNEL32_SYMBOLS }).sort(), Object.keys(expected).sort());
   for (const [name, [parameters, result]] of Object.entries(expected)) {
     assert.deepEqual(fn(name).parameters, parameters, name);
     assert.equal(fn(name).result, result, name);
-    assert.ok(!fn(name).nonblocking, `${name} must be synchronous so GetLastError follows it directly`);
+    assert.ok(!fn(name).nonblocking, `${name} must be synchronous (GetLastError, for the message, on the same thread)`);
   }
   for (const variadic of ["wsprintfW", "wsprintfA", "_snwprintf", "swprintf", "DbgPrint"]) {
     assert.ok(!(variadic in ADVAPI32_SYMBOLS) && !(variadic in KERNEL32_SYMBOLS), variadic);
@@ -263,6 +268,164 @@ Deno.test("wincred FFI: symbol tables match the advapi32/kernel32 signatures; no
   assert.equal(ERROR_NOT_FOUND, 1168);
   assert.equal(CRED_TYPE_GENERIC, 1);
   assert.equal(CRED_PERSIST_LOCAL_MACHINE, 2);
+  assert.equal(CRED_PERSIST_NONE, 0);
+  assert.equal(CRED_TYPE_MAXIMUM, 7);
+});
+
+/**
+ * advapi32 in JavaScript: CREDENTIALWs laid out in JS-owned memory that the real readers follow, case-insensitive
+ * targets, `prefix*` filters (a filter without `*` matches whole names), failures that return FALSE. The last-error
+ * value is whatever the test sets: the code under test must decide "not found" without it.
+ */
+function fakeCredFunctions(options: { lastError: number; sessionPersist?: number; sessionTypesFail?: boolean }) {
+  const store = new Map<string, { target: string; blob: Uint8Array }>();
+  const keep: ArrayBufferView[] = [];
+  const address = (buf: ArrayBufferView) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+  const u8 = (b: unknown): Uint8Array => {
+    assert.ok(b instanceof Uint8Array, "names and CREDENTIALWs are passed as Uint8Array");
+    return b;
+  };
+  const struct = (c: { target: string; blob: Uint8Array }) => {
+    const name = encodeUtf16z(c.target);
+    const blob = c.blob.slice();
+    const bytes = encodeCredential({
+      type: CRED_TYPE_GENERIC,
+      targetName: address(name),
+      credentialBlobSize: blob.length,
+      credentialBlob: blob.length ? address(blob) : 0n,
+      persist: CRED_PERSIST_LOCAL_MACHINE,
+    });
+    keep.push(name, blob, bytes);
+    return address(bytes);
+  };
+  const calls: string[] = [];
+  const freed: bigint[] = [];
+  const fns: CredFunctions = {
+    CredReadW(target, _type, _flags, out) {
+      calls.push("CredReadW");
+      const found = store.get(decodeUtf16z(u8(target)).toLowerCase());
+      if (!found) return 0;
+      (out as BigUint64Array)[0] = struct(found);
+      return 1;
+    },
+    CredWriteW(credential) {
+      calls.push("CredWriteW");
+      const fields = decodeCredential(u8(credential));
+      const target = readUtf16zAt(fields.targetName);
+      if (fields.credentialBlobSize > CRED_MAX_CREDENTIAL_BLOB_SIZE) return 0;
+      store.set(target.toLowerCase(), { target, blob: readBytesAt(fields.credentialBlob, fields.credentialBlobSize) });
+      return 1;
+    },
+    CredDeleteW(target) {
+      calls.push("CredDeleteW");
+      return store.delete(decodeUtf16z(u8(target)).toLowerCase()) ? 1 : 0;
+    },
+    CredEnumerateW(filter, _flags, count, out) {
+      calls.push("CredEnumerateW");
+      const f = decodeUtf16z(u8(filter)).toLowerCase();
+      const matches = [...store.values()].filter((c) =>
+        f.endsWith("*") ? c.target.toLowerCase().startsWith(f.slice(0, -1)) : c.target.toLowerCase() === f
+      );
+      if (matches.length === 0) return 0;
+      const list = new BigUint64Array(matches.map(struct));
+      keep.push(list);
+      (count as Uint32Array)[0] = matches.length;
+      (out as BigUint64Array)[0] = address(list);
+      return 1;
+    },
+    CredFree(pointer) {
+      freed.push(BigInt(Deno.UnsafePointer.value(pointer)));
+    },
+    CredGetSessionTypes(n, persists) {
+      calls.push("CredGetSessionTypes");
+      if (options.sessionTypesFail) return 0;
+      const out = persists as Uint32Array;
+      for (let i = 0; i < n; i++) out[i] = i === CRED_TYPE_GENERIC ? options.sessionPersist ?? 2 : 0;
+      return 1;
+    },
+    lastError: () => {
+      calls.push("lastError");
+      return options.lastError;
+    },
+  };
+  return { fns, store, calls, freed };
+}
+
+for (const lie of [0, ERROR_NOT_FOUND, 5]) {
+  Deno.test(`wincred FFI: "not found" is decided without GetLastError (it answers ${lie})`, () => {
+    const { fns, store, calls, freed } = fakeCredFunctions({ lastError: lie });
+    const api = wincredApiOver(fns);
+    assert.equal(api.read("aws-vault:aws-vault:missing"), undefined);
+    assert.equal(api.delete("aws-vault:aws-vault:missing"), false);
+    assert.deepEqual(api.enumerate("aws-vault:aws-vault:*"), [], "empty store lists nothing");
+    api.write("aws-vault:aws-vault:work2", bytes("x"));
+    api.write("AWS-VAULT:aws-vault:Work*x", bytes("y"));
+    // A longer name with the same prefix, or a * inside the name, does not make a missing item present.
+    assert.equal(api.read("aws-vault:aws-vault:work"), undefined);
+    assert.equal(api.delete("aws-vault:aws-vault:work"), false);
+    assert.equal(api.read("aws-vault:aws-vault:work*"), undefined);
+    assert.deepEqual(api.read("aws-vault:aws-vault:WORK2"), bytes("x"), "case-insensitive, as Windows");
+    assert.deepEqual(api.read("aws-vault:aws-vault:work*x"), bytes("y"));
+    assert.equal(api.delete("aws-vault:aws-vault:work2"), true);
+    assert.deepEqual(api.enumerate("aws-vault:aws-vault:*"), ["AWS-VAULT:aws-vault:Work*x"]);
+    assert.equal(store.size, 1);
+    assert.ok(calls.includes("CredGetSessionTypes"), "an empty enumeration is trusted only on a working store");
+    assert.ok(freed.length > 0 && freed.every((p) => p !== 0n), "every Windows buffer is freed");
+  });
+}
+
+Deno.test("wincred FFI: a present item that cannot be read or deleted fails, whatever GetLastError says", () => {
+  const { fns } = fakeCredFunctions({ lastError: ERROR_NOT_FOUND });
+  const api = wincredApiOver({ ...fns, CredReadW: () => 0, CredDeleteW: () => 0 });
+  api.write("aws-vault:aws-vault:work", bytes("x"));
+  for (const call of [() => api.read("aws-vault:aws-vault:WORK"), () => api.delete("aws-vault:aws-vault:work")]) {
+    assert.throws(call, (e) => e instanceof WincredError && e.code === ERROR_NOT_FOUND && !e.unavailable);
+  }
+});
+
+for (const broken of [{ sessionPersist: CRED_PERSIST_NONE }, { sessionTypesFail: true }]) {
+  Deno.test(
+    `wincred FFI: no credential store in this logon session is an error, not "empty" (${JSON.stringify(broken)})`,
+    () => {
+      const { fns } = fakeCredFunctions({ lastError: 1312, ...broken });
+      const api = wincredApiOver({ ...fns, CredWriteW: () => 0 });
+      const unavailable = (op: string) => (e: unknown) =>
+        e instanceof WincredError && e.unavailable && e.code === 1312 &&
+        e.message === `Windows Credential Manager is not available in this logon session: ${op} failed (error 1312)`;
+      assert.throws(() => api.read("aws-vault:aws-vault:x"), unavailable("CredReadW"));
+      assert.throws(() => api.delete("aws-vault:aws-vault:x"), unavailable("CredDeleteW"));
+      assert.throws(() => api.enumerate("aws-vault:aws-vault:*"), unavailable("CredEnumerateW"));
+      assert.throws(() => api.write("aws-vault:aws-vault:x", bytes("x")), unavailable("CredWriteW"));
+    },
+  );
+}
+
+Deno.test("wincred FFI: a failed write reads the error before wiping, and wipes the secret copy anyway", () => {
+  const { fns } = fakeCredFunctions({ lastError: 87 });
+  let seen: Uint8Array | undefined;
+  const order: string[] = [];
+  const api = wincredApiOver({
+    ...fns,
+    CredWriteW(credential) {
+      const fields = decodeCredential(credential as Uint8Array);
+      seen = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(
+        Deno.UnsafePointer.create(fields.credentialBlob)!,
+        fields.credentialBlobSize,
+      ));
+      order.push("CredWriteW");
+      return 0;
+    },
+    lastError: () => {
+      order.push(`lastError (blob ${seen![0] === 0 ? "wiped" : "intact"})`);
+      return 87;
+    },
+  });
+  assert.throws(
+    () => api.write("aws-vault:aws-vault:x", bytes("secret")),
+    (e) => e instanceof WincredError && e.message === "Windows Credential Manager: CredWriteW failed (error 87)",
+  );
+  assert.deepEqual(order, ["CredWriteW", "lastError (blob intact)"], "GetLastError comes first after the call");
+  assert.deepEqual(seen, new Uint8Array(6), "the secret copy is zeroed afterwards");
 });
 
 Deno.test("wincred: errors and the factory off Windows", { ignore: Deno.build.os === "windows" }, () => {

@@ -9,7 +9,6 @@ import { type Logger, SILENT } from "../core/log.ts";
 import { lookPath } from "./look_path.ts";
 import { execve, guardSigusr1, SIGNALS } from "./libc.ts";
 
-/** Signals passed on to the child. SIGINT is not: the terminal already sends it to the child's process group. */
 /**
  * Signals passed on to the command. INT is not: a terminal sends it to the whole process group, the command included.
  * USR1 is ignored by this process (see `guardSigusr1`).
@@ -17,6 +16,12 @@ import { execve, guardSigusr1, SIGNALS } from "./libc.ts";
 const FORWARDED: readonly Deno.Signal[] = Deno.build.os === "windows"
   ? []
   : ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGWINCH"];
+
+/**
+ * Console interrupts this process outlives while the command runs: the terminal (the Windows console) delivers them to
+ * the command too, which decides; this process then reports the command's status, as aws-vault does.
+ */
+const INTERRUPTS: readonly Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT"];
 
 /**
  * The path of the command `exec` runs, with Go's error when it cannot be found.
@@ -86,9 +91,9 @@ export async function runSubprocess(path: string, options: SubprocessOptions): P
     Deno.addSignalListener(sig, forward);
     return [sig, forward] as const;
   });
-  // Ctrl-C reaches the child from the terminal; the parent must outlive it to report its status.
+  // Ctrl-C (and Ctrl-Break) reach the child from the terminal; the parent must outlive them to report its status.
   const swallow = () => {};
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGINT", swallow);
+  for (const sig of INTERRUPTS) Deno.addSignalListener(sig, swallow);
   const stop = () => {
     try {
       child.kill("SIGTERM");
@@ -104,6 +109,6 @@ export async function runSubprocess(path: string, options: SubprocessOptions): P
   } finally {
     options.stop?.removeEventListener("abort", stop);
     for (const [sig, forward] of listeners) Deno.removeSignalListener(sig, forward);
-    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGINT", swallow);
+    for (const sig of INTERRUPTS) Deno.removeSignalListener(sig, swallow);
   }
 }

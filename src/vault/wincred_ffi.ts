@@ -14,7 +14,7 @@ import { type WincredApi, wincredAvailable, WincredKeyring } from "./wincred.ts"
 export const CRED_TYPE_GENERIC = 1;
 /** `CRED_PERSIST_LOCAL_MACHINE`: what go's wincred `NewGenericCredential` sets (survives logoff, this machine). */
 export const CRED_PERSIST_LOCAL_MACHINE = 2;
-/** `ERROR_NOT_FOUND` (GetLastError after a lookup of a missing credential). */
+/** `ERROR_NOT_FOUND` (GetLastError after a lookup of a missing credential; not relied on, see {@link wincredApiOver}). */
 export const ERROR_NOT_FOUND = 1168;
 /** `sizeof(CREDENTIALW)` on x64. */
 export const CREDENTIALW_SIZE = 80;
@@ -52,13 +52,23 @@ export interface CredentialFields {
   userName: bigint;
 }
 
-/** A Credential Manager call failed; `code` is its GetLastError value. */
+/**
+ * A Credential Manager call failed; `code` is the GetLastError value read right after it (for the message: see
+ * {@link wincredApiOver}). `unavailable`: this logon session has no credential store (CredGetSessionTypes).
+ */
 export class WincredError extends VaultError {
   /** The Win32 error code. */
   readonly code: number;
-  constructor(operation: string, code: number) {
-    super(`Windows Credential Manager: ${operation} failed (error ${code})`);
+  /** True when this logon session cannot store generic credentials at all. */
+  readonly unavailable: boolean;
+  constructor(operation: string, code: number, options?: { unavailable?: boolean }) {
+    super(
+      options?.unavailable
+        ? `Windows Credential Manager is not available in this logon session: ${operation} failed (error ${code})`
+        : `Windows Credential Manager: ${operation} failed (error ${code})`,
+    );
     this.code = code;
+    this.unavailable = options?.unavailable ?? false;
   }
 }
 
@@ -202,77 +212,150 @@ export const ADVAPI32_SYMBOLS = {
   CredDeleteW: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   CredEnumerateW: { parameters: ["buffer", "u32", "buffer", "buffer"], result: "i32" },
   CredFree: { parameters: ["pointer"], result: "void" },
+  CredGetSessionTypes: { parameters: ["u32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** kernel32.dll: the error code of the Cred* call just made. */
+/** kernel32.dll: the error code of a failed Cred* call, for the error message only (see {@link wincredApiOver}). */
 export const KERNEL32_SYMBOLS = {
   GetLastError: { parameters: [], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-let loaded:
-  | { advapi: Deno.DynamicLibrary<typeof ADVAPI32_SYMBOLS>["symbols"]; lastError: () => number }
-  | undefined;
+/** `CRED_TYPE_MAXIMUM`: the length of the array CredGetSessionTypes fills. */
+export const CRED_TYPE_MAXIMUM = 7;
+/** `CRED_PERSIST_NONE`: CredGetSessionTypes' answer for a type this logon session cannot store. */
+export const CRED_PERSIST_NONE = 0;
 
-function native() {
+/**
+ * What {@link wincredApiOver} calls: advapi32's Cred* functions and GetLastError. {@link nativeCredFunctions} gives
+ * the real ones; tests wrap them to make a call fail or the last-error value lie.
+ */
+export type CredFunctions = Deno.DynamicLibrary<typeof ADVAPI32_SYMBOLS>["symbols"] & {
+  /** GetLastError. */
+  lastError(): number;
+};
+
+let loaded: CredFunctions | undefined;
+
+/** The real advapi32/kernel32 functions, loaded on first use. @throws VaultError off Windows */
+export function nativeCredFunctions(): CredFunctions {
   if (loaded) return loaded;
   if (Deno.build.os !== "windows") throw new VaultError("Windows Credential Manager is only available on Windows");
   const advapi = Deno.dlopen("advapi32.dll", ADVAPI32_SYMBOLS).symbols;
   const kernel = Deno.dlopen("kernel32.dll", KERNEL32_SYMBOLS).symbols;
-  loaded = { advapi, lastError: () => kernel.GetLastError() };
+  loaded = { ...advapi, lastError: () => kernel.GetLastError() };
   return loaded;
 }
 
-/** Calls a Cred* function (sync, so GetLastError right after still holds its error); false means ERROR_NOT_FOUND. */
-function call(operation: string, ok: number): boolean {
-  if (ok !== 0) return true;
-  const code = native().lastError();
-  if (code === ERROR_NOT_FOUND) return false;
-  throw new WincredError(operation, code);
-}
-
 /** Frees a buffer Windows allocated, after `use` has copied what it needs out of it. */
-function withFree<T>(address: bigint, use: () => T): T {
+function withFree<T>(fns: CredFunctions, address: bigint, use: () => T): T {
   try {
     return use();
   } finally {
-    native().advapi.CredFree(Deno.UnsafePointer.create(address));
+    fns.CredFree(Deno.UnsafePointer.create(address));
   }
 }
 
-/** The {@link WincredApi} over advapi32. Loads the DLLs on first use; throws off Windows. */
-export function nativeWincredApi(): WincredApi {
+/** Target names compare case-insensitively in the Credential Manager. */
+const sameTarget = (a: string, b: string) => a.length === b.length && a.toLowerCase() === b.toLowerCase();
+
+/**
+ * The {@link WincredApi} over the given Cred* functions.
+ *
+ * Whether an item is missing is never decided from the thread's last-error value. Deno has no way to call a function
+ * and read GetLastError in one native step: the read is a second FFI call, and between the two, Deno's FFI return
+ * path, V8 and whatever JavaScript runs (an interrupt, a GC step) may make Win32 calls that overwrite it. A clobbered
+ * ERROR_NOT_FOUND would turn "no cached session yet" into a hard error, and the reverse would hide a real failure. So
+ * every decision rests on what calls *return*, which nothing can overwrite:
+ *
+ * - CredReadW/CredDeleteW failed → CredEnumerateW with the target itself as the filter (`<target>*`, the documented
+ *   prefix form). It succeeds and lists the target (compared case-insensitively, as Windows does): the item exists,
+ *   so the failure is real and is thrown. It succeeds without it: the item is absent. It fails: on a working store
+ *   that is its way of saying "nothing matches" (our arguments are valid), so the item is absent; on a logon session
+ *   without a credential set (`CredGetSessionTypes` fails or answers CRED_PERSIST_NONE for generic credentials, as
+ *   for an SSH key logon) the failure is thrown.
+ * - CredEnumerateW of the `aws-vault:aws-vault:*` filter failed → an empty list on a working store, else thrown.
+ * - CredWriteW failed → always an error.
+ *
+ * GetLastError is still read, as the first thing after the failed call, but only for the number in the message.
+ */
+export function wincredApiOver(fns: CredFunctions): WincredApi {
+  /** Target names matching `filter`, or undefined when CredEnumerateW failed. */
+  const enumerate = (filter: string): string[] | undefined => {
+    const count = new Uint32Array(1);
+    const out = new BigUint64Array(1);
+    if (fns.CredEnumerateW(encodeUtf16z(filter), 0, count, out) === 0) return undefined;
+    return withFree(fns, out[0], () => {
+      const names: string[] = [];
+      for (let i = 0; i < count[0]; i++) {
+        names.push(readUtf16zAt(readCredentialAt(readPointerAt(out[0], i)).targetName));
+      }
+      return names;
+    });
+  };
+  const storeUsable = (): boolean => {
+    const persists = new Uint32Array(CRED_TYPE_MAXIMUM);
+    return fns.CredGetSessionTypes(CRED_TYPE_MAXIMUM, persists) !== 0 &&
+      persists[CRED_TYPE_GENERIC] !== CRED_PERSIST_NONE;
+  };
+  /** After a failed CredReadW/CredDeleteW of `target`: returns when the item is absent, else throws the failure. */
+  const confirmAbsent = (operation: string, code: number, target: string): void => {
+    // A `*` inside the name would not be a wildcard there; filter on the part before it and compare whole names.
+    const star = target.indexOf("*");
+    const listed = enumerate((star < 0 ? target : target.slice(0, star)) + "*");
+    if (listed !== undefined) {
+      if (!listed.some((name) => sameTarget(name, target))) return;
+      throw new WincredError(operation, code);
+    }
+    if (storeUsable()) return;
+    throw new WincredError(operation, code, { unavailable: true });
+  };
   return {
     read(target) {
-      const { advapi } = native();
+      const name = encodeUtf16z(target);
       const out = new BigUint64Array(1);
-      if (!call("CredReadW", advapi.CredReadW(encodeUtf16z(target), CRED_TYPE_GENERIC, 0, out))) return undefined;
-      return withFree(out[0], () => {
+      if (fns.CredReadW(name, CRED_TYPE_GENERIC, 0, out) === 0) {
+        confirmAbsent("CredReadW", fns.lastError(), target);
+        return undefined;
+      }
+      return withFree(fns, out[0], () => {
         const cred = readCredentialAt(out[0]);
         return readBytesAt(cred.credentialBlob, cred.credentialBlobSize);
       });
     },
     write(target, blob) {
       const credential = genericCredential(target, blob);
-      const ok = native().advapi.CredWriteW(credential.struct, 0);
-      credential.wipe();
-      if (!call("CredWriteW", ok)) throw new WincredError("CredWriteW", ERROR_NOT_FOUND);
+      try {
+        if (fns.CredWriteW(credential.struct, 0) !== 0) return;
+        const code = fns.lastError();
+        throw new WincredError("CredWriteW", code, { unavailable: !storeUsable() });
+      } finally {
+        credential.wipe();
+      }
     },
     delete(target) {
-      return call("CredDeleteW", native().advapi.CredDeleteW(encodeUtf16z(target), CRED_TYPE_GENERIC, 0));
+      if (fns.CredDeleteW(encodeUtf16z(target), CRED_TYPE_GENERIC, 0) !== 0) return true;
+      confirmAbsent("CredDeleteW", fns.lastError(), target);
+      return false;
     },
     enumerate(filter) {
-      const { advapi } = native();
-      const count = new Uint32Array(1);
-      const out = new BigUint64Array(1);
-      if (!call("CredEnumerateW", advapi.CredEnumerateW(encodeUtf16z(filter), 0, count, out))) return [];
-      return withFree(out[0], () => {
-        const names: string[] = [];
-        for (let i = 0; i < count[0]; i++) {
-          names.push(readUtf16zAt(readCredentialAt(readPointerAt(out[0], i)).targetName));
-        }
-        return names;
-      });
+      const names = enumerate(filter);
+      if (names !== undefined) return names;
+      const code = fns.lastError();
+      if (storeUsable()) return [];
+      throw new WincredError("CredEnumerateW", code, { unavailable: true });
     },
+  };
+}
+
+/** The {@link WincredApi} over advapi32. Loads the DLLs on first use; throws off Windows. */
+export function nativeWincredApi(): WincredApi {
+  let api: WincredApi | undefined;
+  const real = () => api ??= wincredApiOver(nativeCredFunctions());
+  return {
+    read: (target) => real().read(target),
+    write: (target, blob) => real().write(target, blob),
+    delete: (target) => real().delete(target),
+    enumerate: (filter) => real().enumerate(filter),
   };
 }
 
