@@ -155,13 +155,17 @@ test("exec without a command starts cmd.exe (SHELL unset): it reads stdin, its e
     });
     assertExit(run, 5);
     assert.match(run.stdout, /vault=e key=AKIAEXECWINDOWS00001/);
-    assert.match(run.stderr, /Starting subshell cmd\.exe, use `exit` to exit the subshell/);
-    // SHELL, when set (Git Bash, MSYS), wins, as in aws-vault.
+    assert.match(run.stderr, /Starting subshell (\S*\\)?cmd\.exe, use `exit` to exit the subshell/i);
+    // SHELL, when set (Git Bash, MSYS), wins, as in aws-vault; else %COMSPEC% (the full path), not a PATH lookup.
     const script = await writeScript(sb.home, "shell.ts", "console.log('my shell'); Deno.exit(4);\n");
     const cmd = await writeScript(sb.home, "myshell.cmd", `@"${denoScript(script).join('" "')}"\r\n`);
     const custom = await awsVault(sb, ["exec", "--no-session", "e"], { env: { SHELL: cmd } });
     assertExit(custom, 4);
     assert.match(custom.stdout, /my shell/);
+    const comspec = await awsVault(sb, ["--debug", "exec", "--no-session", "e"], { env: { ComSpec: cmd } });
+    assertExit(comspec, 4);
+    assert.match(comspec.stdout, /my shell/);
+    assert.ok(comspec.stderr.includes(`Starting subshell ${cmd},`), comspec.stderr);
   });
 });
 

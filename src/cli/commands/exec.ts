@@ -43,8 +43,16 @@ function validate(context: ExecContext): void {
   }
 }
 
+/**
+ * The shell `exec` starts without a command: `$SHELL` (Git Bash and MSYS set it on Windows), else on Windows
+ * `%COMSPEC%`, the full path of the system's cmd.exe (aws-vault looks `cmd.exe` up on PATH, where a folder earlier in
+ * PATH could hold another), else `/bin/sh`.
+ */
 function defaultShell(context: ExecContext): string {
-  return context.env.get("SHELL") || (Deno.build.os === "windows" ? "cmd.exe" : "/bin/sh");
+  const shell = context.env.get("SHELL");
+  if (shell) return shell;
+  if (Deno.build.os === "windows") return context.env.get("COMSPEC") || "cmd.exe";
+  return "/bin/sh";
 }
 
 /** Runs `exec`. */
