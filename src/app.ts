@@ -10,11 +10,11 @@ import { debugLogger, SILENT } from "./core/log.ts";
 import { VERSION_TEXT } from "./core/version.ts";
 import type { Terminal } from "./os/terminal.ts";
 import type { Prompter } from "./prompt/prompter.ts";
-import { PROMPT_DRIVERS, validatePromptDriver } from "./prompt/drivers.ts";
-import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "./vault/backends.ts";
+import { availablePromptDrivers, PROMPT_DRIVERS, validatePromptDriver } from "./prompt/drivers.ts";
+import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND, offeredBackends } from "./vault/backends.ts";
 import type { Output } from "./cli/command.ts";
 import { COMMANDS } from "./cli/commands/table.ts";
-import { globalFlags, globalOptionsFrom } from "./cli/global.ts";
+import { type GlobalFlags, globalFlags, globalOptionsFrom } from "./cli/global.ts";
 import { parseCommandLine, readFlags } from "./cli/parser.ts";
 import type { AppSpec } from "./cli/spec.ts";
 
@@ -25,13 +25,28 @@ export const APP_GLOBAL_FLAGS = globalFlags({
   prompts: PROMPT_DRIVERS,
 });
 
-/** The command-line description of the whole program, with the backends and prompts this machine has. */
-export function appSpec(): AppSpec {
+/**
+ * The global flags offering only what is usable with `env`: the prompt drivers `--prompt` validation accepts (their
+ * program is on `$PATH`) and the backends that can work here (secret-service only with a D-Bus session).
+ */
+export function appGlobalFlags(env: Env): GlobalFlags {
+  return globalFlags({
+    backends: offeredBackends({ env }),
+    defaultBackend: DEFAULT_BACKEND,
+    prompts: availablePromptDrivers({ path: env.get("PATH") }),
+  });
+}
+
+/**
+ * The command-line description of the whole program.
+ * @param flags the global flags (default {@link APP_GLOBAL_FLAGS}; `runCli` passes {@link appGlobalFlags})
+ */
+export function appSpec(flags: GlobalFlags = APP_GLOBAL_FLAGS): AppSpec {
   return {
     name: "aws-vault",
     help: "A vault for securely storing and accessing AWS credentials in development environments.",
     version: VERSION_TEXT,
-    flags: APP_GLOBAL_FLAGS,
+    flags,
     commands: COMMANDS.map((c) => c.spec),
   };
 }
@@ -65,7 +80,8 @@ export interface CliOptions {
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const { env, out } = options;
-  const app = appSpec();
+  const globalSpecs = appGlobalFlags(env);
+  const app = appSpec(globalSpecs);
   const result = parseCommandLine(argv, { app, env });
   if (result.kind !== "run") {
     // Help and completion text is made by modules loaded only for them.
@@ -85,7 +101,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     else out.stdout(text);
     return 0;
   }
-  const global = globalOptionsFrom(readFlags(APP_GLOBAL_FLAGS, result.line));
+  const global = globalOptionsFrom(readFlags(globalSpecs, result.line));
   const log = global.debug ? debugLogger(out.stderr, { now: options.now }) : SILENT;
   log.debug(`aws-vault ${VERSION_TEXT}`);
   // Every spec in the app comes from COMMANDS, so this finds one.

@@ -129,7 +129,7 @@ Deno.test("bools: --no-<name>, --name=true|false, bad values", () => {
   assert.equal(run(["--debug=true", "ls"]).flags.debug, true);
   assert.equal(run(["--debug=0", "ls"]).flags.debug, false);
   fails(["--debug=nope", "ls"], '--debug: invalid boolean "nope" (use true or false)');
-  fails(["exec", "--no-region", "p"], "unknown long flag '--no-region'");
+  assert.throws(() => run(["exec", "--no-region", "p"]), /unknown long flag '--no-region', did you mean/);
 });
 
 Deno.test("enum flags reject unknown values with kingpin's message", () => {

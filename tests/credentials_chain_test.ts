@@ -162,7 +162,9 @@ region = eu-west-1
   assert.equal(shape(await build(text, "alias", { noSession: true })), "keys(jonsmith)");
   await assert.rejects(
     build(text, "nothing"),
-    (e) => e instanceof CredentialsError && e.message === "profile nothing: credentials missing",
+    (e) =>
+      e instanceof CredentialsError &&
+      e.message.startsWith("profile nothing: no credentials: no keys are stored for it"),
   );
 });
 

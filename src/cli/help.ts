@@ -61,7 +61,7 @@ export function manPage(app: AppSpec): string {
   const flagLines = (flags: readonly FlagSpec[]) =>
     flags.filter((f) => !f.hidden).flatMap((f) => {
       const value = f.kind === "bool" ? "" : `=${placeholder(f)}`;
-      return [".TP", `\\fB${f.short ? `-${f.short}, ` : ""}--${f.name}${value}\\fR`, esc(f.help)];
+      return [".TP", `\\fB${f.short ? `-${f.short}, ` : ""}--${f.name}${value}\\fR`, esc(flagHelp(f))];
     });
   const out = [
     `.TH ${app.name} 1 ${app.version} ""`,
@@ -110,8 +110,23 @@ function flagRows(flags: readonly FlagSpec[]): [string, string][] {
     let left = `--${negatable ? "[no-]" : ""}${flag.name}`;
     if (flag.kind !== "bool") left += `=${placeholder(flag)}`;
     left = flag.short ? `-${flag.short}, ${left}` : haveShort ? `    ${left}` : left;
-    return [left, flag.env ? `${flag.help} ($${flag.env})` : flag.help];
+    return [left, flagHelp(flag)];
   });
+}
+
+/**
+ * A flag's help line: its text, then for an enum the accepted values and the default (`(env, json; default env)`),
+ * then the env var it is read from.
+ */
+function flagHelp(flag: FlagSpec): string {
+  let text = flag.help;
+  // Unless the text lists them already (`Secret backend to use [file pass]`).
+  const listed = flag.values?.every((v) => flag.help.includes(v)) ?? true;
+  if (flag.kind === "enum" && flag.values && flag.values.length > 0 && !listed) {
+    const fallback = typeof flag.default === "string" && flag.default !== "" ? `; default ${flag.default}` : "";
+    text += ` (${flag.values.join(", ")}${fallback})`;
+  }
+  return flag.env ? `${text} ($${flag.env})` : text;
 }
 
 /** kingpin's placeholder: explicit, else the default (quoted for strings), else the upper-cased name. */

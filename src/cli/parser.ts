@@ -29,7 +29,7 @@ import {
   type Shell,
   SHELLS,
 } from "./spec.ts";
-import { tokenize } from "./tokenizer.ts";
+import { tokenize, unknownCommandMessage, usageError } from "./tokenizer.ts";
 
 /**
  * A command line that selects a command, not yet read into values: what was given for which flag, the positionals,
@@ -147,7 +147,7 @@ function specialResult(
 function helpFor(app: AppSpec, names: readonly string[]): ParseResult {
   if (names.length === 0) return { kind: "help", help: { of: "app", long: false } };
   const command = findCommand(app, names[0]);
-  if (!command) throw new UsageError(`expected command but got ${JSON.stringify(names[0])}`);
+  if (!command) throw usageError(unknownCommandMessage(app, names[0]));
   if (names.length > 1) throw new UsageError(`unexpected ${names[1]}`);
   return { kind: "help", help: { of: "command", command } };
 }

@@ -10,6 +10,7 @@
  */
 
 import { UsageError } from "../core/errors.ts";
+import { suggestNames } from "../config/suggest.ts";
 import { type AppSpec, BUILTIN_FLAGS, type CommandSpec, findCommand, type FlagSpec } from "./spec.ts";
 
 /** One meaningful piece of a command line. */
@@ -54,7 +55,21 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
   let i = 0;
   let argsOnly = false;
   let selected = false; // a command (or `help`) has been chosen
-  const error = (message: string) => tokens.push({ kind: "error", error: new UsageError(message) });
+  let commandArg: number | undefined; // which positional of the chosen command is a command to run (exec's `cmd`)
+  let positionals = 0; // positionals since the command was chosen
+  let commandAt: number | undefined; // index in `words` of that command word, once given
+  // An unknown flag after the command to run was meant for it: say where `--` goes.
+  const unknownFlag = (written: string, kind: "long" | "short", candidates: () => Iterable<string>): string => {
+    const base = `unknown ${kind} flag '${written}'`;
+    if (commandAt !== undefined) {
+      const line = [app.name, ...words.slice(0, commandAt), "--", ...words.slice(commandAt)].map(shellQuote).join(" ");
+      return `${base} (to pass flags to the command, put -- before it: ${line})`;
+    }
+    if (kind === "short") return base;
+    const close = suggestNames(written, { candidates: candidates(), max: 1 });
+    return close.length > 0 ? `${base}, did you mean '${close[0]}'?` : base;
+  };
+  const error = (message: string) => tokens.push({ kind: "error", error: usageError(message) });
   // kingpin reads a flag's value from the next word only if that word is not itself a flag.
   const takeValue = (flag: FlagSpec, source: string): void => {
     const next = words[i];
@@ -71,6 +86,8 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
     const word = words[i++];
     if (argsOnly || word === "-" || !word.startsWith("-")) {
       if (selected || argsOnly) {
+        if (!argsOnly && positionals === commandArg) commandAt = i - 1;
+        positionals++;
         tokens.push({ kind: "positional", value: word });
         continue;
       }
@@ -78,12 +95,14 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
       if (command) {
         selected = true;
         scope.add(Object.values(command.flags));
+        const at = command.args.findIndex((a) => a.hint === "command");
+        commandArg = at < 0 ? undefined : at;
         tokens.push({ kind: "command", command });
       } else if (word === "help") {
         selected = true;
         tokens.push({ kind: "help-command" });
       } else {
-        error(`expected command but got ${JSON.stringify(word)}`);
+        error(unknownCommandMessage(app, word));
       }
     } else if (word === "--") {
       argsOnly = true;
@@ -99,7 +118,8 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
         negated = true;
       }
       if (!flag) {
-        error(`unknown long flag '--${name}'`);
+        const visible = () => [...scope.longs.values()].filter((f) => !f.hidden).map((f) => `--${f.name}`);
+        error(unknownFlag(`--${name}`, "long", visible));
         continue;
       }
       const source = `--${name}`;
@@ -120,7 +140,12 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
         takeValue(flag, source);
       }
     } else {
-      shortCluster(word.slice(1), { scope, tokens, takeValue });
+      shortCluster(word.slice(1), {
+        scope,
+        tokens,
+        takeValue,
+        unknown: (ch) => unknownFlag(`-${ch}`, "short", () => []),
+      });
     }
   }
   return tokens;
@@ -129,7 +154,13 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
 /** `-nd1h`: bools until the first flag that takes a value, which takes the rest (or the next word). */
 function shortCluster(
   cluster: string,
-  walk: { scope: FlagScope; tokens: Token[]; takeValue: (flag: FlagSpec, source: string) => void },
+  walk: {
+    scope: FlagScope;
+    tokens: Token[];
+    takeValue: (flag: FlagSpec, source: string) => void;
+    /** The message for unknown short flag `ch`. */
+    unknown: (ch: string) => string;
+  },
 ): void {
   let rest = cluster;
   while (rest.length > 0) {
@@ -137,7 +168,7 @@ function shortCluster(
     rest = rest.slice(ch.length);
     const flag = walk.scope.shorts.get(ch);
     if (!flag) {
-      walk.tokens.push({ kind: "error", error: new UsageError(`unknown short flag '-${ch}'`) });
+      walk.tokens.push({ kind: "error", error: usageError(walk.unknown(ch)) });
       return;
     }
     if (flag.kind === "bool") {
@@ -150,6 +181,36 @@ function shortCluster(
       return;
     }
   }
+}
+
+/**
+ * The error for a word where a command was expected: `unknown command "exce", did you mean "exec"?`, or kingpin's
+ * `expected command but got "x"` when nothing is close. Aliases are suggested too, hidden commands not.
+ */
+export function unknownCommandMessage(app: AppSpec, word: string): string {
+  const names = app.commands.filter((c) => !c.hidden).flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  const close = suggestNames(word, { candidates: ["help", ...names], max: 1 });
+  if (close.length === 0) return `expected command but got ${JSON.stringify(word)}`;
+  return `unknown command ${JSON.stringify(word)}, did you mean ${JSON.stringify(close[0])}?`;
+}
+
+/**
+ * A usage error that carries its own hint (`did you mean …?`, where `--` goes) and so is not followed by
+ * `, try --help`.
+ */
+export class HintedUsageError extends UsageError {
+  override readonly suggestHelp: boolean = false;
+}
+
+/** The error for `message`: hinted when it says what to do instead. */
+export function usageError(message: string): UsageError {
+  const hinted = message.endsWith("?") || message.includes("put -- before it");
+  return hinted ? new HintedUsageError(message) : new UsageError(message);
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else single-quoted. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `--no-x` or `--no-x=false`: the negation of the written value (a malformed one is left for the parser to refuse). */

@@ -189,7 +189,7 @@ class ChainBuilder {
       });
       return this.#cached(provider, credentialProcessLookup(p));
     }
-    throw new CredentialsError(p.profileName, "credentials missing");
+    throw new CredentialsError(p.profileName, missingCredentialsMessage(p));
   }
 
   async #sourceCreds(p: ProfileConfig, stored: boolean): Promise<CredentialsProvider> {
@@ -278,11 +278,25 @@ class ChainBuilder {
 }
 
 /**
+ * Why profile `p` yields no credentials and how to give it some: what it lacks, then `aws-vault add` or the config
+ * keys (docs/behaviour.md#provider-selection).
+ */
+export function missingCredentialsMessage(p: ProfileConfig): string {
+  const name = p.profileName;
+  const add = `run "aws-vault add ${name}" to store keys`;
+  return hasRole(p)
+    ? `no credentials: it sets role_arn but no source_profile to assume the role with, and no keys are stored ` +
+      `for it; set source_profile in its config, or ${add}`
+    : `no credentials: no keys are stored for it and it sets no source_profile/role_arn, sso_start_url, ` +
+      `credential_process or web_identity_token_file; ${add}, or set one of those in its config`;
+}
+
+/**
  * The credentials provider for a resolved profile (docs/behaviour.md#provider-selection): stored keys or a source
  * profile (with GetSessionToken / AssumeRole as docs/behaviour.md#getsessiontoken-and-role-chaining decides), else SSO,
  * else web identity, else credential_process.
  * Building the chain lists the vault but reads no secret, calls no AWS API and never prompts.
- * @throws CredentialsError `profile <p>: credentials missing` when nothing applies
+ * @throws CredentialsError `profile <p>: no credentials: …` ({@link missingCredentialsMessage}) when nothing applies
  */
 export async function getProviderForProfile(
   profile: ProfileConfig,

@@ -10,6 +10,7 @@ import type { ProfileConfig, ProfileFlags } from "../config/profile_config.ts";
 import { handoutMinTtlFromEnv, resolveProfile } from "../config/profile.ts";
 import { assertProfileExists } from "../config/suggest.ts";
 import type { Credentials } from "../core/credentials.ts";
+import { ConfigError } from "../core/errors.ts";
 import type { Env } from "../core/env.ts";
 import type { Logger } from "../core/log.ts";
 import type { Keyring } from "../vault/keyring.ts";
@@ -57,6 +58,17 @@ export interface ResolvedChain {
   readonly provider: CredentialsProvider;
 }
 
+/** Whether the config file was absent: it has no profile and its path names nothing on disk. */
+function configFileMissing(config: AwsConfigFile): boolean {
+  if (config.profileNames().length > 0) return false;
+  try {
+    Deno.statSync(config.path);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
+}
+
 /**
  * Resolves profile `name` with `flags`, after checking that it exists in the config or the vault.
  * @throws ConfigError for an unknown profile (with the closest names)
@@ -69,7 +81,14 @@ export async function loadProfile(
   const { config, vault, env } = source;
   // Listing the vault costs a directory scan: only needed when the config does not know the profile.
   if (!config.hasSection(name)) {
-    assertProfileExists(config, name, { storedCredentialNames: await new CredentialKeyring(vault).keys() });
+    const storedCredentialNames = await new CredentialKeyring(vault).keys();
+    if (!storedCredentialNames.includes(name) && configFileMissing(config)) {
+      throw new ConfigError(
+        `profile ${JSON.stringify(name)} not found: the config file ${config.path} does not exist and no ` +
+          `credentials are stored for it; run "aws-vault add ${name}" to store keys for it`,
+      );
+    }
+    assertProfileExists(config, name, { storedCredentialNames });
   }
   return resolveProfile(config, name, { flags: options?.flags, env, log: options?.log });
 }

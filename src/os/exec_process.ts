@@ -6,7 +6,7 @@
 
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
-import { lookPath } from "./look_path.ts";
+import { lookPath, lookPathFailure } from "./look_path.ts";
 import { execve, guardSigusr1, SIGNALS } from "./libc.ts";
 
 /**
@@ -25,11 +25,12 @@ const INTERRUPTS: readonly Deno.Signal[] = Deno.build.os === "windows" ? ["SIGIN
 
 /**
  * The path of the command `exec` runs, with Go's error when it cannot be found.
- * @throws AppError `exec: "<cmd>": executable file not found in $PATH`
+ * @throws AppError `exec: "<cmd>": executable file not found in $PATH` for a bare name; for a path, Go's reason
+ * (`exec: "/etc/passwd": permission denied`, `exec: "./nope": stat ./nope: no such file or directory`)
  */
 export function resolveCommand(command: string, options: { path?: string }): string {
   const path = lookPath(command, options);
-  if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: executable file not found in $PATH`);
+  if (path === undefined) throw new AppError(`exec: ${JSON.stringify(command)}: ${lookPathFailure(command)}`);
   return path;
 }
 

@@ -30,3 +30,23 @@ export function lookPath(command: string, options: { path?: string }): string | 
   }
   return undefined;
 }
+
+/**
+ * Why {@link lookPath} found nothing, as Go's `exec.LookPath` says it (after `exec: "<command>": `): for a name with a
+ * path separator the reason that path cannot run (`permission denied` for a file without execute permission or a
+ * directory, `stat <path>: no such file or directory` when it does not exist); for a bare name
+ * `executable file not found in $PATH`.
+ */
+export function lookPathFailure(command: string): string {
+  if (!(command.includes("/") || (WINDOWS && command.includes("\\")))) return "executable file not found in $PATH";
+  try {
+    Deno.statSync(command);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return WINDOWS ? "file does not exist" : `stat ${command}: no such file or directory`;
+    }
+    if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+    return (e as Error).message;
+  }
+  return "permission denied";
+}

@@ -42,7 +42,12 @@ async function readVisible(tty: Deno.FsFile): Promise<string> {
   const one = new Uint8Array(1);
   while (true) {
     const n = await tty.read(one);
-    if (n === null || one[0] === 0x0a) break;
+    if (n === null) {
+      // Ctrl-D: the terminal echoed no newline, so end the prompt's line before anything else is printed.
+      tty.writeSync(encoder.encode("\n"));
+      break;
+    }
+    if (one[0] === 0x0a) break;
     bytes.push(one[0]);
   }
   if (bytes.at(-1) === 0x0d) bytes.pop();
@@ -90,7 +95,13 @@ async function ask(
       throw new NoTerminalError(`no terminal to ask for the ${options.what}`);
     }
     io.writeStderr(message);
-    const line = await readStdinLine(io.stdin, options.what);
+    let line: string;
+    try {
+      line = await readStdinLine(io.stdin, options.what);
+    } catch (e) {
+      io.writeStderr("\n"); // the error starts on a line of its own, not after the unanswered prompt
+      throw e;
+    }
     if (options.hidden) io.writeStderr("\n");
     return line;
   }

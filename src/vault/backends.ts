@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Env } from "../core/env.ts";
 import { VaultError } from "../core/errors.ts";
 
 /** Every backend name aws-vault (and its maintained fork) knows, in its preference order. */
@@ -39,6 +40,36 @@ export const DEFAULT_BACKEND = Deno.build.os === "windows"
   : Deno.build.os === "darwin"
   ? "keychain"
   : "file";
+
+/** Options of {@link offeredBackends}. */
+export interface OfferedBackendsOptions {
+  /** The environment (`DBUS_SESSION_BUS_ADDRESS`, `XDG_RUNTIME_DIR`). */
+  readonly env: Env;
+  /** Whether `path` is a socket; default a stat of the file system (injectable for tests). */
+  readonly isSocket?: (path: string) => boolean;
+}
+
+/**
+ * The backends worth offering here (help and completion of `--backend`): {@link AVAILABLE_BACKENDS}, minus
+ * secret-service when there is no D-Bus session bus to reach it (`DBUS_SESSION_BUS_ADDRESS`, or a socket at
+ * `$XDG_RUNTIME_DIR/bus`). The default backend is always offered.
+ */
+export function offeredBackends(options: OfferedBackendsOptions): string[] {
+  const { env } = options;
+  const isSocket = options.isSocket ?? ((path: string) => {
+    try {
+      return Deno.statSync(path).isSocket === true;
+    } catch {
+      return false;
+    }
+  });
+  const hasBus = () => {
+    if (env.get("DBUS_SESSION_BUS_ADDRESS")) return true;
+    const runtime = env.get("XDG_RUNTIME_DIR");
+    return runtime !== undefined && runtime !== "" && isSocket(`${runtime}/bus`);
+  };
+  return AVAILABLE_BACKENDS.filter((b) => b === DEFAULT_BACKEND || b !== "secret-service" || hasBus());
+}
 
 /**
  * Checks a backend name without opening anything, so a wrong `--backend` / `AWS_VAULT_BACKEND` fails up front for

@@ -20,6 +20,7 @@ import {
   WrongPassphraseError,
 } from "./keyring.ts";
 import { decode, encode } from "./percent.ts";
+import { NoTerminalError } from "../prompt/prompter.ts";
 
 /** Directory used when none is configured (`--file-dir`, `AWS_VAULT_FILE_DIR`). */
 export const DEFAULT_FILE_DIR = "~/.awsvault/keys/";
@@ -33,6 +34,8 @@ const STALE_TEMP_MS = 60_000;
  */
 export const MAX_ITEM_BYTES = 1 << 20;
 const SEP = Deno.build.os === "windows" ? "\\" : "/";
+/** A passphrase typed at a terminal may be wrong this many times in all before the vault gives up, like sudo. */
+export const MAX_PASSPHRASE_TRIES = 3;
 const encoder = new TextEncoder();
 
 /** Options of {@link FileKeyring}. */
@@ -106,6 +109,10 @@ export class FileKeyring implements Keyring {
   #maxPbes2Count?: number;
   #passphrase?: Promise<string>;
   #verified = false;
+  /** Whether the current passphrase came from `AWS_VAULT_FILE_PASSPHRASE` (never asked again then). */
+  #fromEnv = false;
+  /** Typed passphrases that opened nothing so far. */
+  #wrongTries = 0;
   #tempsCleaned = false;
   #modeChecked = false;
   #log: Logger;
@@ -146,14 +153,23 @@ export class FileKeyring implements Keyring {
     const token = read.text;
     try {
       readJweHeader(token); // a damaged file fails before anyone is asked for a passphrase
-      const plaintext = await decryptJwe(token, await this.#getPassphrase(), { maxPbes2Count: this.#maxPbes2Count });
-      this.#verified = true;
+      const plaintext = await this.#withPassphrase(async (passphrase) => {
+        try {
+          return await this.#decrypt(token, passphrase);
+        } catch (e) {
+          // Another item opened with this passphrase: this one was stored with a different one (a split store).
+          if (e instanceof WrongPassphraseError && this.#verified) {
+            throw new WrongPassphraseError(
+              `wrong passphrase: the passphrase that opens the vault in ${JSON.stringify(this.dir)} ` +
+                `does not decrypt ${JSON.stringify(path)}, which was stored with another one`,
+            );
+          }
+          throw e;
+        }
+      });
       const item = itemFromJson(new TextDecoder().decode(plaintext));
       return item.key === "" ? { ...item, key } : item;
     } catch (e) {
-      if (e instanceof WrongPassphraseError) {
-        throw new WrongPassphraseError(`wrong passphrase: it does not decrypt ${JSON.stringify(path)}`);
-      }
       if (e instanceof InvalidJweError) throw new CorruptItemError(path, e.message);
       if (e instanceof InvalidDataError) throw new CorruptItemError(path, `decrypted content: ${e.message}`);
       throw e;
@@ -166,8 +182,7 @@ export class FileKeyring implements Keyring {
     if (path === undefined) {
       throw new VaultError(`the key ${JSON.stringify(item.key)} cannot be stored by the file backend`);
     }
-    const passphrase = await this.#getPassphrase();
-    await this.#verifyPassphrase(item.key);
+    const passphrase = await this.#verifyPassphrase(item.key);
     const token = await encryptJwe(encoder.encode(itemToJson(item)), passphrase);
     await this.#ensureDir();
     await this.#cleanStaleTemps();
@@ -353,39 +368,94 @@ export class FileKeyring implements Keyring {
 
   async #askPassphrase(): Promise<string> {
     const fromEnv = this.#env.get("AWS_VAULT_FILE_PASSPHRASE");
+    this.#fromEnv = fromEnv !== undefined;
     if (fromEnv !== undefined) return fromEnv;
     if (!this.#prompt) {
       throw new VaultError(
         `a passphrase is needed to unlock ${JSON.stringify(this.dir)}: set AWS_VAULT_FILE_PASSPHRASE or use a terminal`,
       );
     }
-    return await this.#prompt(`Enter passphrase to unlock ${JSON.stringify(this.dir)}: `);
+    try {
+      const again = this.#wrongTries > 0 ? "Wrong passphrase, try again. " : "";
+      return await this.#prompt(`${again}Enter passphrase to unlock ${JSON.stringify(this.dir)}: `);
+    } catch (e) {
+      if (!(e instanceof NoTerminalError)) throw e;
+      throw new NoTerminalError(`${e.message}; set AWS_VAULT_FILE_PASSPHRASE or run it in a terminal`, { cause: e });
+    }
+  }
+
+  /** Decrypts `token` with `passphrase`; success marks the passphrase verified. */
+  async #decrypt(token: string, passphrase: string): Promise<Uint8Array> {
+    const plaintext = await decryptJwe(token, passphrase, { maxPbes2Count: this.#maxPbes2Count });
+    this.#verified = true;
+    return plaintext;
+  }
+
+  /**
+   * Runs `use` with the passphrase. When it throws {@link WrongPassphraseError} for a passphrase not yet verified, a
+   * typed one is asked for again, up to {@link MAX_PASSPHRASE_TRIES} in all; one from `AWS_VAULT_FILE_PASSPHRASE` is
+   * not. The final error names the vault directory and where the passphrase came from, never an item file.
+   */
+  async #withPassphrase<T>(use: (passphrase: string) => Promise<T>, suffix = ""): Promise<T> {
+    const vault = JSON.stringify(this.dir);
+    for (;;) {
+      // Once the tries are used up, later calls fail at once rather than prompting again.
+      if (this.#wrongTries >= MAX_PASSPHRASE_TRIES) {
+        throw new WrongPassphraseError(
+          `wrong passphrase: ${this.#wrongTries} tries did not open the vault in ${vault}${suffix}`,
+        );
+      }
+      const pending = this.#getPassphrase();
+      const passphrase = await pending;
+      try {
+        return await use(passphrase);
+      } catch (e) {
+        if (!(e instanceof WrongPassphraseError) || this.#verified) throw e;
+        if (this.#fromEnv) {
+          throw new WrongPassphraseError(
+            `wrong passphrase: the one in AWS_VAULT_FILE_PASSPHRASE does not open the vault in ${vault}${suffix}; ` +
+              `correct or unset the variable`,
+          );
+        }
+        // Concurrent callers share one passphrase: only the first to find it wrong counts it and asks again.
+        if (this.#passphrase === pending) {
+          this.#passphrase = undefined;
+          this.#wrongTries++;
+        }
+      }
+    }
   }
 
   /**
    * aws-vault writes with whatever passphrase was typed, so a typo silently splits a store. Here the passphrase
    * must decrypt an existing item first (the one being replaced, else any); a store without readable items accepts it.
    */
-  async #verifyPassphrase(targetKey: string): Promise<void> {
-    if (this.#verified) return;
+  async #verifyPassphrase(targetKey: string): Promise<string> {
+    if (this.#verified) return await this.#getPassphrase();
     const { keys } = await this.scan();
     const candidates = keys.includes(targetKey) ? [targetKey, ...keys.filter((k) => k !== targetKey)] : keys;
-    let rejected = false;
-    for (const key of candidates) {
-      try {
-        await this.get(key);
-        return; // get() marked the passphrase verified
-      } catch (e) {
-        if (e instanceof WrongPassphraseError) rejected = true;
-        else if (!(e instanceof CorruptItemError || e instanceof ItemNotFoundError)) throw e;
+    return await this.#withPassphrase(async (passphrase) => {
+      let rejected = false;
+      for (const key of candidates) {
+        const path = this.#path(key);
+        if (path === undefined) continue;
+        try {
+          const read = this.#readEntry(path);
+          if (!("text" in read)) continue;
+          await this.#decrypt(read.text, passphrase);
+          return passphrase; // #decrypt marked the passphrase verified
+        } catch (e) {
+          if (e instanceof WrongPassphraseError) rejected = true;
+          else if (e instanceof VaultError) throw e;
+          else if (!(e instanceof InvalidJweError || e instanceof Deno.errors.NotFound)) {
+            throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
+          }
+        }
       }
-    }
-    if (rejected) {
-      throw new WrongPassphraseError(
-        `wrong passphrase: it does not decrypt the items in ${JSON.stringify(this.dir)}; nothing was written`,
-      );
-    }
-    this.#verified = true;
+      if (rejected) throw new WrongPassphraseError("wrong passphrase");
+      this.#verified = true; // no readable item: nothing to check against
+      return passphrase;
+    }, "; nothing was written");
   }
 
   #notADirectory(): VaultError {

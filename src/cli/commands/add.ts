@@ -7,6 +7,7 @@ import { configFilePath } from "../../config/config_file.ts";
 import { appendProfileSection, checkProfileSection } from "../../config/config_write.ts";
 import { AppError } from "../../core/errors.ts";
 import { maskSecret } from "../../core/log.ts";
+import { NoTerminalError } from "../../prompt/prompter.ts";
 import { CredentialKeyring } from "../../vault/credential_keyring.ts";
 import { SessionKeyring } from "../../vault/session_keyring.ts";
 import type { Credentials } from "../../core/credentials.ts";
@@ -20,7 +21,47 @@ interface KeyInput {
   readonly mfaSerial?: string;
 }
 
-async function readKeys(context: CommandContext<typeof addSpec>): Promise<KeyInput> {
+const NO_TERMINAL_HINT = "; use --env to take the key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
+/**
+ * Whether the MFA device ARN is asked for: only when it can be written, that is when a new section will be added.
+ * Otherwise the reason, told the user where the question would have been, before anything is stored.
+ */
+function mfaQuestion(
+  context: CommandContext<typeof addSpec>,
+  options: { profile: string; writeConfig: boolean; sectionExists: boolean; hasMfaSerial: boolean },
+): { ask: true } | { ask: false; note?: string } {
+  const { profile, writeConfig, sectionExists, hasMfaSerial } = options;
+  if (writeConfig) return { ask: true };
+  if (hasMfaSerial) return { ask: false }; // MFA is already set up for this profile
+  const header = profile === "default" ? "[default]" : `[profile ${profile}]`;
+  const path = configFilePath(context.env, { log: context.log });
+  const why = sectionExists
+    ? `add does not change the existing ${header} section of ${path}`
+    : `--no-add-config leaves ${path} unchanged`;
+  return {
+    ask: false,
+    note: `Not asking for an MFA device ARN: ${why}. To use MFA, add "mfa_serial = <your MFA device ARN>" to the ` +
+      `${header} section yourself.\n`,
+  };
+}
+
+async function readKeys(
+  context: CommandContext<typeof addSpec>,
+  mfa: ReturnType<typeof mfaQuestion>,
+): Promise<KeyInput> {
+  try {
+    return await readKeysOrThrow(context, mfa);
+  } catch (e) {
+    if (!(e instanceof NoTerminalError)) throw e;
+    throw new NoTerminalError(`${e.message}${NO_TERMINAL_HINT}`, { cause: e });
+  }
+}
+
+async function readKeysOrThrow(
+  context: CommandContext<typeof addSpec>,
+  mfa: ReturnType<typeof mfaQuestion>,
+): Promise<KeyInput> {
   if (context.flags.env) {
     // As in aws-vault, --env values are taken as they are (no trimming).
     const accessKeyId = context.env.get("AWS_ACCESS_KEY_ID");
@@ -34,6 +75,10 @@ async function readKeys(context: CommandContext<typeof addSpec>): Promise<KeyInp
   const secretAccessKey = (await context.prompter.secret("Enter Secret Access Key: ", { what: "secret access key" }))
     .trim();
   if (secretAccessKey === "") throw new AppError("no Secret Access Key entered; nothing was stored");
+  if (!mfa.ask) {
+    if (mfa.note) context.out.stderr(mfa.note);
+    return { credentials: { accessKeyId, secretAccessKey } };
+  }
   const mfaSerial =
     (await context.prompter.visible("Enter MFA Device ARN (If MFA is not enabled, leave this blank): ", {
       what: "MFA device ARN",
@@ -52,9 +97,11 @@ export async function run(context: CommandContext<typeof addSpec>): Promise<numb
     );
   }
 
-  const input = await readKeys(context);
+  const sectionExists = config.hasSection(profile);
+  const writeConfig = !sectionExists && context.flags.addConfig;
+  const hasMfaSerial = config.profile(profile)?.get("mfa_serial") !== undefined;
+  const input = await readKeys(context, mfaQuestion(context, { profile, writeConfig, sectionExists, hasMfaSerial }));
   const entries: [string, string][] = input.mfaSerial ? [["mfa_serial", input.mfaSerial]] : [];
-  const writeConfig = !config.hasSection(profile) && context.flags.addConfig;
   // What can be checked is checked before anything changes: a name the config cannot hold stores nothing.
   if (writeConfig) checkProfileSection(profile, entries);
   const vault = await openVault(context);

@@ -87,7 +87,14 @@ export async function run(context: CommandContext<typeof listSpec>): Promise<num
   const tokenUrls = new Set(oidcUrls);
   const credentialSet = new Set(credentialNames);
   const sessionsByProfile = Map.groupBy(sessions, (s) => s.profileName);
-  for (const profile of profiles) {
+  // The default profile exists without a section, and an empty `[default]` (which `add default` writes) is not listed
+  // as a profile, as in aws-vault; aws-vault then shows its credentials as `-  default  -`. Here they get a `default`
+  // row, first (where `[default]` usually is).
+  const tableProfiles = !profiles.includes("default") &&
+      (credentialSet.has("default") || sessionsByProfile.has("default"))
+    ? ["default", ...profiles]
+    : profiles;
+  for (const profile of tableProfiles) {
     const labels: string[] = [];
     const startUrl = resolver ? ssoStartUrlOf(resolver, profile, context) : undefined;
     if (startUrl && tokenUrls.has(startUrl)) {
@@ -100,7 +107,7 @@ export async function run(context: CommandContext<typeof listSpec>): Promise<num
     }
     rows.push([profile, credentialSet.has(profile) ? profile : "-", labels.join(", ") || "-"]);
   }
-  const profileSet = new Set(profiles);
+  const profileSet = new Set(tableProfiles);
   for (const c of credentialNames.filter((c) => !profileSet.has(c))) rows.push(["-", c, "-"]);
   for (const url of oidcUrls.filter((u) => !shownTokens.has(u))) rows.push(["-", "-", oidcLabel(url, config)]);
   for (const s of sessions.filter((s) => !shownSessions.has(s))) rows.push(["-", "-", sessionLabel(s, now)]);

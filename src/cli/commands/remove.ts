@@ -5,6 +5,7 @@
 
 import { suggestNames } from "../../config/suggest.ts";
 import { VaultError } from "../../core/errors.ts";
+import { NoTerminalError } from "../../prompt/prompter.ts";
 import { CredentialKeyring } from "../../vault/credential_keyring.ts";
 import { SessionKeyring } from "../../vault/session_keyring.ts";
 import type { CommandContext } from "../command.ts";
@@ -35,7 +36,14 @@ export async function run(context: CommandContext<typeof removeSpec>): Promise<n
     );
   }
   if (!context.flags.force) {
-    if (!await context.prompter.confirm(`Delete credentials for profile ${JSON.stringify(profile)}? (y|N) `)) return 0;
+    let yes: boolean;
+    try {
+      yes = await context.prompter.confirm(`Delete credentials for profile ${JSON.stringify(profile)}? (y|N) `);
+    } catch (e) {
+      if (!(e instanceof NoTerminalError)) throw e;
+      throw new NoTerminalError(`${e.message}; use -f (--force) to delete without asking`, { cause: e });
+    }
+    if (!yes) return 0;
   }
   await credentials.remove(profile);
   context.out.stdout("Deleted credentials.\n");

@@ -283,7 +283,8 @@ export const loginSpec = defineCommandSpec({
   },
   args: [{
     name: "profile",
-    help: "Name of the profile. If none given, credentials will be sourced from env vars",
+    help:
+      "Name of the profile (default: $AWS_PROFILE). If neither is set, the credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN are used",
     hint: "profile",
   }],
 });
