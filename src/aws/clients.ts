@@ -61,8 +61,13 @@ export async function sdkClientConfig(
   const { FetchRequestHandler, collectBody } = await import("./http_handler.ts");
   const endpoint = resolveEndpoint(profile, service, { env: options.env, log: options.log });
   const creds = options.credentials;
+  const region = profile.region || DEFAULT_REGION;
+  options.log?.debug(
+    `profile ${profile.profileName}: ${service.toUpperCase()} calls go to region ${region}` +
+      `${profile.region ? "" : " (the profile sets none)"}, endpoint ${endpoint ?? "the SDK's default for it"}`,
+  );
   return {
-    region: profile.region || DEFAULT_REGION,
+    region,
     ...(endpoint ? { endpoint } : {}),
     // The SDK would otherwise consult AWS_ENDPOINT_URL_* and the AWS_PROFILE section itself; resolveEndpoint
     // already applied those rules, including ignore_configured_endpoint_urls.

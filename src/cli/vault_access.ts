@@ -6,6 +6,7 @@
 
 import { type AwsConfigFile, loadConfigFile } from "../config/config_file.ts";
 import type { CredentialSource } from "../credentials/profile_credentials.ts";
+import { FileKeyring } from "../vault/file.ts";
 import type { Keyring } from "../vault/keyring.ts";
 import { openKeyring, type OpenKeyringOptions } from "../vault/open_keyring.ts";
 import type { Services } from "./command.ts";
@@ -31,8 +32,11 @@ export function backendOpenOptions(services: Services, backend: string): OpenKey
 }
 
 /** Opens the backend chosen by `--backend`. */
-export function openVault(services: Services): Promise<Keyring> {
-  return openKeyring(backendOpenOptions(services, services.global.backend));
+export async function openVault(services: Services): Promise<Keyring> {
+  const vault = await openKeyring(backendOpenOptions(services, services.global.backend));
+  const where = vault instanceof FileKeyring ? ` in ${JSON.stringify(vault.dir)}` : "";
+  services.log.debug(`Using the ${vault.backend} backend${where}`);
+  return vault;
 }
 
 /** Reads the AWS config file named by the environment (`AWS_CONFIG_FILE` or `~/.aws/config`). */

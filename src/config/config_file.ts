@@ -192,6 +192,7 @@ export function loadConfigFileSync(options: { path?: string; env: Env; log?: Log
   let text = "";
   try {
     text = Deno.readTextFileSync(path);
+    log.debug(`Loaded config file ${path}`);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
       throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`, { cause: e });

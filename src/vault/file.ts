@@ -369,7 +369,11 @@ export class FileKeyring implements Keyring {
   async #askPassphrase(): Promise<string> {
     const fromEnv = this.#env.get("AWS_VAULT_FILE_PASSPHRASE");
     this.#fromEnv = fromEnv !== undefined;
-    if (fromEnv !== undefined) return fromEnv;
+    if (fromEnv !== undefined) {
+      this.#log.debug(`Vault passphrase for ${JSON.stringify(this.dir)} from AWS_VAULT_FILE_PASSPHRASE`);
+      return fromEnv;
+    }
+    this.#log.debug(`Vault passphrase for ${JSON.stringify(this.dir)} asked at the terminal`);
     if (!this.#prompt) {
       throw new VaultError(
         `a passphrase is needed to unlock ${JSON.stringify(this.dir)}: set AWS_VAULT_FILE_PASSPHRASE or use a terminal`,
