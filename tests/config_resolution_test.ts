@@ -449,6 +449,7 @@ Deno.test("assertProfileExists: config section or stored credentials, else sugge
   );
   equal(
     configError(() => assertProfileExists(file, "qqqqq")),
-    `profile "qqqqq" not found in ${PATH} and no stored credentials exist for it`,
+    `profile "qqqqq" not found in ${PATH} and no stored credentials exist for it; run "aws-vault add qqqqq" to ` +
+      `store keys for it, or add a [profile qqqqq] section`,
   );
 });

@@ -62,7 +62,7 @@ function orList(names: readonly string[]): string {
  * @param file the parsed config file
  * @param name the profile name
  * @param options.storedCredentialNames profile names with long-term credentials in the vault
- * @throws ConfigError naming the file and the closest existing names
+ * @throws ConfigError naming the file and the closest existing names, or how to create the profile when none is close
  */
 export function assertProfileExists(
   file: AwsConfigFile,
@@ -72,7 +72,10 @@ export function assertProfileExists(
   const stored = [...(options?.storedCredentialNames ?? [])];
   if (file.hasSection(name) || stored.includes(name)) return;
   const close = suggestNames(name, { candidates: [...file.profileNames(), ...stored] });
-  const hint = close.length > 0 ? `; did you mean ${orList(close)}?` : "";
+  // A close name is the likely fix; without one, the profile is new and its keys are added with `add`.
+  const hint = close.length > 0
+    ? `; did you mean ${orList(close)}?`
+    : `; run "aws-vault add ${name}" to store keys for it, or add a [profile ${name}] section`;
   throw new ConfigError(
     `profile ${JSON.stringify(name)} not found in ${file.path} and no stored credentials exist for it${hint}`,
   );
