@@ -1,6 +1,7 @@
 /**
  * What a newcomer sees at add's and remove's prompts: the MFA device ARN is asked only when it can be written, errors
- * without a terminal start on a line of their own and say how to go on, and Ctrl-D ends the prompt's line.
+ * without a terminal start on a line of their own and say how to go on, and Ctrl-D on an empty prompt cancels on a line
+ * of its own.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { makeSandbox, runCli, runOnTerminal, runProgram, type Sandbox } from "./support/cli.ts";
@@ -128,16 +129,14 @@ Deno.test("remove without a terminal points to -f", async () => {
   }
 });
 
-Deno.test("Ctrl-D at a visible prompt ends the prompt's line before the error", async () => {
+Deno.test("Ctrl-D on an empty visible prompt cancels (130), as at a hidden one, on a line of its own", async () => {
   const sb = await makeSandbox();
   try {
     const r = await runOnTerminal(["add", "work"], { env: sb.env, answers: [["Enter Access Key ID: ", "\x04"]] });
     deepStrictEqual(r.unmatched, []);
-    equal(r.code, 1, r.output);
-    ok(
-      /Enter Access Key ID: \r?\naws-vault: error: add: no Access Key ID entered; nothing was stored/.test(r.output),
-      JSON.stringify(r.output),
-    );
+    equal(r.code, 130, r.output);
+    ok(/Enter Access Key ID: \r?\naws-vault: error: cancelled/.test(r.output), JSON.stringify(r.output));
+    deepStrictEqual(await stored(sb).keys(), [], "nothing stored");
   } finally {
     await sb.cleanup();
   }

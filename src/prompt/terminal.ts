@@ -43,8 +43,10 @@ async function readVisible(tty: Deno.FsFile): Promise<string> {
   while (true) {
     const n = await tty.read(one);
     if (n === null) {
-      // Ctrl-D: the terminal echoed no newline, so end the prompt's line before anything else is printed.
+      // Ctrl-D: the terminal echoed no newline, so end the prompt's line before anything else is printed. On an empty
+      // line it cancels, as at a hidden prompt; after some text it ends the answer.
       tty.writeSync(encoder.encode("\n"));
+      if (bytes.length === 0) throw new PromptCancelledError();
       break;
     }
     if (one[0] === 0x0a) break;
