@@ -39,7 +39,7 @@ export function appGlobalFlags(env: Env): GlobalFlags {
 
 /**
  * The command-line description of the whole program.
- * @param flags the global flags (default {@link APP_GLOBAL_FLAGS}; `runCli` passes {@link appGlobalFlags})
+ * @param flags the global flags (default {@link APP_GLOBAL_FLAGS}; help and completion use {@link appGlobalFlags})
  */
 export function appSpec(flags: GlobalFlags = APP_GLOBAL_FLAGS): AppSpec {
   return {
@@ -80,10 +80,12 @@ export interface CliOptions {
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const { env, out } = options;
-  const globalSpecs = appGlobalFlags(env);
-  const app = appSpec(globalSpecs);
-  const result = parseCommandLine(argv, { app, env });
+  // Parsing takes every driver and backend (their own checks refuse the unusable ones with a reason); only help and
+  // completion, which offer them, look at $PATH and the D-Bus session, so a command's start-up does not pay for that.
+  const globalSpecs = APP_GLOBAL_FLAGS;
+  const result = parseCommandLine(argv, { app: appSpec(globalSpecs), env });
   if (result.kind !== "run") {
+    const app = appSpec(appGlobalFlags(env));
     // Help and completion text is made by modules loaded only for them.
     let rendered: string;
     if (result.kind === "version") {

@@ -7,6 +7,7 @@
 import type { Env } from "../core/env.ts";
 import { AppError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
+import { lockFilePath } from "../os/file_lock.ts";
 
 /** Waiting for another process's SSO login took too long. */
 export class SsoLoginLockError extends AppError {}
@@ -37,16 +38,6 @@ function nonce(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-async function lockPath(name: string, options: LoginLockOptions): Promise<string> {
-  const env = options.env;
-  const dir = options.dir || env.get("XDG_RUNTIME_DIR") || env.get("TMPDIR") || env.get("TEMP") ||
-    (Deno.build.os === "windows" ? "." : "/tmp");
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(name)));
-  const hex = [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  // Per user: in a shared /tmp another user's lock could neither be waited out nor removed.
-  return `${dir}/aws-vault-sso-${Deno.uid() ?? "u"}-${hex}.lock`;
-}
-
 /** Whether a lock file was left behind: its holder is gone (Linux) or stopped refreshing it. */
 async function isStale(path: string, content: string): Promise<boolean> {
   const pid = Number(content.split(" ")[0]);
@@ -69,7 +60,7 @@ async function isStale(path: string, content: string): Promise<boolean> {
  */
 export async function withLoginLock<T>(name: string, fn: () => Promise<T>, options: LoginLockOptions): Promise<T> {
   const log = options.log ?? SILENT;
-  const path = await lockPath(name, options);
+  const path = await lockFilePath("sso", name, { env: options.env, dir: options.dir });
   const content = `${Deno.pid} ${nonce()}`;
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
   for (let announced = false;;) {
