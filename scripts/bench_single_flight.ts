@@ -8,10 +8,8 @@
  */
 
 import { makeSandbox } from "../tests/support/cli.ts";
-import { startFakeAws } from "../tests/support/fake_aws/mod.ts";
+import { DEV_KEYS, startMfaRoleFake, writeMfaRoleConfig } from "../tests/support/mfa_role.ts";
 
-const ACCOUNT = "111111111111";
-const MFA = `arn:aws:iam::${ACCOUNT}:mfa/dev`;
 const root = new URL("..", import.meta.url).pathname;
 
 function arg(name: string, fallback: number): number {
@@ -32,32 +30,12 @@ async function main(): Promise<void> {
   const bin = `${prefix}/aws-vault`;
   // The fake's clock moves on 90 s before each run, so every run has an MFA code never used before.
   let skewMs = 0;
-  const fake = await startFakeAws({ now: () => new Date(Date.now() + skewMs) });
-  fake.addUser({
-    userName: "dev",
-    accessKeyId: "AKIADEVEXAMPLE000001",
-    secretAccessKey: "dev/secret",
-    mfaSerial: MFA,
-    mfaSecret: "JBSWY3DPEHPK3PXP",
-  });
-  fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/guarded`, requireMfa: true });
+  const fake = await startMfaRoleFake({ now: () => new Date(Date.now() + skewMs) });
   const sb = await makeSandbox();
   try {
-    const prompts = `${sb.home}/prompts`;
-    const source = `${sb.home}/mfa.sh`;
-    await Deno.writeTextFile(source, `#!/bin/sh\necho x >> ${prompts}\ncat ${sb.home}/code\n`, { mode: 0o755 });
-    await Deno.mkdir(`${sb.home}/.aws`, { recursive: true });
-    await Deno.writeTextFile(
-      sb.configPath,
-      `[profile dev]\nmfa_serial = ${MFA}\nmfa_process = ${source}\n[profile guarded]\nsource_profile = dev\n` +
-        `role_arn = arn:aws:iam::${ACCOUNT}:role/guarded\nmfa_serial = ${MFA}\nmfa_process = ${source}\n`,
-    );
+    const mfa = await writeMfaRoleConfig(sb.home, fake);
     const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url };
-    await run(bin, ["add", "--env", "dev"], {
-      ...env,
-      AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001",
-      AWS_SECRET_ACCESS_KEY: "dev/secret",
-    });
+    await run(bin, ["add", "--env", "dev"], { ...env, ...DEV_KEYS });
     const alone: number[] = [];
     const together: number[] = [];
     const bare: number[] = [];
@@ -72,8 +50,8 @@ async function main(): Promise<void> {
       for (const n of [1, processes]) {
         await run(bin, ["clear"], env);
         skewMs += 90_000;
-        await Deno.writeTextFile(`${sb.home}/code`, fake.totp(MFA));
-        await Deno.writeTextFile(prompts, "");
+        await mfa.setCode(fake);
+        const promptsBefore = await mfa.prompts();
         const gst = fake.callsTo("GetSessionToken").length;
         const ar = fake.callsTo("AssumeRole").length;
         const started = performance.now();
@@ -83,7 +61,7 @@ async function main(): Promise<void> {
         (n === 1 ? alone : together).push(performance.now() - started);
         const failed = outs.filter((o) => !o.success).length;
         if (n === processes) {
-          const promptCount = (await Deno.readTextFile(prompts)).split("\n").filter(Boolean).length;
+          const promptCount = await mfa.prompts() - promptsBefore;
           counts = `${promptCount} prompt(s), ${fake.callsTo("GetSessionToken").length - gst} GetSessionToken, ` +
             `${fake.callsTo("AssumeRole").length - ar} AssumeRole, ${failed} failed`;
         }

@@ -5,43 +5,19 @@
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { cliCommand, makeSandbox, runCli, runProgram } from "./support/cli.ts";
-import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { DEV_KEYS, startMfaRoleFake, writeMfaRoleConfig } from "./support/mfa_role.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 import { hasPass, makePassStore } from "./support/pass_store.ts";
 import { lockFilePath, LockWaitError, withFileLock } from "../src/os/file_lock.ts";
 import { envFromRecord } from "../src/core/env.ts";
 
-const ACCOUNT = "111111111111";
-const MFA = `arn:aws:iam::${ACCOUNT}:mfa/dev`;
-
 Deno.test("50 export processes at once for an MFA role: 1 prompt, 1 GetSessionToken, 1 AssumeRole, 50 equal answers", async () => {
-  const fake = await startFakeAws();
-  fake.addUser({
-    userName: "dev",
-    accessKeyId: "AKIADEVEXAMPLE000001",
-    secretAccessKey: "dev/secret",
-    mfaSerial: MFA,
-    mfaSecret: "JBSWY3DPEHPK3PXP",
-  });
-  fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/guarded`, requireMfa: true });
+  const fake = await startMfaRoleFake();
   const sb = await makeSandbox();
   try {
-    // The MFA source counts its invocations: each one is a prompt the user would have answered.
-    const prompts = `${sb.home}/prompts`;
-    const source = `${sb.home}/mfa.sh`;
-    await Deno.writeTextFile(source, `#!/bin/sh\necho x >> ${prompts}\ncat ${sb.home}/code\n`, { mode: 0o755 });
-    await Deno.writeTextFile(`${sb.home}/code`, fake.totp(MFA));
-    await Deno.mkdir(`${sb.home}/.aws`, { recursive: true });
-    await Deno.writeTextFile(
-      sb.configPath,
-      `[profile dev]\nmfa_serial = ${MFA}\nmfa_process = ${source}\n` +
-        `[profile guarded]\nsource_profile = dev\nrole_arn = arn:aws:iam::${ACCOUNT}:role/guarded\n` +
-        `mfa_serial = ${MFA}\nmfa_process = ${source}\n`,
-    );
+    const mfa = await writeMfaRoleConfig(sb.home, fake);
     const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url };
-    const added = await runCli(["add", "--env", "dev"], {
-      env: { ...env, AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "dev/secret" },
-    });
+    const added = await runCli(["add", "--env", "dev"], { env: { ...env, ...DEV_KEYS } });
     equal(added.code, 0, added.stderr);
 
     const runs = await Promise.all(
@@ -50,9 +26,8 @@ Deno.test("50 export processes at once for an MFA role: 1 prompt, 1 GetSessionTo
     for (const run of runs) equal(run.code, 0, run.stderr);
     const keys = new Set(runs.map((run) => JSON.parse(run.stdout).AccessKeyId));
     equal(keys.size, 1, "every process printed the same session");
-    const promptCount = (await Deno.readTextFile(prompts)).trim().split("\n").length;
     deepStrictEqual(
-      { prompts: promptCount, getSessionToken: fake.callsTo("GetSessionToken").length },
+      { prompts: await mfa.prompts(), getSessionToken: fake.callsTo("GetSessionToken").length },
       { prompts: 1, getSessionToken: 1 },
     );
     equal(fake.callsTo("AssumeRole").length, 1);
@@ -69,31 +44,14 @@ Deno.test({
     "pass backend, callers mixed (export, exec, the AWS CLI's credential_process) at once: one prompt and one session",
   ignore: !hasPass || aws === undefined,
   async fn() {
-    const fake = await startFakeAws();
-    fake.addUser({
-      userName: "dev",
-      accessKeyId: "AKIADEVEXAMPLE000001",
-      secretAccessKey: "dev/secret",
-      mfaSerial: MFA,
-      mfaSecret: "JBSWY3DPEHPK3PXP",
-    });
-    fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/guarded`, requireMfa: true });
+    const fake = await startMfaRoleFake();
     const store = await makePassStore();
     const home = store.env.HOME;
     try {
-      const prompts = `${home}/prompts`;
-      const source = `${home}/mfa.sh`;
-      await Deno.writeTextFile(source, `#!/bin/sh\necho x >> ${prompts}\ncat ${home}/code\n`, { mode: 0o755 });
-      await Deno.writeTextFile(`${home}/code`, fake.totp(MFA));
-      await Deno.mkdir(`${home}/.aws`, { recursive: true });
       await Deno.mkdir(`${home}/run`, { mode: 0o700 });
       const self = cliCommand({ bundle: true }).join(" ");
-      await Deno.writeTextFile(
-        `${home}/.aws/config`,
-        `[profile dev]\nmfa_serial = ${MFA}\nmfa_process = ${source}\n[profile guarded]\nsource_profile = dev\n` +
-          `role_arn = arn:aws:iam::${ACCOUNT}:role/guarded\nmfa_serial = ${MFA}\nmfa_process = ${source}\n` +
-          `[profile viacli]\ncredential_process = ${self} export --format=json guarded\n`,
-      );
+      const viacli = `[profile viacli]\ncredential_process = ${self} export --format=json guarded\n`;
+      const mfa = await writeMfaRoleConfig(home, fake, viacli);
       const env = {
         ...store.env,
         AWS_VAULT_BACKEND: "pass",
@@ -101,8 +59,7 @@ Deno.test({
         XDG_RUNTIME_DIR: `${home}/run`,
         DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
       };
-      const keys = { AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "dev/secret" };
-      equal((await runCli(["add", "--env", "dev"], { env: { ...env, ...keys } })).code, 0);
+      equal((await runCli(["add", "--env", "dev"], { env: { ...env, ...DEV_KEYS } })).code, 0);
 
       const viaCli = () =>
         new Deno.Command(aws!, {
@@ -138,10 +95,9 @@ Deno.test({
       const execd = new Set(runs.slice(4, 7).map((run) => run.stdout.trim()));
       deepStrictEqual([...execd], [...exported], "exec handed out the same session");
       for (const run of runs.slice(7)) ok(run.stdout.includes("assumed-role/guarded/"), run.stdout);
-      const promptCount = (await Deno.readTextFile(prompts)).trim().split("\n").length;
       deepStrictEqual(
         {
-          prompts: promptCount,
+          prompts: await mfa.prompts(),
           getSessionToken: fake.callsTo("GetSessionToken").length,
           assumeRole: fake.callsTo("AssumeRole").length,
         },
