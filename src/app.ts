@@ -85,7 +85,6 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   const globalSpecs = APP_GLOBAL_FLAGS;
   const result = parseCommandLine(argv, { app: appSpec(globalSpecs), env });
   if (result.kind !== "run") {
-    const app = appSpec(appGlobalFlags(env));
     // Help and completion text is made by modules loaded only for them.
     let rendered: string;
     if (result.kind === "version") {
@@ -93,9 +92,10 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     } else if (result.kind === "complete") {
       // Shells run this on every Tab: it loads the completion code alone, not the help.
       const { completionOutput } = await import("./cli/completion.ts");
+      const app = appSpec(appGlobalFlags(env));
       rendered = completionOutput(result.words, { app, profiles: await profileNamesForCompletion(env) });
     } else {
-      rendered = (await import("./cli/render.ts")).renderResult(app, result);
+      rendered = (await import("./cli/render.ts")).renderResult(appSpec(appGlobalFlags(env)), result);
     }
     const text = rendered.endsWith("\n") || rendered === "" ? rendered : rendered + "\n";
     // kingpin writes --version to stderr, and scripts written for the Go aws-vault read it there.
