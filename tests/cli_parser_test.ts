@@ -136,8 +136,8 @@ Deno.test("enum flags reject unknown values with kingpin's message", () => {
   assert.equal(run(["export", "--format", "json", "p"]).flags.format, "json");
   assert.equal(run(["export", "p"]).flags.format, "env");
   fails(["export", "--format", "xml", "p"], "enum value must be one of env,export-env,json,ini, got 'xml'");
-  fails(["--backend=kwallet", "ls"], "enum value must be one of secret-service,pass,file, got 'kwallet'");
-  fails(["ls"], "$AWS_VAULT_BACKEND: enum value must be one of secret-service,pass,file, got 'x'", {
+  fails(["--backend=keyctl", "ls"], "enum value must be one of secret-service,kwallet,pass,file, got 'keyctl'");
+  fails(["ls"], "$AWS_VAULT_BACKEND: enum value must be one of secret-service,kwallet,pass,file, got 'x'", {
     AWS_VAULT_BACKEND: "x",
   });
 });
@@ -204,7 +204,7 @@ Deno.test("app help: --help, -h, help, and no command at all", () => {
     help,
     new RegExp(
       String
-        .raw`\n {6}--backend=${DEFAULT_BACKEND} +Secret backend to use \[secret-service pass\n +file\] \(\$AWS_VAULT_BACKEND\)\n`,
+        .raw`\n {6}--backend=${DEFAULT_BACKEND} +Secret backend to use \[secret-service kwallet\n +pass file\] \(\$AWS_VAULT_BACKEND\)\n`,
     ),
   );
   assert.ok(help.includes('--keychain="aws-vault"'));
@@ -323,6 +323,7 @@ Deno.test("globalOptionsFrom types the global flags", () => {
     passCmd: undefined,
     passPrefix: undefined,
     fileDir: "/keys",
+    backendChosen: false,
   });
   assert.deepEqual(Object.values(GLOBAL_FLAGS).map((f) => f.name), [
     "debug",

@@ -56,9 +56,10 @@ Deno.test("--prompt help and completion offer only the drivers --prompt accepts 
   }
 });
 
-Deno.test("--backend help and completion offer secret-service only with a D-Bus session", () => {
+Deno.test("--backend help and completion offer secret-service and kwallet only with a D-Bus session", () => {
   const without = offeredBackends({ env: envFromRecord({}), isSocket: () => false });
   assert.ok(!without.includes("secret-service"));
+  assert.ok(!without.includes("kwallet"));
   assert.ok(without.includes(DEFAULT_BACKEND));
   assert.deepEqual(offeredBackends({ env: envFromRecord({ DBUS_SESSION_BUS_ADDRESS: "unix:path=/x" }) }), [
     ...AVAILABLE_BACKENDS,
@@ -75,7 +76,7 @@ Deno.test("--backend help and completion offer secret-service only with a D-Bus 
     assert.ok(help(["--help"]).includes("Secret backend to use [pass file] ($AWS_VAULT_BACKEND)"));
     assert.deepEqual(complete(["--backend", ""]), ["pass", "file"]);
     const dbus = envFromRecord({ PATH: "", DBUS_SESSION_BUS_ADDRESS: "unix:path=/x" });
-    assert.deepEqual(complete(["--backend", ""], dbus), ["secret-service", "pass", "file"]);
+    assert.deepEqual(complete(["--backend", ""], dbus), ["secret-service", "kwallet", "pass", "file"]);
   }
 });
 

@@ -227,7 +227,7 @@ Deno.test("home expansion of ~ and ~/ only", () => {
 
 Deno.test("openKeyring offers the backends of this OS with aws-vault's default, and names the others", async () => {
   const expected: Record<string, string[]> = {
-    linux: ["secret-service", "pass", "file"],
+    linux: ["secret-service", "kwallet", "pass", "file"],
     darwin: ["keychain", "pass", "file"],
     windows: ["wincred", "file"],
   };

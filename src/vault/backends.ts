@@ -29,7 +29,7 @@ export const AVAILABLE_BACKENDS: readonly string[] = Deno.build.os === "windows"
   ? ["wincred", "file"]
   : Deno.build.os === "darwin"
   ? ["keychain", "pass", "file"]
-  : ["secret-service", "pass", "file"];
+  : ["secret-service", "kwallet", "pass", "file"];
 
 /**
  * The backend used when `--backend` is not given, as aws-vault: the keychain on macOS, Credential Manager on Windows,
@@ -51,7 +51,7 @@ export interface OfferedBackendsOptions {
 
 /**
  * The backends worth offering here (help and completion of `--backend`): {@link AVAILABLE_BACKENDS}, minus
- * secret-service when there is no D-Bus session bus to reach it (`DBUS_SESSION_BUS_ADDRESS`, or a socket at
+ * secret-service and kwallet when there is no D-Bus session bus to reach them (`DBUS_SESSION_BUS_ADDRESS`, or a socket at
  * `$XDG_RUNTIME_DIR/bus`). The default backend is always offered.
  */
 export function offeredBackends(options: OfferedBackendsOptions): string[] {
@@ -68,7 +68,8 @@ export function offeredBackends(options: OfferedBackendsOptions): string[] {
     const runtime = env.get("XDG_RUNTIME_DIR");
     return runtime !== undefined && runtime !== "" && isSocket(`${runtime}/bus`);
   };
-  return AVAILABLE_BACKENDS.filter((b) => b === DEFAULT_BACKEND || b !== "secret-service" || hasBus());
+  const needsBus = (b: string) => b === "secret-service" || b === "kwallet";
+  return AVAILABLE_BACKENDS.filter((b) => b === DEFAULT_BACKEND || !needsBus(b) || hasBus());
 }
 
 /**

@@ -6,12 +6,18 @@
 
 import type { Env } from "../core/env.ts";
 import { VaultError } from "../core/errors.ts";
-import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND } from "./backends.ts";
+import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND, offeredBackends } from "./backends.ts";
 import { FileKeyring, type FileKeyringOptions } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
 import type { PassKeyringOptions } from "./pass.ts";
 
-export { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND, KNOWN_BACKENDS } from "./backends.ts";
+export {
+  assertBackendAvailable,
+  AVAILABLE_BACKENDS,
+  DEFAULT_BACKEND,
+  KNOWN_BACKENDS,
+  offeredBackends,
+} from "./backends.ts";
 
 /** Options of {@link openKeyring}: the backend name plus every backend's own options. */
 export interface OpenKeyringOptions {
@@ -23,6 +29,8 @@ export interface OpenKeyringOptions {
   pass: PassKeyringOptions;
   /** Options for the `secret-service` backend. */
   secretService: { collection?: string; env: Env };
+  /** Options for the `kwallet` backend; default: the secret-service options' environment. */
+  kwallet?: { env: Env };
   /** Options for the `keychain` backend (macOS). */
   keychain?: { name?: string };
 }
@@ -34,6 +42,8 @@ export interface OpenKeyringOptions {
  */
 export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring> {
   const backend = options.backend ?? DEFAULT_BACKEND;
+  // Suggested instead of a backend that cannot open: only those that can work here (no D-Bus, no secret-service).
+  const others = () => offeredBackends({ env: options.secretService.env }).filter((b) => b !== backend);
   switch (backend) {
     case "file":
       return new FileKeyring(options.file);
@@ -43,8 +53,9 @@ export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring>
         return new PassKeyring(options.pass);
       } catch (e) {
         if (!(e instanceof PassNotAvailableError)) throw e;
-        const others = AVAILABLE_BACKENDS.filter((b) => b !== "pass").join(", ");
-        throw new PassNotAvailableError(`${e.message}; or choose another --backend (available: ${others})`);
+        throw new PassNotAvailableError(
+          `${e.message}; or choose another --backend (available: ${others().join(", ")})`,
+        );
       }
     }
     case "secret-service": {
@@ -53,7 +64,15 @@ export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring>
       return new SecretServiceKeyring({
         collection: options.secretService.collection,
         env: options.secretService.env,
-        otherBackends: AVAILABLE_BACKENDS.filter((b) => b !== "secret-service"),
+        otherBackends: others(),
+      });
+    }
+    case "kwallet": {
+      if (!AVAILABLE_BACKENDS.includes("kwallet")) break;
+      const { KWalletKeyring } = await import("./kwallet.ts");
+      return new KWalletKeyring({
+        env: options.kwallet?.env ?? options.secretService.env,
+        otherBackends: others(),
       });
     }
     case "keychain":
