@@ -41,7 +41,9 @@ function removeLauncherVariables(): void {
 export function reportError(error: unknown, out: Output): number {
   if (error instanceof AppError) {
     const where = error.command ? `${error.command}: ` : "";
-    out.stderr(`aws-vault: error: ${where}${error.message}${error.suggestHelp ? ", try --help" : ""}\n`);
+    // kingpin's ", try --help" follows the message; a message that is whole sentences gives up its last full stop.
+    const message = error.suggestHelp ? `${error.message.replace(/\.$/, "")}, try --help` : error.message;
+    out.stderr(`aws-vault: error: ${where}${message}\n`);
     return error.exitCode;
   }
   if (error instanceof Deno.errors.BrokenPipe) return 141; // `aws-vault list | head` is not an error worth a trace

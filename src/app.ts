@@ -27,7 +27,7 @@ export const APP_GLOBAL_FLAGS = globalFlags({
 
 /**
  * The global flags offering only what is usable with `env`: the prompt drivers `--prompt` validation accepts (their
- * program is on `$PATH`) and the backends that can work here (secret-service only with a D-Bus session).
+ * program is on `$PATH`) and the backends that can work here (secret-service and kwallet only with a D-Bus session).
  */
 export function appGlobalFlags(env: Env): GlobalFlags {
   return globalFlags({
@@ -103,7 +103,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     else out.stdout(text);
     return 0;
   }
-  const global = globalOptionsFrom(readFlags(globalSpecs, result.line));
+  const backendChosen = result.line.given.has(globalSpecs.backend) || (env.get("AWS_VAULT_BACKEND") ?? "") !== "";
+  const global = globalOptionsFrom(readFlags(globalSpecs, result.line), { backendChosen });
   const log = global.debug ? debugLogger(out.stderr, { now: options.now }) : SILENT;
   log.debug(`aws-vault ${VERSION_TEXT}`);
   // Every spec in the app comes from COMMANDS, so this finds one.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { docBlock, stripComment } from "./support/doc_examples.ts";
 import { appSpec } from "../src/app.ts";
 import { parseCommandLine } from "../src/cli/parser.ts";
 import { completionOutput } from "../src/cli/completion.ts";
@@ -69,6 +70,14 @@ Deno.test("protocol: a failing profile source gives no candidates instead of an 
 // --- real shells, with the real program as `aws-vault` on PATH and a config that has the profiles ---
 
 const bundle = new URL("../dist/aws-vault.js", import.meta.url).pathname;
+
+/** The line README.md tells users to put in their shell's start-up file (comment stripped). */
+function readmeLine(shell: string): string {
+  const lines = docBlock("README.md", "readme-completion").text.split("\n").map(stripComment);
+  const line = lines.find((l) => l.includes(`--completion-script-${shell}`));
+  if (!line) throw new Error(`README.md shows no completion line for ${shell}`);
+  return line;
+}
 const source = new URL("../main.ts", import.meta.url).pathname;
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 const has = (shell: string) =>
@@ -115,10 +124,10 @@ const BASH_CASES: [string[], (reply: string[]) => void][] = [
   [["aws-vault", "rm", "pr"], (r) => assert.deepEqual(r, ["prod-admin"])],
   [["aws-vault", "export", "--format", "e"], (r) => assert.deepEqual(r, ["env", "export-env"])],
   // What bash makes of `aws-vault --backend=<TAB>` and `--backend=p<TAB>`: the shell's environment has no D-Bus
-  // session, so secret-service is not offered.
+  // session, so neither secret-service nor kwallet is offered.
   [
     ["aws-vault", "--backend", "="],
-    (r) => assert.deepEqual(r, AVAILABLE_BACKENDS.filter((b) => b !== "secret-service")),
+    (r) => assert.deepEqual(r, AVAILABLE_BACKENDS.filter((b) => b !== "secret-service" && b !== "kwallet")),
   ],
   [["aws-vault", "--backend", "=", "p"], (r) => assert.deepEqual(r, ["pass"])],
   [["aws-vault", "exec", "dev", "--", "l"], (r) => assert.ok(r.includes("ls"), r.join(" "))],
@@ -130,7 +139,7 @@ Deno.test({
   ignore: !has("bash"),
   fn: async () => {
     const lines = [
-      'eval "$(aws-vault --completion-script-bash)"',
+      readmeLine("bash"),
       "complete -p aws-vault",
       't() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=(); _aws-vault_bash_autocomplete; ' +
       `echo '#case'; printf '%s\\n' "\${COMPREPLY[@]}"; }`,
@@ -153,7 +162,7 @@ Deno.test({
   name: "fish: the generated script completes through the program",
   ignore: !has("fish"),
   fn: async () => {
-    const lines = ["aws-vault --completion-script-fish | source"];
+    const lines = [readmeLine("fish")];
     const inputs = [
       "aws-vault ex",
       "aws-vault exec ",
@@ -185,7 +194,7 @@ Deno.test({
       'compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }',
       "_files() { echo _files; }",
       '_normal() { echo "_normal ${words[*]} $CURRENT"; }',
-      'eval "$(aws-vault --completion-script-zsh)"',
+      readmeLine("zsh"),
       "t() { echo '#case'; words=(\"$@\"); CURRENT=$#; _aws-vault; }",
       "t aws-vault ex",
       "t aws-vault exec ''",
@@ -198,5 +207,9 @@ Deno.test({
     assert.deepEqual(profiles, PROFILES);
     assert.deepEqual(child, ["_normal aws s3 2"]);
     assert.deepEqual(files, ["_files"]);
+    // README's line in a ~/.zshrc that never ran compinit (zsh -f reads none): the completion system starts and
+    // aws-vault is registered, instead of "command not found: compdef".
+    const [bare] = await cases("zsh", ["-f", "-c"], `${readmeLine("zsh")}\necho '#case'; echo $_comps[aws-vault]`);
+    assert.deepEqual(bare, ["_aws-vault"]);
   },
 });

@@ -13,6 +13,7 @@
  * wires their namespaces with veth pairs on link-local addresses (tests/support/docker.ts). Skipped, with the reason
  * printed, where the daemon cannot run (not Linux, not root, no capabilities or cgroups, docker.io not installed).
  */
+import { awsVaultCommands, docBlock, shellWords } from "./support/doc_examples.ts";
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import {
   addVethPair,
@@ -189,6 +190,20 @@ async function containerEnv(docker: PrivateDocker, name: string): Promise<string
   return JSON.parse(await docker.ok(["inspect", "--format", "{{json .Config.Env}}", name]));
 }
 
+/**
+ * A command the docs show, with this machine's parts swapped in: each `[from, to]` replaces the first run of words
+ * equal to `from`. A documented command that no longer has one fails the test, so the docs and the test move together.
+ */
+function substitute(argv: readonly string[], swaps: readonly [string[], string[]][]): string[] {
+  const out = [...argv];
+  for (const [from, to] of swaps) {
+    const at = out.findIndex((_, i) => from.every((w, j) => out[i + j] === w));
+    if (at < 0) throw new Error(`the documented command has no ${from.join(" ")}: ${argv.join(" ")}`);
+    out.splice(at, from.length, ...to);
+  }
+  return out;
+}
+
 const keyIdIn = (output: string) => /^access-key-id (\S+)$/m.exec(output)?.[1];
 const arnIn = (xml: string) => /<Arn>([^<]+)<\/Arn>/.exec(xml)?.[1] ?? `(no Arn in: ${xml})`;
 
@@ -265,27 +280,17 @@ Deno.test({
       "container-proxy: an app with only the relative URI calls STS as the role; nothing secret leaks; access ends with aws-vault",
       async () => {
         // What docs/docker/README.md has users run, with `docker run` in place of compose.
-        const vault = spawnAwsVault([
-          "exec",
-          "--ecs-server",
-          "--ecs-server-bind",
-          toHost.first,
-          "--lazy",
-          "base",
-          "--",
-          docker.cli,
-          "run",
-          "--rm",
-          "--name",
-          proxy,
-          "--network",
-          `container:${holder}`,
-          "-e",
-          "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-          "-e",
-          "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-          PROXY_IMAGE,
-        ], env);
+        const [shown] = awsVaultCommands(docBlock("docs/docker/README.md", "docker-proxy-run").text);
+        const vault = spawnAwsVault(
+          substitute(shown, [
+            [["172.17.0.1"], [toHost.first]],
+            [["docker"], [docker.cli]],
+            [["--name", "aws-vault-proxy"], ["--name", proxy]],
+            [["--network", "aws-vault", "--ip", "169.254.170.2"], ["--network", `container:${holder}`]],
+            [["aws-vault-proxy"], [PROXY_IMAGE]],
+          ]),
+          env,
+        );
         let vaultExited = false;
         vault.done.then(() => vaultExited = true);
         try {
@@ -296,6 +301,12 @@ Deno.test({
           if ("exited" in first) throw new Error(`aws-vault exited first: ${JSON.stringify(first.exited)}`);
           equal(first.ready.code, 0, "the proxy answers /health at 169.254.170.2");
 
+          // The app of docs/docker ("docker-app-run"): on the proxy's network, with only the relative URI of a role.
+          const appShown = shellWords(
+            docBlock("docs/docker/README.md", "docker-app-run").text.replace(/\\\n\s*/g, " "),
+          );
+          deepStrictEqual(appShown.slice(0, 5), ["docker", "run", "--rm", "--network", "aws-vault"]);
+          match(appShown[6], /^AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=\/role-arn\/arn:aws:iam::\d{12}:role\/[\w-]+$/);
           const call = await docker.run(["exec", app, "sh", "-c", APP_SCRIPT, "sh", stsUrl]);
           equal(call.code, 0, `${call.stdout}\n${call.stderr}`);
           ok(call.stdout.startsWith(`credentials-url http://169.254.170.2/role-arn/${appRole}\n`), call.stdout);
@@ -387,28 +398,14 @@ Deno.test({
       "host network: the ECS server on 127.0.0.1 with the full URI and token; gone when aws-vault exits",
       async () => {
         fake.clearCalls();
-        const vault = spawnAwsVault([
-          "exec",
-          "--ecs-server",
-          "--lazy",
-          "base",
-          "--",
-          docker.cli,
-          "run",
-          "--rm",
-          "--network",
-          "host",
-          "-e",
-          "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-          "-e",
-          "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-          BASE_IMAGE,
-          "sh",
-          "-c",
-          APP_SCRIPT,
-          "sh",
-          stsUrl,
-        ], env);
+        const [shown] = awsVaultCommands(docBlock("docs/docker/README.md", "docker-host-network").text);
+        const vault = spawnAwsVault(
+          substitute(shown, [
+            [["docker"], [docker.cli]],
+            [["amazon/aws-cli", "sts", "get-caller-identity"], [BASE_IMAGE, "sh", "-c", APP_SCRIPT, "sh", stsUrl]],
+          ]),
+          env,
+        );
         const r = await within(vault.done, 60_000, "aws-vault exec … docker run --network host");
         equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
         const url = /^credentials-url (http:\/\/127\.0\.0\.1:\d+)\n/.exec(r.stdout)?.[1];

@@ -114,7 +114,7 @@ complete -F _${name}_bash_autocomplete -o default ${name}
 `;
     case "zsh":
       return `#compdef ${name}
-# zsh completion for ${name}: eval "$(${name} --completion-script-zsh)" after compinit, or save as _${name} in $fpath
+# zsh completion for ${name}: eval "$(${name} --completion-script-zsh)" in ~/.zshrc, or save as _${name} in $fpath
 
 _${name}() {
     local -i i
@@ -139,6 +139,8 @@ _${name}() {
 if [[ "\${funcstack[1]}" == "_${name}" ]]; then
     _${name} "$@"
 else
+    # A ~/.zshrc without compinit (no framework) has no compdef yet: start the completion system, as it needs.
+    (( \${+functions[compdef]} )) || { autoload -Uz compinit && compinit; }
     compdef _${name} ${name}
 fi
 `;

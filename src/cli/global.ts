@@ -87,7 +87,7 @@ export type GlobalFlags = ReturnType<typeof globalFlags>;
  * `main.ts` should call {@link globalFlags} with what is actually available on the machine.
  */
 export const GLOBAL_FLAGS: GlobalFlags = globalFlags({
-  backends: ["file", "keychain", "pass", "secret-service", "wincred"],
+  backends: ["file", "keychain", "kwallet", "pass", "secret-service", "wincred"],
   defaultBackend: "file",
   prompts: ["kdialog", "osascript", "terminal", "wincredui", "ykman", "zenity"],
 });
@@ -105,10 +105,15 @@ export interface GlobalOptions {
   readonly passPrefix?: string;
   /** As given: a leading `~` is not expanded here (the file backend does that, like the Go keyring). */
   readonly fileDir: string;
+  /** Whether `--backend` or `AWS_VAULT_BACKEND` chose the backend (false: the default was taken). */
+  readonly backendChosen: boolean;
 }
 
-/** The global flags in the form commands use. */
-export function globalOptionsFrom(flags: FlagValues<GlobalFlags>): GlobalOptions {
+/** The global flags in the form commands use; `backendChosen` as {@link GlobalOptions.backendChosen}. */
+export function globalOptionsFrom(
+  flags: FlagValues<GlobalFlags>,
+  options: { readonly backendChosen?: boolean } = {},
+): GlobalOptions {
   const text = (value: string | undefined): string | undefined => value === "" ? undefined : value;
   return {
     debug: flags.debug,
@@ -120,5 +125,6 @@ export function globalOptionsFrom(flags: FlagValues<GlobalFlags>): GlobalOptions
     passCmd: text(flags.passCmd),
     passPrefix: text(flags.passPrefix),
     fileDir: text(flags.fileDir) ?? "~/.awsvault/keys/",
+    backendChosen: options.backendChosen ?? false,
   };
 }
