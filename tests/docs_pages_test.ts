@@ -12,10 +12,10 @@ const root = new URL("../", import.meta.url).pathname;
 const lines = (block: DocBlock) => block.text.trimEnd().split("\n").map(stripComment);
 
 Deno.test("install-from-clone: clone, scripts/install (or with --prefix), the installed command's --version", () => {
-  const [clone, install, version] = lines(docBlock("docs/install.md", "install-from-clone"));
+  const [clone, install, path, version] = lines(docBlock("docs/install.md", "install-from-clone"));
   equal(clone, "git clone <this repository> aws-vault-deno && cd aws-vault-deno");
   // tests/install_test.ts runs these two, from a copy of the checkout, with --prefix.
-  deepEqual([install, version], lines(docBlock("README.md", "readme-install")));
+  deepEqual([install, path, version], lines(docBlock("README.md", "readme-install")));
   const alternative = docBlock("docs/install.md", "install-from-clone").text.split("\n")[1];
   ok(alternative.includes("# or: scripts/install --prefix "), alternative);
   ok(Deno.readTextFileSync(`${root}scripts/install`).includes("--prefix"), "scripts/install takes --prefix");

@@ -119,9 +119,10 @@ Deno.test({
     });
     try {
       await copyCheckout(checkout);
-      // README's Install section: these two commands, the first with --prefix as its comment offers.
+      // README's Install section: install (with --prefix, as its comment offers), the PATH line, --version.
       const shown = docBlock("README.md", "readme-install").text.trim().split("\n").map(stripComment);
-      deepEqual(shown, ["scripts/install", "aws-vault --version"]);
+      deepEqual(shown, ["scripts/install", 'export PATH="$HOME/.local/bin:$PATH"', "aws-vault --version"]);
+      const pathLine = shown[1].replace("$HOME/.local/bin", prefix);
       const installed = await run(`${checkout}/scripts/install`, ["--prefix", prefix], {
         env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "/" },
         cwd: checkout,
@@ -129,6 +130,14 @@ Deno.test({
       equal(installed.code, 0, installed.stderr);
       match(installed.stdout, /installed aws-vault v\S+ as .*\/bin\/aws-vault/);
       match(installed.stdout, /is not on your PATH/);
+      // The line README shows is the one scripts/install suggests, and with it the command is found.
+      ok(installed.stdout.includes(pathLine), installed.stdout);
+      const viaPath = await run("sh", ["-c", `${pathLine} && ${shown[2]}`], {
+        env: { PATH: "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/" },
+        cwd: work,
+      });
+      equal(viaPath.code, 0, viaPath.stderr);
+      match(viaPath.stderr, /^v\d+\.\d+\.\d+\S*\n$/);
       const command = `${prefix}/aws-vault`;
 
       // Run where Deno would find configuration if it looked: a broken deno.json and package.json in the cwd.

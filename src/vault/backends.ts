@@ -41,6 +41,26 @@ export const DEFAULT_BACKEND = Deno.build.os === "windows"
   ? "keychain"
   : "file";
 
+/**
+ * The session bus address GIO would use: `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus` when that is a socket
+ * (systemd's user bus); undefined when there is no session bus to reach (secret-service and kwallet need one).
+ * @param isSocket whether a path is a socket; default a stat of the file system (injectable for tests)
+ */
+export function sessionBusAddress(env: Env, isSocket: (path: string) => boolean = statIsSocket): string | undefined {
+  const address = env.get("DBUS_SESSION_BUS_ADDRESS");
+  if (address) return address;
+  const runtime = env.get("XDG_RUNTIME_DIR");
+  return runtime && isSocket(`${runtime}/bus`) ? `unix:path=${runtime}/bus` : undefined;
+}
+
+function statIsSocket(path: string): boolean {
+  try {
+    return Deno.statSync(path).isSocket === true;
+  } catch {
+    return false;
+  }
+}
+
 /** Options of {@link offeredBackends}. */
 export interface OfferedBackendsOptions {
   /** The environment (`DBUS_SESSION_BUS_ADDRESS`, `XDG_RUNTIME_DIR`). */
@@ -50,24 +70,13 @@ export interface OfferedBackendsOptions {
 }
 
 /**
- * The backends worth offering here (help and completion of `--backend`): {@link AVAILABLE_BACKENDS}, minus
- * secret-service and kwallet when there is no D-Bus session bus to reach them (`DBUS_SESSION_BUS_ADDRESS`, or a socket at
- * `$XDG_RUNTIME_DIR/bus`). The default backend is always offered.
+ * The backends worth offering here (help and completion of `--backend`, and the alternatives an error suggests):
+ * {@link AVAILABLE_BACKENDS}, minus secret-service and kwallet when there is no D-Bus session bus to reach them
+ * ({@link sessionBusAddress}). The default backend is always offered.
  */
 export function offeredBackends(options: OfferedBackendsOptions): string[] {
-  const { env } = options;
-  const isSocket = options.isSocket ?? ((path: string) => {
-    try {
-      return Deno.statSync(path).isSocket === true;
-    } catch {
-      return false;
-    }
-  });
-  const hasBus = () => {
-    if (env.get("DBUS_SESSION_BUS_ADDRESS")) return true;
-    const runtime = env.get("XDG_RUNTIME_DIR");
-    return runtime !== undefined && runtime !== "" && isSocket(`${runtime}/bus`);
-  };
+  let bus: boolean | undefined;
+  const hasBus = () => bus ??= sessionBusAddress(options.env, options.isSocket) !== undefined;
   const needsBus = (b: string) => b === "secret-service" || b === "kwallet";
   return AVAILABLE_BACKENDS.filter((b) => b === DEFAULT_BACKEND || !needsBus(b) || hasBus());
 }

@@ -18,6 +18,7 @@ import {
   type VaultItem,
 } from "./keyring.ts";
 import { KWalletClient } from "./kwallet_dbus.ts";
+import { sessionBusAddress } from "./backends.ts";
 
 /** The wallet, folder and application id the Go aws-vault uses (its `ServiceName`, `KWalletFolder`, `KWalletAppID`). */
 export const KWALLET_NAMES = { wallet: "aws-vault", folder: "aws-vault", appId: "aws-vault" } as const;
@@ -40,17 +41,6 @@ export class KWalletUnavailableError extends VaultError {}
 export class KWalletOpenError extends VaultError {}
 /** Any other failure reported by kwalletd. */
 export class KWalletError extends VaultError {}
-
-/** The session bus address GIO would use: DBUS_SESSION_BUS_ADDRESS, else `$XDG_RUNTIME_DIR/bus` if it exists. */
-export function sessionBusAddress(env: Env): string | undefined {
-  const address = env.get("DBUS_SESSION_BUS_ADDRESS");
-  if (address) return address;
-  const runtime = env.get("XDG_RUNTIME_DIR");
-  try {
-    if (runtime && Deno.statSync(`${runtime}/bus`).isSocket) return `unix:path=${runtime}/bus`;
-  } catch { /* no systemd user bus either */ }
-  return undefined;
-}
 
 /**
  * The `kwallet` keyring. One D-Bus connection and wallet handle per instance, opened on first use, as the Go keyring

@@ -18,6 +18,7 @@ import {
 } from "./keyring.ts";
 import { type GErrorInfo, loadLibSecret } from "./libsecret_ffi.ts";
 import { Session } from "./secret_service_session.ts";
+import { sessionBusAddress } from "./backends.ts";
 
 export { decodeObjectPathName } from "./secret_service_session.ts";
 
@@ -54,24 +55,13 @@ export class SecretServiceTimeoutError extends SecretServiceError {}
 
 /** True when this backend can be tried: Linux, libsecret loadable and a D-Bus session bus address known. */
 export function secretServiceAvailable(env: Env): boolean {
-  if (Deno.build.os !== "linux" || busAddress(env) === undefined) return false;
+  if (Deno.build.os !== "linux" || sessionBusAddress(env) === undefined) return false;
   try {
     loadLibSecret();
     return true;
   } catch {
     return false;
   }
-}
-
-/** The session bus address GLib will use: DBUS_SESSION_BUS_ADDRESS, else `$XDG_RUNTIME_DIR/bus` if it exists. */
-function busAddress(env: Env): string | undefined {
-  const address = env.get("DBUS_SESSION_BUS_ADDRESS");
-  if (address) return address;
-  const runtime = env.get("XDG_RUNTIME_DIR");
-  try {
-    if (runtime && Deno.statSync(`${runtime}/bus`).isSocket) return `unix:path=${runtime}/bus`;
-  } catch { /* no systemd user bus either */ }
-  return undefined;
 }
 
 /** An unlock prompt that never completed leaves the collection locked. */
@@ -139,7 +129,7 @@ export class SecretServiceKeyring implements Keyring {
   }
 
   async #session<T>(create: boolean, body: (s: Session, coll: Deno.PointerValue) => Promise<T>): Promise<T> {
-    if (busAddress(this.#env) === undefined) {
+    if (sessionBusAddress(this.#env) === undefined) {
       throw new SecretServiceUnavailableError(
         "the secret-service backend needs a D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set); start one " +
           `or ${this.#chooseOther()}`,
@@ -207,7 +197,7 @@ export class SecretServiceKeyring implements Keyring {
     }
     if (what === "connecting" && !remote) {
       return new SecretServiceUnavailableError(
-        `cannot connect to the D-Bus session bus at ${busAddress(this.#env)}: ${e.message}; check ` +
+        `cannot connect to the D-Bus session bus at ${sessionBusAddress(this.#env)}: ${e.message}; check ` +
           `DBUS_SESSION_BUS_ADDRESS or ${this.#chooseOther()}`,
       );
     }
