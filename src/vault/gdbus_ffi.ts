@@ -9,18 +9,14 @@
  */
 
 import { VaultError } from "../core/errors.ts";
-import { cString, type GErrorInfo, readCString } from "./libsecret_ffi.ts";
+import { callBounded, cString, type GErrorInfo, readCString, slow } from "./libsecret_ffi.ts";
 
 export type { GErrorInfo } from "./libsecret_ffi.ts";
 
 const P = "pointer" as const;
 const B = "buffer" as const;
-const slow = <const A extends Deno.NativeType[], const R extends Deno.NativeResultType>(parameters: A, result: R) => ({
-  parameters,
-  result,
-  nonblocking: true as const,
-});
 
+// g_cancellable_*, g_dbus_error_get_remote_error (and GLib's g_error_free, g_free) serve callBounded and takeError.
 const GIO_SYMBOLS = {
   // (address, GDBusConnectionFlags, observer, cancellable, GError**) → GDBusConnection* (full)
   g_dbus_connection_new_for_address_sync: slow([B, "u32", P, P, B], P),
@@ -122,57 +118,24 @@ export class DBusCallError extends Error {
   }
 }
 
-/** Copies out and frees the GError in `slot`, if any. */
-function takeError(lib: Gio, slot: BigUint64Array): GErrorInfo | undefined {
-  if (slot[0] === 0n) return undefined;
-  const ptr = Deno.UnsafePointer.create(slot[0]);
-  slot[0] = 0n;
-  // struct GError { GQuark domain; gint code; gchar *message; } on LP64.
-  const view = new Deno.UnsafePointerView(ptr!);
-  const remotePtr = lib.gio.g_dbus_error_get_remote_error(ptr);
-  const info = {
-    domain: view.getUint32(0),
-    code: view.getInt32(4),
-    message: readCString(view.getPointer(8)) ?? "",
-    remote: readCString(remotePtr),
-  };
-  if (remotePtr) lib.glib.g_free(remotePtr);
-  lib.glib.g_error_free(ptr);
-  return info;
-}
-
 /**
- * Runs one nonblocking GIO call with a fresh GCancellable and GError slot, cancels it after `boundMs` and abandons it
- * 2 s later if it ignores the cancellation (its cancellable is then leaked on purpose: a worker thread may still use
- * it). Returns the result, or throws {@link DBusCallError}.
+ * Runs one nonblocking GIO call through {@link callBounded} (cancelled after `boundMs`, abandoned 2 s later if it
+ * ignores the cancellation) and maps its outcome: the result, or {@link DBusCallError} — `"timeout"` when the bound
+ * passed or GIO itself reported a time-out or cancellation.
  */
 async function bounded(
   lib: Gio,
-  what: string,
-  boundMs: number,
+  call: { what: string; boundMs: number; release: (late: NonNullable<Deno.PointerValue>) => void },
   run: (cancellable: Deno.PointerValue, error: BigUint64Array<ArrayBuffer>) => Promise<Deno.PointerValue>,
 ): Promise<NonNullable<Deno.PointerValue>> {
-  const cancellable = lib.gio.g_cancellable_new();
-  const slot = new BigUint64Array(1);
-  let cancelled = false;
-  let abandon: (value: "abandoned") => void = () => {};
-  const cancelTimer = setTimeout(() => {
-    cancelled = true;
-    lib.gio.g_cancellable_cancel(cancellable);
-  }, boundMs);
-  const abandonTimer = setTimeout(() => abandon("abandoned"), boundMs + 2_000);
-  const result = await Promise.race([run(cancellable, slot), new Promise<"abandoned">((r) => abandon = r)]);
-  clearTimeout(cancelTimer);
-  clearTimeout(abandonTimer);
-  if (result === "abandoned") throw new DBusCallError(what, "timeout");
-  lib.gobject.g_object_unref(cancellable);
-  const error = takeError(lib, slot);
+  const { what, boundMs } = call;
+  const { result, error, timedOut } = await callBounded(lib, boundMs, run);
   const ioError = lib.gio.g_io_error_quark();
   if (
-    cancelled ||
+    timedOut ||
     (error && error.domain === ioError && (error.code === G_IO_ERROR_TIMED_OUT || error.code === G_IO_ERROR_CANCELLED))
   ) {
-    if (result) lib.glib.g_variant_unref(result);
+    if (result) call.release(result); // it came after all: a connection or a reply nobody will use
     throw new DBusCallError(what, "timeout");
   }
   if (!result) throw new DBusCallError(what, error ?? { domain: 0, code: 0, message: "no reply" });
@@ -284,8 +247,7 @@ export class DBusConnection {
     const addr = cString(address);
     const conn = await bounded(
       lib,
-      "connecting",
-      timeoutMs,
+      { what: "connecting", boundMs: timeoutMs, release: (late) => lib.gobject.g_object_unref(late) },
       (cancellable, error) =>
         lib.gio.g_dbus_connection_new_for_address_sync(addr, CLIENT_OF_MESSAGE_BUS, null, cancellable, error),
     );
@@ -303,8 +265,12 @@ export class DBusConnection {
     try {
       const value = await bounded(
         lib,
-        options.what,
-        options.timeoutMs + 500, // the D-Bus timeout below normally answers first, as G_IO_ERROR_TIMED_OUT
+        {
+          what: options.what,
+          // The D-Bus timeout below normally answers first, as G_IO_ERROR_TIMED_OUT.
+          boundMs: options.timeoutMs + 500,
+          release: (late) => glib.g_variant_unref(late),
+        },
         (cancellable, error) =>
           lib.gio.g_dbus_connection_call_sync(
             this.#conn,

@@ -10,8 +10,11 @@ import { VaultError } from "../core/errors.ts";
 
 const P = "pointer" as const;
 const B = "buffer" as const;
-/** A blocking D-Bus call: runs on Deno's worker pool so JS stays free to cancel it. */
-const slow = <const A extends Deno.NativeType[], const R extends Deno.NativeResultType>(parameters: A, result: R) => ({
+/** A blocking D-Bus call's symbol definition: it runs on Deno's worker pool so JS stays free to cancel it. */
+export const slow = <const A extends Deno.NativeType[], const R extends Deno.NativeResultType>(
+  parameters: A,
+  result: R,
+) => ({
   parameters,
   result,
   nonblocking: true as const,
@@ -81,6 +84,19 @@ export interface LibSecret {
   readonly fn: { readonly strHash: Deno.PointerValue; readonly strEqual: Deno.PointerValue; gFree: Deno.PointerValue };
 }
 
+/**
+ * The few GLib, GObject and GIO symbols that GError handling and {@link callBounded} use. {@link LibSecret} has them,
+ * and so has gdbus_ffi's own GIO set, so both backends' D-Bus calls share one bounded-call implementation.
+ */
+export interface GioCore {
+  /** `g_free`, `g_error_free`. */
+  readonly glib: Pick<LibSecret["glib"], "g_free" | "g_error_free">;
+  /** `g_object_unref`. */
+  readonly gobject: Pick<LibSecret["gobject"], "g_object_unref">;
+  /** `g_cancellable_new`, `g_cancellable_cancel`, `g_dbus_error_get_remote_error`. */
+  readonly gio: Pick<LibSecret["gio"], "g_cancellable_new" | "g_cancellable_cancel" | "g_dbus_error_get_remote_error">;
+}
+
 /** libsecret (or GLib) cannot be loaded: the package is not installed. */
 export class LibSecretUnavailableError extends VaultError {}
 
@@ -139,7 +155,7 @@ export function readCString(ptr: Deno.PointerValue): string | undefined {
 }
 
 /** Reads and frees a `gchar*` the caller owns (transfer full). */
-export function takeCString(lib: LibSecret, ptr: Deno.PointerValue): string | undefined {
+export function takeCString(lib: GioCore, ptr: Deno.PointerValue): string | undefined {
   if (!ptr) return undefined;
   try {
     return Deno.UnsafePointerView.getCString(ptr);
@@ -166,7 +182,7 @@ export interface GErrorInfo {
 }
 
 /** Copies out and frees the GError in `slot`, if any, and clears the slot. */
-export function takeError(lib: LibSecret, slot: BigUint64Array): GErrorInfo | undefined {
+export function takeError(lib: GioCore, slot: BigUint64Array): GErrorInfo | undefined {
   if (slot[0] === 0n) return undefined;
   const ptr = Deno.UnsafePointer.create(slot[0]);
   slot[0] = 0n;
@@ -214,13 +230,13 @@ export function takeList(lib: LibSecret, list: Deno.PointerValue): Deno.PointerV
 }
 
 /** Drops a GObject reference; `null` is ignored. */
-export function unref(lib: LibSecret, object: Deno.PointerValue): void {
+export function unref(lib: GioCore, object: Deno.PointerValue): void {
   if (object) lib.gobject.g_object_unref(object);
 }
 
 /** The outcome of {@link callBounded}. */
 export interface BoundedResult<R> {
-  /** What the C function returned; undefined when it was abandoned. */
+  /** What the C function returned (also when it returned after the bound); undefined when it was abandoned. */
   readonly result?: R;
   /** The GError it set, copied out and freed. */
   readonly error?: GErrorInfo;
@@ -229,13 +245,13 @@ export interface BoundedResult<R> {
 }
 
 /**
- * Runs one `nonblocking` libsecret call (it gets a fresh GCancellable and GError slot) and cancels it through the
- * GCancellable after `timeoutMs`. A call that ignores the cancellation is abandoned 2 s later: its worker thread
- * keeps the cancellable (leaked on purpose, it may still be used), and the process exits without waiting for it.
- * A result object returned after the bound is not released (rare; the process is about to report an error).
+ * Runs one `nonblocking` GIO call (libsecret's or GDBus's; it gets a fresh GCancellable and GError slot) and cancels
+ * it through the GCancellable after `timeoutMs`. A call that ignores the cancellation is abandoned 2 s later: its
+ * worker thread keeps the cancellable (leaked on purpose, it may still be used), and the process exits without
+ * waiting for it. The result is never released here: the caller knows its type (and may leave a late one alone).
  */
 export async function callBounded<R>(
-  lib: LibSecret,
+  lib: GioCore,
   timeoutMs: number,
   run: (cancellable: Deno.PointerValue, error: BigUint64Array<ArrayBuffer>) => Promise<R>,
 ): Promise<BoundedResult<R>> {
@@ -254,5 +270,5 @@ export async function callBounded<R>(
   if (result === "abandoned") return { timedOut: true };
   unref(lib, cancellable);
   const error = takeError(lib, slot);
-  return timedOut ? { timedOut, error } : { result, error, timedOut };
+  return { result, error, timedOut };
 }

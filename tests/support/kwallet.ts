@@ -10,6 +10,8 @@
  * @module
  */
 
+import { exists, missingTool, type PrivateBus, startPrivateBus, waitFor } from "./dbus.ts";
+
 const decoder = new TextDecoder();
 
 /** The KF5 daemon's bus name and object path, where the Go aws-vault talks to it. */
@@ -52,22 +54,8 @@ export interface KWalletFixture {
 /** Why the kwallet tests cannot run here, or undefined when they can. */
 export function kwalletSkipReason(): string | undefined {
   if (Deno.build.os !== "linux") return "kwallet tests need Linux";
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/bin"]);
-  for (const tool of ["dbus-daemon", "dbus-send", "kwalletd5"]) {
-    if (!dirs.some((d) => exists(`${d}/${tool}`))) {
-      return `${tool} not found (install the Debian packages dbus and libkf5wallet-bin)`;
-    }
-  }
-  return undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  const tool = missingTool(["dbus-daemon", "dbus-send", "kwalletd5"], ["/usr/bin"]);
+  return tool && `${tool} not found (install the Debian packages dbus and libkf5wallet-bin)`;
 }
 
 async function command(cmd: string, args: readonly string[], env: Record<string, string>): Promise<Output> {
@@ -75,13 +63,8 @@ async function command(cmd: string, args: readonly string[], env: Record<string,
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How long kwalletd5 may take to come up. */
+const START_MS = 15_000;
 
 /** `array:byte:0x..,0x..` for dbus-send. */
 const byteArg = (bytes: Uint8Array) =>
@@ -127,26 +110,7 @@ export async function startKWallet(options: KWalletOptions = {}): Promise<KWalle
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
     NO_COLOR: "1",
   };
-  // Only our own service directory: nothing installed on the machine is ever activated on this bus.
-  await Deno.writeTextFile(
-    `${dir}/bus.conf`,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=${dir}</listen>
-  <servicedir>${dir}/services</servicedir>
-  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>\n`,
-  );
-  const bus = new Deno.Command("dbus-daemon", {
-    args: [`--config-file=${dir}/bus.conf`, "--nofork", "--nopidfile", "--nosyslog", "--print-address=1"],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  let bus: PrivateBus | undefined;
   let kwalletd: Deno.ChildProcess | undefined;
   const send = (dest: string, path: string, method: string, ...args: string[]) =>
     command("dbus-send", ["--session", "--print-reply", `--dest=${dest}`, path, method, ...args], env);
@@ -167,25 +131,19 @@ export async function startKWallet(options: KWalletOptions = {}): Promise<KWalle
         } catch { /* already gone */ }
       }
     }
-    for (const child of [kwalletd, bus]) {
-      if (!child) continue;
+    if (kwalletd) {
       try {
-        child.kill("SIGTERM");
+        kwalletd.kill("SIGTERM");
       } catch { /* already gone */ }
-      await child.status;
+      await kwalletd.status;
     }
+    await bus?.stop();
     await Deno.remove(dir, { recursive: true });
   };
   try {
-    const reader = bus.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let address = "";
-    while (!address.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("dbus-daemon exited before printing its address");
-      address += value;
-    }
-    await reader.cancel();
-    env.DBUS_SESSION_BUS_ADDRESS = address.trim();
+    // Only our own service directory: nothing installed on the machine is ever activated on this bus.
+    bus = await startPrivateBus({ dir, env, serviceDirs: [`${dir}/services`] });
+    env.DBUS_SESSION_BUS_ADDRESS = bus.address;
     if (daemon === "running") {
       kwalletd = new Deno.Command("kwalletd5", { env, clearEnv: true, stdin: "null", stdout: "null", stderr: "null" })
         .spawn();
@@ -197,7 +155,7 @@ export async function startKWallet(options: KWalletOptions = {}): Promise<KWalle
           `string:${NAME}`,
         );
         return r.stdout.includes("boolean true");
-      });
+      }, START_MS);
       // pamOpen(wallet, passwordHash, sessionTimeout) creates the wallet when missing and opens it with this
       // (test-only) 56-byte key hash: no password dialog, no first-use wizard.
       const hash = byteArg(Uint8Array.from({ length: 56 }, (_, i) => i));

@@ -7,6 +7,7 @@
  */
 
 import { SecretServiceKeyring } from "../../src/vault/secret_service.ts";
+import { missingTool, type PrivateBus, startPrivateBus, waitFor } from "./dbus.ts";
 
 const PASSWORD = "test-login-password";
 
@@ -61,22 +62,8 @@ export interface RunOptions {
 /** Why the secret-service tests cannot run here, or undefined when they can. */
 export function secretServiceSkipReason(): string | undefined {
   if (Deno.build.os !== "linux") return "secret-service tests need Linux";
-  const dirs = (Deno.env.get("PATH") ?? "").split(":");
-  for (const tool of ["dbus-daemon", "dbus-send", "gnome-keyring-daemon", "secret-tool"]) {
-    if (!dirs.some((d) => exists(`${d}/${tool}`))) {
-      return `${tool} not found (install the Debian packages dbus, gnome-keyring, libsecret-tools)`;
-    }
-  }
-  return undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  const tool = missingTool(["dbus-daemon", "dbus-send", "gnome-keyring-daemon", "secret-tool"]);
+  return tool && `${tool} not found (install the Debian packages dbus, gnome-keyring, libsecret-tools)`;
 }
 
 const decoder = new TextDecoder();
@@ -98,13 +85,8 @@ async function command(cmd: string, args: readonly string[], env: Record<string,
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How long gnome-keyring may take to come up. */
+const START_MS = 10_000;
 
 /**
  * Starts a private bus and, unless `keyring: false`, gnome-keyring-daemon with a fresh, unlocked `login` collection.
@@ -123,49 +105,25 @@ export async function startSecretService(
     DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
     NO_COLOR: "1",
   };
-  await Deno.writeTextFile(
-    `${dir}/bus.conf`,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=${dir}</listen>
-  ${options.activation === false ? "" : "<standard_session_servicedirs/>"}
-  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
-</busconfig>\n`,
-  );
-  const bus = new Deno.Command("dbus-daemon", {
-    args: [`--config-file=${dir}/bus.conf`, "--nofork", "--nopidfile", "--nosyslog", "--print-address=1"],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null", // activated helpers (gcr-prompter failing without a display) would fill the test output
-  }).spawn();
+  let bus: PrivateBus | undefined;
   let keyring: Deno.ChildProcess | undefined;
   const stop = async () => {
-    for (const child of [keyring, bus]) {
-      if (!child) continue;
+    if (keyring) {
       try {
-        if (child === keyring) child.kill("SIGCONT");
-        child.kill("SIGTERM");
+        keyring.kill("SIGCONT");
+        keyring.kill("SIGTERM");
       } catch { /* already gone */ }
-      await child.status;
+      await keyring.status;
     }
+    await bus?.stop();
     await Deno.remove(dir, { recursive: true });
   };
   const call = (path: string, method: string, ...args: string[]) =>
     command("dbus-send", ["--session", "--print-reply", "--dest=org.freedesktop.secrets", path, method, ...args], env);
   try {
-    const reader = bus.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let address = "";
-    while (!address.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("dbus-daemon exited before printing its address");
-      address += value;
-    }
-    await reader.cancel(); // dbus-daemon prints nothing else
-    env.DBUS_SESSION_BUS_ADDRESS = address.trim();
+    // Activation finds gnome-keyring through the machine's own service files, unless the test wants no activation.
+    bus = await startPrivateBus({ dir, env, standardSessionServiceDirs: options.activation !== false });
+    env.DBUS_SESSION_BUS_ADDRESS = bus.address;
     if (options.keyring !== false) {
       // --unlock reads the login password from stdin and creates the login keyring with it when there is none.
       keyring = new Deno.Command("gnome-keyring-daemon", {
@@ -191,7 +149,7 @@ export async function startSecretService(
           "string:org.freedesktop.secrets",
         ], env);
         return r.stdout.includes("boolean true");
-      });
+      }, START_MS);
       await waitFor("the login collection", async () => {
         const r = await call(
           "/org/freedesktop/secrets/collection/login",
@@ -200,7 +158,7 @@ export async function startSecretService(
           "string:Locked",
         );
         return r.code === 0 && r.stdout.includes("boolean false");
-      });
+      }, START_MS);
     }
   } catch (e) {
     await stop(); // nothing may outlive a failed start
