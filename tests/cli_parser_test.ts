@@ -256,7 +256,8 @@ Deno.test("--help-long lists every command's flags", () => {
   );
   assert.match(help, /\n {4}-d, --duration=DURATION +Duration of the temporary/);
   assert.ok(help.includes("    --[no-]add-config"));
-  assert.ok(!help.includes("--json"));
+  // exec's hidden -j/--json is not listed (log's own --json is).
+  assert.ok(!help.includes("-j, --json"));
 });
 
 Deno.test("help layout is kingpin's two columns, wrapped at 80", () => {
@@ -323,6 +324,7 @@ Deno.test("globalOptionsFrom types the global flags", () => {
     passCmd: undefined,
     passPrefix: undefined,
     fileDir: "/keys",
+    filePassphraseTtl: 0,
     backendChosen: false,
   });
   assert.deepEqual(Object.values(GLOBAL_FLAGS).map((f) => f.name), [
@@ -335,6 +337,7 @@ Deno.test("globalOptionsFrom types the global flags", () => {
     "pass-cmd",
     "pass-prefix",
     "file-dir",
+    "file-passphrase-ttl",
   ]);
   // --prompt is validated by the prompt layer, not here.
   assert.equal(run(["--prompt=pass", "ls"]).flags.prompt, "pass");

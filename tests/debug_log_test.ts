@@ -6,6 +6,8 @@
 import { equal, match, ok } from "node:assert/strict";
 import { makeSandbox, runCli } from "./support/cli.ts";
 import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { findUserKey, keyctl, keyctlMissing, plantUserKey } from "./support/keyctl.ts";
+import { passphraseKeyDescription } from "../src/vault/keyctl_passphrase.ts";
 
 const ACCOUNT = "111111111111";
 
@@ -35,4 +37,30 @@ Deno.test("--debug names the config file, the backend, the passphrase's source a
     await fake.close();
     await sb.cleanup();
   }
+});
+
+Deno.test({
+  name: "--debug says when the vault passphrase came from the kernel keyring, or was asked for at the prompt",
+  ignore: Deno.build.os !== "linux" || (await keyctlMissing()) !== undefined,
+  async fn() {
+    const sb = await makeSandbox({ config: "[profile dev]\n" });
+    const description = await passphraseKeyDescription(sb.vaultDir);
+    try {
+      const keys = { AWS_ACCESS_KEY_ID: "AKIADEVEXAMPLE000002", AWS_SECRET_ACCESS_KEY: "dev/secret-value" };
+      equal((await runCli(["add", "--env", "dev"], { env: { ...sb.env, ...keys } })).code, 0);
+      const { AWS_VAULT_FILE_PASSPHRASE: passphrase, ...env } = sb.env;
+      const asked = await runCli(["--debug", "export", "--no-session", "dev"], { env, stdin: `${passphrase}\n` });
+      equal(asked.code, 0, asked.stderr);
+      match(asked.stderr, /Vault passphrase for ".*" asked at the terminal\n/);
+      await plantUserKey(description, passphrase);
+      const recalled = await runCli(["--debug", "export", "--no-session", "dev"], { env });
+      equal(recalled.code, 0, recalled.stderr);
+      match(recalled.stderr, /Vault passphrase for ".*" from the kernel keyring\n/);
+      ok(!recalled.stderr.includes(passphrase), "the passphrase in the debug log");
+    } finally {
+      const id = await findUserKey(description);
+      if (id !== undefined) await keyctl(["invalidate", String(id)]);
+      await sb.cleanup();
+    }
+  },
 });

@@ -15,6 +15,7 @@ const LAYERS = [
   "src/aws", // SDK clients, TLS trust, console sign-in
   "src/vault", // secret stores and typed vault items
   "src/credentials", // providers, the chain, the credential use case
+  "src/audit", // the audit log of credential hand-outs
   "src/server", // ECS and EC2 credential servers, proxies
   "src/cli", // the command-line framework: declarations, tokenizer, parser, help, completion
   "src/cli/commands", // one module per command, and the command table

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type AppSpec, BUILTIN_FLAGS, type CommandSpec, type FlagSpec, type Shell } from "./spec.ts";
+import { type AppSpec, BUILTIN_FLAGS, type CommandSpec, findCommand, type FlagSpec, type Shell } from "./spec.ts";
 import { tokenize } from "./tokenizer.ts";
 
 /** Where candidates come from. */
@@ -26,12 +26,16 @@ export function completeWords(words: readonly string[], options: CompleteOptions
   let command: CommandSpec | undefined;
   let helpCommand = false;
   let positionals = 0;
+  let firstPositional: string | undefined;
   let pending: FlagSpec | undefined; // a flag still waiting for its value
   for (const token of tokenize(words.slice(0, -1), app, { splitEquals: true })) {
     if (token.kind === "separator") return [];
     if (token.kind === "command") command = token.command;
     if (token.kind === "help-command") helpCommand = true;
-    if (token.kind === "positional") positionals++;
+    if (token.kind === "positional") {
+      firstPositional ??= token.value;
+      positionals++;
+    }
     if (token.kind === "pending") pending = token.flag;
   }
   const matching = (list: Iterable<string>, prefix: string) => [...list].filter((w) => w.startsWith(prefix));
@@ -59,11 +63,16 @@ export function completeWords(words: readonly string[], options: CompleteOptions
     }
     return matching(names, current);
   }
+  // `help sso <Tab>`: the command's actions.
+  if (helpCommand && positionals === 1) {
+    return matching(findCommand(app, firstPositional!)?.args[0]?.values ?? [], current);
+  }
   if (helpCommand || !command) {
     const names = app.commands.filter((c) => !c.hidden).map((c) => c.name);
     return matching(command || helpCommand ? names : ["help", ...names], current);
   }
   const arg = command.args[positionals] ?? command.args.find((a) => a.repeated);
+  if (arg?.values) return matching(arg.values, current);
   if (arg?.hint === "profile" && options.profiles) {
     try {
       return matching(options.profiles(), current);

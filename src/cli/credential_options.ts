@@ -18,6 +18,10 @@ export interface CredentialFlagValues {
   /** Milliseconds. */
   readonly duration?: number;
   readonly stdout?: boolean;
+  /** `--policy`: a session policy file. */
+  readonly policy?: string;
+  /** `--policy-arn`, each time it was given. */
+  readonly policyArns?: readonly string[];
 }
 
 /** The profile settings given on the command line. */
@@ -27,7 +31,11 @@ export function profileFlagsOf(flags: CredentialFlagValues, global: GlobalOption
     mfaToken: flags.mfaToken || undefined,
     mfaPromptMethod: global.prompt,
     duration: flags.duration !== undefined && flags.duration > 0 ? flags.duration : undefined,
+    // A session policy on an IAM user's own keys turns GetSessionToken into GetFederationToken: same length.
+    federationDuration: flags.duration !== undefined && flags.duration > 0 ? flags.duration : undefined,
     ssoUseStdout: flags.stdout ?? false,
+    policyFile: flags.policy || undefined,
+    policyArns: flags.policyArns?.length ? flags.policyArns : undefined,
   };
 }
 

@@ -76,6 +76,14 @@ export function globalFlags(options: GlobalFlagsOptions) {
       env: "AWS_VAULT_FILE_DIR",
       default: "~/.awsvault/keys/",
     },
+    filePassphraseTtl: {
+      name: "file-passphrase-ttl",
+      kind: "duration",
+      help: 'Remember the "file" store\'s passphrase in the Linux kernel keyring this long after it is typed (0: off)',
+      env: "AWS_VAULT_FILE_PASSPHRASE_TTL",
+      default: "0",
+      placeholder: "DURATION",
+    },
   });
 }
 
@@ -105,6 +113,8 @@ export interface GlobalOptions {
   readonly passPrefix?: string;
   /** As given: a leading `~` is not expanded here (the file backend does that, like the Go keyring). */
   readonly fileDir: string;
+  /** How long a typed file-vault passphrase is remembered in the kernel keyring, in ms; 0: not remembered. */
+  readonly filePassphraseTtl: number;
   /** Whether `--backend` or `AWS_VAULT_BACKEND` chose the backend (false: the default was taken). */
   readonly backendChosen: boolean;
 }
@@ -125,6 +135,7 @@ export function globalOptionsFrom(
     passCmd: text(flags.passCmd),
     passPrefix: text(flags.passPrefix),
     fileDir: text(flags.fileDir) ?? "~/.awsvault/keys/",
+    filePassphraseTtl: flags.filePassphraseTtl,
     backendChosen: options.backendChosen ?? false,
   };
 }

@@ -60,7 +60,7 @@ export function manPage(app: AppSpec): string {
   const esc = (text: string) => text.replace(/\\/g, "\\e").replace(/^([.'])/gm, "\\&$1");
   const flagLines = (flags: readonly FlagSpec[]) =>
     flags.filter((f) => !f.hidden).flatMap((f) => {
-      const value = f.kind === "bool" ? "" : `=${placeholder(f)}`;
+      const value = f.kind === "bool" ? "" : `=${placeholder(f)}${f.repeated ? " ..." : ""}`;
       return [".TP", `\\fB${f.short ? `-${f.short}, ` : ""}--${f.name}${value}\\fR`, esc(flagHelp(f))];
     });
   const out = [
@@ -109,6 +109,8 @@ function flagRows(flags: readonly FlagSpec[]): [string, string][] {
     const negatable = flag.kind === "bool" && flag.default === true;
     let left = `--${negatable ? "[no-]" : ""}${flag.name}`;
     if (flag.kind !== "bool") left += `=${placeholder(flag)}`;
+    // kingpin's mark of a flag that may be given several times.
+    if (flag.repeated) left += " ...";
     left = flag.short ? `-${flag.short}, ${left}` : haveShort ? `    ${left}` : left;
     return [left, flagHelp(flag)];
   });

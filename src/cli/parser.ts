@@ -4,7 +4,8 @@
  * (`tokenizer.ts`); this module decides what the line asks for and reads typed values out of it.
  *
  * Decisions where kingpin is unclear or unfriendly (keep in sync with the README):
- * - a flag given twice: the last one wins (kingpin errors `flag 'x' cannot be repeated`);
+ * - a flag given twice: the last one wins (kingpin errors `flag 'x' cannot be repeated`), except a `repeated` flag,
+ *   which keeps every value in order (kingpin's cumulative flags);
  * - `-d=1h` means `1h` (kingpin would take `=1h`); a lone `-` is a positional;
  * - `--help`, `--version` and `--completion-script-*` win over parse errors anywhere before `--`;
  * - no command at all gives the app help (kingpin prints usage and exits 0);
@@ -16,6 +17,7 @@
 import { UsageError } from "../core/errors.ts";
 import type { Env } from "../core/env.ts";
 import { DurationError, parseDuration } from "../config/duration.ts";
+import { suggestNames } from "../config/suggest.ts";
 import {
   type AppSpec,
   type ArgSpec,
@@ -36,8 +38,14 @@ import { tokenize, unknownCommandMessage, usageError } from "./tokenizer.ts";
  * and the environment the flags' env-var defaults come from. {@link readFlags} and {@link readArgs} type it.
  */
 export interface ParsedLine {
-  /** The raw value written for each flag, and how it was written (`--no-x` is named so in its error). */
-  readonly given: ReadonlyMap<FlagSpec, { readonly value: string | boolean; readonly source: string }>;
+  /**
+   * The raw value written for each flag, and how it was written (`--no-x` is named so in its error); for a `repeated`
+   * flag, `values` holds every value in command-line order.
+   */
+  readonly given: ReadonlyMap<
+    FlagSpec,
+    { readonly value: string | boolean; readonly source: string; readonly values?: readonly (string | boolean)[] }
+  >;
   readonly positionals: readonly string[];
   readonly env: Env;
 }
@@ -93,7 +101,7 @@ export function parseCommandLine(argv: readonly string[], options: ParseOptions)
   let helpCommand = false;
   let failure: UsageError | undefined;
   const positionals: string[] = [];
-  const given = new Map<FlagSpec, { value: string | boolean; source: string }>();
+  const given = new Map<FlagSpec, { value: string | boolean; source: string; values?: (string | boolean)[] }>();
   const specials = new Set<string>();
   for (const token of tokenize(argv, app)) {
     switch (token.kind) {
@@ -107,8 +115,10 @@ export function parseCommandLine(argv: readonly string[], options: ParseOptions)
         positionals.push(token.value);
         break;
       case "flag":
-        if (!BUILTIN.has(token.flag)) given.set(token.flag, { value: token.value, source: token.source });
-        else if (token.value === true) specials.add(token.flag.name);
+        if (!BUILTIN.has(token.flag)) {
+          const values = token.flag.repeated ? [...given.get(token.flag)?.values ?? [], token.value] : undefined;
+          given.set(token.flag, { value: token.value, source: token.source, values });
+        } else if (token.value === true) specials.add(token.flag.name);
         break;
       case "pending":
         failure ??= new UsageError(`expected argument for flag '${token.source}'`);
@@ -148,6 +158,12 @@ function helpFor(app: AppSpec, names: readonly string[]): ParseResult {
   if (names.length === 0) return { kind: "help", help: { of: "app", long: false } };
   const command = findCommand(app, names[0]);
   if (!command) throw usageError(unknownCommandMessage(app, names[0]));
+  // `help sso sync`: an action word has no help of its own; its command's help describes it.
+  const actions = command.args[0]?.values;
+  if (names.length === 2 && actions) {
+    if (!actions.includes(names[1])) throw usageError(unknownWordMessage(command.args[0], names[1]));
+    return { kind: "help", help: { of: "command", command } };
+  }
   if (names.length > 1) throw new UsageError(`unexpected ${names[1]}`);
   return { kind: "help", help: { of: "command", command } };
 }
@@ -157,8 +173,12 @@ function helpFor(app: AppSpec, names: readonly string[]): ParseResult {
  * @throws UsageError for a malformed value or a required flag with none
  */
 export function readFlags<F extends FlagSet>(flags: F, line: ParsedLine): FlagValues<F> {
-  const values: Record<string, string | boolean | number | undefined> = {};
+  const values: Record<string, string | boolean | number | readonly (string | boolean | number)[] | undefined> = {};
   for (const [key, flag] of Object.entries(flags)) {
+    if (flag.repeated) {
+      values[key] = (line.given.get(flag)?.values ?? []).map((raw) => convert(flag, raw, `--${flag.name}`));
+      continue;
+    }
     values[key] = flagValue(flag, line);
     if (flag.required && values[key] === undefined) throw new UsageError(`required flag --${flag.name} not provided`);
   }
@@ -179,12 +199,24 @@ export function readArgs<A extends readonly ArgSpec[]>(args: A, line: ParsedLine
     if (spec.required && (Array.isArray(value) ? value.length === 0 : value === undefined)) {
       throw new UsageError(`required argument '${spec.name}' not provided`);
     }
+    if (spec.values && typeof value === "string" && !spec.values.includes(value)) {
+      throw usageError(unknownWordMessage(spec, value));
+    }
     values[spec.name] = value;
     k = spec.repeated ? positionals.length : k + 1;
   }
   if (k < positionals.length) throw new UsageError(`unexpected ${positionals[k]}`);
   // Sound by construction, as in readFlags.
   return values as ArgValues<A>;
+}
+
+/** `unknown action "snyc", did you mean "sync"?`, else `unknown action "x" (available: sync)`. */
+function unknownWordMessage(spec: ArgSpec, word: string): string {
+  const close = suggestNames(word, { candidates: spec.values ?? [], max: 1 });
+  if (close.length > 0) {
+    return `unknown ${spec.name} ${JSON.stringify(word)}, did you mean ${JSON.stringify(close[0])}?`;
+  }
+  return `unknown ${spec.name} ${JSON.stringify(word)} (available: ${(spec.values ?? []).join(", ")})`;
 }
 
 function flagValue(flag: FlagSpec, line: ParsedLine): string | boolean | number | undefined {

@@ -28,6 +28,12 @@ export interface FlagSpec {
   readonly placeholder?: string;
   /** Must be given (on the command line or through `env`): `required flag --<name> not provided`. */
   readonly required?: boolean;
+  /**
+   * May be given several times, each value kept in order (`--policy-arn A --policy-arn B`); the value is then a list,
+   * empty when none is given. Only for kinds that take a value, and without `env` or `default`, which could not say
+   * "several".
+   */
+  readonly repeated?: boolean;
 }
 
 /** A command's (or the app's) flags by the property name its `run` reads them under; help lists them in this order. */
@@ -42,6 +48,12 @@ export interface ArgSpec {
   readonly repeated?: boolean;
   /** Completion source. */
   readonly hint?: "profile" | "command";
+  /**
+   * The only words accepted here (an action such as `sso sync`): completion offers them, the parser refuses others
+   * with the closest one, and the command's `run` receives their literal type. Keeps one-level "subcommands" out of
+   * the command table (kingpin's `Arg().Enum()`).
+   */
+  readonly values?: readonly string[];
 }
 
 /** One command of the app. */
@@ -71,10 +83,12 @@ type FlagBase<F extends FlagSpec> = F["kind"] extends "duration" ? number
   : string;
 
 /**
- * The value `run` receives for flag `F`: bools are always set; a flag with a default or marked required always has a
- * value; any other is `undefined` when neither the command line nor its env var gives one.
+ * The value `run` receives for flag `F`: a repeated flag is the list of its values; bools are always set; a flag with
+ * a default or marked required always has a value; any other is `undefined` when neither the command line nor its env
+ * var gives one.
  */
-export type FlagValue<F extends FlagSpec> = F["kind"] extends "bool" ? boolean
+export type FlagValue<F extends FlagSpec> = F extends { readonly repeated: true } ? readonly FlagBase<F>[]
+  : F["kind"] extends "bool" ? boolean
   : F extends { readonly required: true } | { readonly default: string } ? FlagBase<F>
   : FlagBase<F> | undefined;
 
@@ -83,6 +97,7 @@ export type FlagValues<F extends FlagSet> = { readonly [K in keyof F]: FlagValue
 
 /** The value of one positional: a repeated one is a list, a required one a string, else possibly `undefined`. */
 export type ArgValue<A extends ArgSpec> = A extends { readonly repeated: true } ? readonly string[]
+  : A extends { readonly required: true; readonly values: readonly (infer V extends string)[] } ? V
   : A extends { readonly required: true } ? string
   : string | undefined;
 

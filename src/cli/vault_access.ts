@@ -7,6 +7,7 @@
 import { type AwsConfigFile, loadConfigFile } from "../config/config_file.ts";
 import type { CredentialSource } from "../credentials/profile_credentials.ts";
 import { FileKeyring } from "../vault/file.ts";
+import { kernelPassphraseMemory } from "../vault/keyctl_passphrase.ts";
 import type { Keyring } from "../vault/keyring.ts";
 import { offeredBackends, openKeyring, type OpenKeyringOptions } from "../vault/open_keyring.ts";
 import type { Services } from "./command.ts";
@@ -24,6 +25,10 @@ export function backendOpenOptions(services: Services, backend: string): OpenKey
       env,
       log,
       promptPassphrase: (message) => services.prompter.secret(message, { what: "vault passphrase" }),
+      // Only Linux has the kernel keyring; elsewhere a TTL gets a debug note and nothing else (docs/guide.md).
+      passphraseMemory: Deno.build.os === "linux" || global.filePassphraseTtl > 0
+        ? kernelPassphraseMemory({ ttlMs: global.filePassphraseTtl, log })
+        : undefined,
     },
     pass: { passDir: global.passDir, passCmd: global.passCmd, prefix: global.passPrefix, env },
     secretService: { collection: global.secretServiceCollection, env },

@@ -39,9 +39,14 @@ export const PROFILE_KEYS: readonly string[] = [
   "ca_bundle",
   "services",
   "ignore_configured_endpoint_urls",
+  "session_policy_file",
+  "session_policy_arns",
 ];
 
 type Kind = "profile" | "sso-session" | "services";
+
+/** The section of aws-vault's own settings, which are not a profile's: `[aws-vault]` (`audit = off`). */
+export const AWS_VAULT_SECTION = "aws-vault";
 
 function classify(name: string): { kind: Kind; name: string } | undefined {
   if (name === "default") return { kind: "profile", name };
@@ -61,6 +66,7 @@ export class AwsConfigFile {
   readonly #order: { kind: Kind; name: string }[] = [];
   /** Whether a `[profile default]` section exists (see {@link profileNames}). */
   #profileDefaultSection = false;
+  readonly #awsVault = new Map<string, IniEntry>();
 
   /**
    * Classifies and merges parsed sections.
@@ -74,6 +80,11 @@ export class AwsConfigFile {
     this.path = path;
     const firstLine = new Map<string, number>();
     for (const section of sections) {
+      if (section.name === AWS_VAULT_SECTION) {
+        // aws-vault's own settings (the audit log's off switch); go-ini's aws-vault and botocore skip the section.
+        for (const [k, v] of section.entries) this.#awsVault.set(k, v);
+        continue;
+      }
       const c = classify(section.name);
       if (!c) {
         if (/^profile\s+default$/.test(section.name)) {
@@ -117,6 +128,11 @@ export class AwsConfigFile {
   /** Settings of `[services name]`, if present. */
   services(name: string): SectionEntries | undefined {
     return this.#sections.get(`services\0${name}`);
+  }
+
+  /** The `[aws-vault]` section's settings (merged when repeated); empty when there is none. */
+  awsVaultSettings(): SectionEntries {
+    return this.#awsVault;
   }
 
   /** Whether profile `name` has a section, even an empty one. */

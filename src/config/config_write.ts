@@ -3,7 +3,7 @@
  * @module
  */
 
-import { ConfigError } from "../core/errors.ts";
+import { AppError, ConfigError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import { withFileLock } from "../os/file_lock.ts";
 import { AwsConfigFile, type SectionEntries } from "./config_file.ts";
@@ -206,4 +206,77 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // best effort
   }
+}
+
+/**
+ * Rewrites the config file through `change`, with {@link appendProfileSection}'s guarantees: under the config lock,
+ * via a synced temporary file renamed over the original (an interrupted write leaves the old file), re-reading before
+ * the rename and starting over (calling `change` again) when another program changed the file meanwhile. `sso sync`
+ * replaces its generated block this way.
+ *
+ * @param path the config file (created 0600, its directory 0700, when missing)
+ * @param change the new text for the current text (`""` when the file does not exist), or undefined to leave it
+ * @param options.what what the change is, for messages (`the profiles of sso-session corp`)
+ * @param options.log debug lines (silent when not given)
+ * @returns whether the file was written
+ * @throws ConfigError when the file cannot be written; whatever `change` throws
+ */
+export async function rewriteConfigFile(
+  path: string,
+  change: (text: string) => string | undefined,
+  options: { what: string; log?: Logger },
+): Promise<boolean> {
+  const log = options.log ?? SILENT;
+  let target = path;
+  try {
+    target = await Deno.realPath(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+  const lock = `${dirName(target)}/.${baseName(target)}.aws-vault.lock`;
+  try {
+    await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
+    return await withFileLock(lock, () => rewriteLocked(target, change, { what: options.what, log }), {
+      what: `a change to ${path}`,
+      waitMs: 30_000,
+      log,
+    });
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The read-modify-rename of {@link rewriteConfigFile}, run while holding the config lock. */
+async function rewriteLocked(
+  target: string,
+  change: (text: string) => string | undefined,
+  options: { what: string; log: Logger },
+): Promise<boolean> {
+  const log = options.log;
+  await removeLeftTempFiles(target, log);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await readBytes(target);
+    const old = before ? new TextDecoder().decode(before) : "";
+    const text = change(old);
+    if (text === undefined || text === old) return false;
+    const mode = before ? ((await Deno.stat(target)).mode ?? 0o600) & 0o7777 : 0o600;
+    const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    let renamed = false;
+    try {
+      await writeSynced(temp, new TextEncoder().encode(text), mode);
+      if (!sameBytes(before, await readBytes(target))) {
+        log.debug(`${target} changed while writing ${options.what}; retrying`);
+        continue;
+      }
+      await Deno.rename(temp, target);
+      renamed = true;
+    } finally {
+      if (!renamed) await Deno.remove(temp).catch(() => {});
+    }
+    await syncDir(dirName(target));
+    log.debug(`Wrote ${options.what} to ${target}`);
+    return true;
+  }
+  throw new ConfigError(`${target} kept changing while writing ${options.what}; nothing written, try again`);
 }

@@ -162,6 +162,13 @@ export class ProfileResolver {
         setDuration(p, "chainedGetSessionTokenDuration", flags.duration, flag);
         setDuration(p, "getFederationTokenDuration", flags.federationDuration, flag);
         set(p, "ssoUseStdout", flags.ssoUseStdout || undefined);
+        // A session policy narrows what is handed out: the target's last call, never a source's.
+        if (role === TARGET && set(p, "sessionPolicyFile", flags.policyFile)) {
+          p.sessionPolicySources = { file: "--policy" };
+        }
+        if (role === TARGET && set(p, "sessionPolicyArns", flags.policyArns)) {
+          p.sessionPolicySources = { ...p.sessionPolicySources, arns: "--policy-arn" };
+        }
         applyEnv(p, { ...this.#ctx, log }, { isTarget: role === TARGET });
         seed = { fields: p, lines };
       } catch (error) {
@@ -313,6 +320,9 @@ export class ProfileResolver {
       const into = p as Record<string, unknown>;
       for (const key in fields) if (into[key] === undefined) into[key] = fields[key];
       if (rest.fields.durationSources) p.durationSources = { ...rest.fields.durationSources, ...p.durationSources };
+      if (rest.fields.sessionPolicySources) {
+        p.sessionPolicySources = { ...rest.fields.sessionPolicySources, ...p.sessionPolicySources };
+      }
       return { ok: true, fields: p, sso: sso ?? rest.sso, missing: rest.missing };
     }
     // The rest fails alone. With this section's values set too, its failing section may find what it lacked (a

@@ -17,6 +17,10 @@ export interface ProfileFlags {
   readonly federationDuration?: number;
   /** `--stdout`: print the SSO authorization URL instead of opening a browser. */
   readonly ssoUseStdout?: boolean;
+  /** `--policy`: a session policy file; the target profile's only (docs/behaviour.md#session-policies). */
+  readonly policyFile?: string;
+  /** `--policy-arn`, each value: managed session policies; the target profile's only. */
+  readonly policyArns?: readonly string[];
 }
 
 /** A fully resolved profile. Durations are milliseconds; unset strings are `undefined`. */
@@ -91,6 +95,15 @@ export interface ProfileConfig {
   readonly getFederationTokenDuration: number;
   /** `--stdout`: print the SSO URL instead of opening a browser. */
   readonly ssoUseStdout: boolean;
+  /**
+   * `--policy` (target only) or `session_policy_file`: a JSON session policy file, relative paths already resolved
+   * against the config file's directory (docs/behaviour.md#session-policies).
+   */
+  readonly sessionPolicyFile?: string;
+  /** `--policy-arn` (target only) or `session_policy_arns`: managed session policy ARNs, as written. */
+  readonly sessionPolicyArns?: readonly string[];
+  /** Where those two came from, for messages: `--policy`, `<config path>:<line>: session_policy_arns`, …. */
+  readonly sessionPolicySources?: { readonly file?: string; readonly arns?: string };
   /**
    * Where each duration that is not a default came from, for messages: `--duration`, `AWS_ASSUME_ROLE_TTL`,
    * `duration_seconds at <path>:<line>`, ….

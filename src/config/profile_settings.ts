@@ -163,6 +163,7 @@ export function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): S
   }
   const transitive = value("transitive_session_tags");
   if (transitive !== undefined) set(p, "transitiveSessionTags", parseList(transitive));
+  copySessionPolicy(p, file, s);
   const ignore = value("ignore_configured_endpoint_urls")?.toLowerCase();
   if (ignore !== undefined && p.ignoreConfiguredEndpointUrls === undefined) {
     if (ignore !== "true" && ignore !== "false") {
@@ -186,6 +187,33 @@ export function copySection(p: Draft, file: AwsConfigFile, s: SectionEntries): S
     return { startUrl: from("sso_start_url"), region: from("sso_region"), scopes: from("sso_registration_scopes") };
   }
   return undefined;
+}
+
+/**
+ * `session_policy_file` and `session_policy_arns` (our keys; the Go aws-vault ignores them), with where each was read
+ * for messages. A relative file is taken from the config file's directory, so the profile means the same file wherever
+ * aws-vault runs (docs/behaviour.md#session-policies).
+ */
+function copySessionPolicy(p: Draft, file: AwsConfigFile, s: SectionEntries): void {
+  const policyFile = settingValue(file, s, "session_policy_file");
+  if (policyFile !== undefined && p.sessionPolicyFile === undefined) {
+    const absolute = /^([/\\~]|[A-Za-z]:[/\\])/.test(policyFile);
+    const dir = file.path.replace(/[/\\][^/\\]*$/, "");
+    p.sessionPolicyFile = absolute || dir === file.path ? policyFile : `${dir}/${policyFile}`;
+    p.sessionPolicySources = {
+      ...p.sessionPolicySources,
+      file: `${file.path}:${s.get("session_policy_file")!.line}: session_policy_file`,
+    };
+  }
+  const arns = settingValue(file, s, "session_policy_arns");
+  if (arns !== undefined && p.sessionPolicyArns === undefined) {
+    if (set(p, "sessionPolicyArns", parseList(arns))) {
+      p.sessionPolicySources = {
+        ...p.sessionPolicySources,
+        arns: `${file.path}:${s.get("session_policy_arns")!.line}: session_policy_arns`,
+      };
+    }
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Credentials } from "../core/credentials.ts";
 import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
 import { stsDurationSeconds } from "./sts_duration.ts";
+import { checkPolicyAccount, type SessionPolicy, sessionPolicyParams } from "./session_policy.ts";
 
 /** Options of {@link AssumeRoleProvider}. */
 export interface AssumeRoleProviderOptions {
@@ -24,6 +25,8 @@ export interface AssumeRoleProviderOptions {
   now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
+  /** A session policy narrowing this role's session (only ever the last call of a chain). */
+  sessionPolicy?: SessionPolicy;
 }
 
 /**
@@ -39,11 +42,16 @@ export function defaultRoleSessionName(now: Date): string {
  * The profile given is the effective one: `mfaSerial` already cleared for chained MFA, the duration already capped.
  * @throws DurationError when the duration is outside AssumeRole's range
  */
-export function assumeRoleInput(profile: ProfileConfig, now: Date): AssumeRoleCommandInput {
+export function assumeRoleInput(
+  profile: ProfileConfig,
+  now: Date,
+  options?: { sessionPolicy?: SessionPolicy },
+): AssumeRoleCommandInput {
   const input: AssumeRoleCommandInput = {
     RoleArn: profile.roleArn,
     RoleSessionName: profile.roleSessionName || defaultRoleSessionName(now),
     DurationSeconds: assumeRoleDurationSeconds(profile),
+    ...sessionPolicyParams(options?.sessionPolicy),
   };
   if (profile.externalId) input.ExternalId = profile.externalId;
   if (profile.mfaSerial) input.SerialNumber = profile.mfaSerial;
@@ -77,22 +85,25 @@ export class AssumeRoleProvider implements CredentialsProvider {
    * @param profile the effective profile: `role_arn`, durations, tags, `mfa_serial` as it should be sent
    * @param source the credentials to call with (stored keys, a session token or another role)
    * @throws DurationError when the duration is outside AssumeRole's range (before anything is called)
+   * @throws SessionPolicyError when a managed session policy belongs to another account than the role
    */
   constructor(profile: ProfileConfig, source: CredentialsProvider, options: AssumeRoleProviderOptions) {
     assumeRoleDurationSeconds(profile);
+    if (options.sessionPolicy) checkPolicyAccount(options.sessionPolicy, profile.roleArn);
     this.profile = profile;
     this.source = source;
     this.#options = options;
     const mfa = profile.mfaSerial ? ` with MFA ${profile.mfaSerial}` : "";
+    const narrowed = options.sessionPolicy ? " with a session policy" : "";
     this.description =
-      `AssumeRole ${profile.roleArn} for profile ${profile.profileName}${mfa} from ${source.description}`;
+      `AssumeRole ${profile.roleArn} for profile ${profile.profileName}${mfa}${narrowed} from ${source.description}`;
   }
 
   /** Calls STS; prompts for an MFA code only now. @throws CredentialsError naming profile and call */
   async retrieve(): Promise<Credentials> {
     const p = this.profile;
     const credentials = await this.source.retrieve();
-    const input = assumeRoleInput(p, this.#now());
+    const input = assumeRoleInput(p, this.#now(), { sessionPolicy: this.#options.sessionPolicy });
     if (input.SerialNumber) {
       // The MFA sources (prompt drivers, mfa_process) load only when a code is needed (docs/performance.md).
       const { mfaTokenSource } = await import("./mfa.ts");

@@ -37,6 +37,8 @@ export class CachedSessionProvider implements CredentialsProvider {
   /** The session's key fields. */
   readonly lookup: SessionKeyLookup;
   readonly description: string;
+  /** Whether the last {@link retrieve} reused a cached session (true) or made one (false); the audit log says which. */
+  lastFromCache?: boolean;
   #options: CachedSessionProviderOptions;
 
   /**
@@ -79,6 +81,7 @@ export class CachedSessionProvider implements CredentialsProvider {
       `Re-using cached credentials ${maskSecret(cached.credentials.accessKeyId)} from ${lookup.type} cache for ` +
         `${lookup.profileName}, expires in ${formatDuration(expiration.getTime() - now)}`,
     );
+    this.lastFromCache = true;
     return cached.credentials;
   }
 
@@ -90,6 +93,7 @@ export class CachedSessionProvider implements CredentialsProvider {
       throw new CredentialsError(lookup.profileName, `${this.inner.description} returned credentials without expiry`);
     }
     await sessions.set(lookup, fresh);
+    this.lastFromCache = false;
     return fresh;
   }
 }
@@ -118,9 +122,36 @@ export function webIdentityDescription(profile: ProfileConfig): string {
   return `AssumeRoleWithWebIdentity ${profile.roleArn} for profile ${profile.profileName}`;
 }
 
-/** The cache key of a profile's web identity sessions (aws-vault's `sts.AssumeRoleWithWebIdentity`). */
-export function webIdentityLookup(profile: ProfileConfig): SessionKeyLookup {
-  return { type: SESSION_TYPES.assumeRoleWithWebIdentity, profileName: profile.profileName, mfaSerial: "" };
+/**
+ * The cache key of a profile's web identity sessions: aws-vault's `sts.AssumeRoleWithWebIdentity`, or with a session
+ * policy `sts.AssumeRoleWithWebIdentity.<policy digest>`, which the Go aws-vault lists but never reuses, so a narrowed
+ * session is never served for a full one or the other way round.
+ */
+export function webIdentityLookup(profile: ProfileConfig, options?: { policyDigest?: string }): SessionKeyLookup {
+  const type = SESSION_TYPES.assumeRoleWithWebIdentity;
+  const digest = options?.policyDigest;
+  return { type: digest ? `${type}.${digest}` : type, profileName: profile.profileName, mfaSerial: "" };
+}
+
+/**
+ * The cache key of GetFederationToken sessions made for a session policy (docs/behaviour.md#session-policies):
+ * `sts.GetFederationToken.<digest>` over the policy, the duration, the region and the STS endpoint. aws-vault caches
+ * no GetFederationToken session; its `list` shows these, its lookups never match them.
+ */
+export async function federationLookup(material: {
+  profile: ProfileConfig;
+  endpoint?: string;
+  policyDigest: string;
+}): Promise<SessionKeyLookup> {
+  const p = material.profile;
+  const text = JSON.stringify([
+    material.policyDigest,
+    Math.floor(p.getFederationTokenDuration / 1000),
+    p.region ?? "",
+    material.endpoint ?? "",
+  ]);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return { type: `sts.GetFederationToken.${digest.subarray(0, 8).toHex()}`, profileName: p.profileName, mfaSerial: "" };
 }
 
 /** The cache key of a profile's credential_process results (aws-vault's). */
@@ -136,12 +167,14 @@ export interface AssumeRoleCacheMaterial {
   endpoint?: string;
   /** Identifies the source credentials, e.g. the source provider's description. */
   source: string;
+  /** The session policy's digest, when the session is narrowed by one. */
+  policyDigest?: string;
 }
 
 /**
  * The cache key of AssumeRole sessions. What changes the result (role ARN, duration, region, endpoint, session tags,
- * transitive tags, external id, source identity, an explicit role session name, the MFA serial, the source chain) is
- * hashed (16 hex of SHA-256), and a session made with other settings is never served:
+ * transitive tags, external id, source identity, an explicit role session name, the MFA serial, the source chain, a
+ * session policy) is hashed (16 hex of SHA-256), and a session made with other settings is never served:
  *
  * - a role with its own MFA code, the one kind aws-vault caches, uses aws-vault's key `sts.AssumeRole,<profile>,<mfa
  *   serial>,…`, so the Go aws-vault and this tool reuse each other's sessions (and save an MFA prompt); the hash goes
@@ -165,10 +198,14 @@ export async function assumeRoleLookup(material: AssumeRoleCacheMaterial): Promi
     p.roleSessionName ?? "",
     p.mfaSerial ?? "",
     material.source,
+    // Only when there is one, so the keys of sessions without a policy stay what they were.
+    ...(material.policyDigest ? [material.policyDigest] : []),
   ]);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   const hex = digest.subarray(0, 8).toHex();
-  if (p.mfaSerial) {
+  // A narrowed session never takes aws-vault's key: the Go aws-vault ignores the digest in the item and would hand it
+  // out as the profile's full session.
+  if (p.mfaSerial && !material.policyDigest) {
     // An AssumeRole with its own MFA code: the one kind aws-vault caches. Its key, so both tools reuse each other's
     // session (and skip an MFA prompt); the digest travels in the item, so a session made for other settings is
     // still never served.

@@ -29,6 +29,7 @@ import {
   assumeRoleLookup,
   CachedSessionProvider,
   credentialProcessLookup,
+  federationLookup,
   sessionTokenLookup,
   ssoRoleDescription,
   ssoRoleLookup,
@@ -43,6 +44,7 @@ import { CredentialsError } from "../core/errors.ts";
 import { SessionTokenProvider } from "./session_token_provider.ts";
 import { DeferredProvider } from "./deferred_provider.ts";
 import { lockingSessionFlight, type SessionFlight } from "./session_flight.ts";
+import { checkPolicyAccount, type SessionPolicy, sessionPolicyOrigin } from "./session_policy.ts";
 
 /** AWS's limit for a role assumed with temporary credentials ("role chaining"). */
 export const ROLE_CHAINING_MAXIMUM_DURATION = 3_600_000;
@@ -75,6 +77,11 @@ export interface ChainOptions {
   flight?: SessionFlight;
   /** Debug lines, passed to every provider of the chain; silent when not given. */
   log?: Logger;
+  /**
+   * A session policy for the chain's last call (docs/behaviour.md#session-policies): the outermost AssumeRole, the
+   * AssumeRoleWithWebIdentity, or GetFederationToken instead of GetSessionToken for an IAM user's keys.
+   */
+  sessionPolicy?: SessionPolicy;
 }
 
 /**
@@ -139,6 +146,8 @@ class ChainBuilder {
   #chainedMfa?: string;
   /** The profile whose credentials are handed out (the chain's outermost). */
   #target?: string;
+  /** The profile whose call is the chain's last, which carries the session policy (the target, or an alias's source). */
+  #policyAt?: string;
 
   constructor(options: ChainOptions) {
     this.#options = options;
@@ -156,6 +165,17 @@ class ChainBuilder {
     this.#storedNames ??= new CredentialKeyring(this.#options.vault).keys();
     const stored = (await this.#storedNames).includes(p.profileName);
     if (stored || hasSourceProfile(p)) return await this.#withSession(p, stored);
+    const policy = this.#policyFor(p);
+    if (policy && (hasSsoStartUrl(p) || (!hasWebIdentity(p) && hasCredentialProcess(p)))) {
+      const what = hasSsoStartUrl(p)
+        ? "SSO role credentials: they come from sso:GetRoleCredentials, which takes no policy"
+        : "credentials from credential_process: aws-vault makes no STS call for them";
+      throw new CredentialsError(
+        p.profileName,
+        `a session policy (${sessionPolicyOrigin(policy)}) cannot narrow ${what}; narrow a role assumed with them ` +
+          `instead (a profile with role_arn and source_profile = ${p.profileName})`,
+      );
+    }
     if (hasSsoStartUrl(p)) {
       this.#log.debug(`profile ${p.profileName}: using SSO role credentials`);
       const options = {
@@ -172,13 +192,14 @@ class ChainBuilder {
       return this.#cached(provider, ssoRoleLookup(p));
     }
     if (hasWebIdentity(p)) {
-      this.#log.debug(`profile ${p.profileName}: using web identity`);
-      const options = { env: this.#env, now: this.#options.now, log: this.#log };
+      this.#log.debug(`profile ${p.profileName}: using web identity${policy ? " with a session policy" : ""}`);
+      if (policy) checkPolicyAccount(policy, p.roleArn);
+      const options = { env: this.#env, now: this.#options.now, log: this.#log, sessionPolicy: policy };
       const provider = new DeferredProvider(
         webIdentityDescription(p),
         async () => new (await import("./web_identity_provider.ts")).WebIdentityProvider(p, options),
       );
-      return this.#cached(provider, webIdentityLookup(p));
+      return this.#cached(provider, webIdentityLookup(p, { policyDigest: policy?.digest }));
     }
     if (hasCredentialProcess(p)) {
       this.#log.debug(`profile ${p.profileName}: using credential process`);
@@ -203,6 +224,8 @@ class ChainBuilder {
 
   async #withSession(p: ProfileConfig, stored: boolean): Promise<CredentialsProvider> {
     let source = await this.#sourceCreds(p, stored);
+    const policy = this.#policyFor(p);
+    if (policy && !hasRole(p)) return await this.#federation(p, source, policy);
 
     // GetSessionToken priming ([BN+]): the session carries one MFA authentication for the whole chain, but a role
     // assumed from it is limited to 1h. Prime when the session itself is the result or is shared by role profiles,
@@ -245,10 +268,16 @@ class ChainBuilder {
       mfa: this.#options.mfa,
       now: this.#options.now,
       log: this.#log,
+      sessionPolicy: policy,
     });
     if (this.#options.noCache) return role;
     const endpoint = resolveEndpoint(effective, "sts", { env: this.#env, log: this.#log });
-    const lookup = await assumeRoleLookup({ profile: effective, endpoint, source: source.description });
+    const lookup = await assumeRoleLookup({
+      profile: effective,
+      endpoint,
+      source: source.description,
+      policyDigest: policy?.digest,
+    });
     // Renewing an MFA role session costs a prompt: those keep aws-vault's reuse rule.
     const handout = p.profileName === this.#target && !effective.mfaSerial ? this.#options.handoutMinTtl : undefined;
     return this.#cached(role, lookup, handout === undefined ? undefined : Math.max(handout, this.#minTtl));
@@ -270,10 +299,65 @@ class ChainBuilder {
     });
   }
 
+  /**
+   * An IAM user's session narrowed by a session policy: GetFederationToken with its long-term keys, since
+   * GetSessionToken takes no policy (docs/behaviour.md#session-policies).
+   * @throws CredentialsError with --no-session (the keys themselves would be handed out) or an MFA device (the call
+   *   takes no MFA code)
+   */
+  async #federation(p: ProfileConfig, keys: CredentialsProvider, policy: SessionPolicy): Promise<CredentialsProvider> {
+    const origin = sessionPolicyOrigin(policy);
+    if (this.#options.noSession) {
+      throw new CredentialsError(
+        p.profileName,
+        `--no-session hands out the stored long-term keys, which a session policy (${origin}) cannot narrow; leave ` +
+          "out --no-session (the keys then get a GetFederationToken session with the policy)",
+      );
+    }
+    if (p.mfaSerial) {
+      throw new CredentialsError(
+        p.profileName,
+        `a session policy (${origin}) on an IAM user's own keys needs sts:GetFederationToken, which takes no MFA ` +
+          `code, and the profile sets mfa_serial; narrow a role instead (a profile with role_arn and source_profile ` +
+          `= ${p.profileName})`,
+      );
+    }
+    this.#log.debug(`profile ${p.profileName}: using GetFederationToken with a session policy`);
+    // Loaded only for a session policy: no other chain needs it.
+    const { FederationTokenProvider, federatedNameFor } = await import("./federation.ts");
+    const provider = new FederationTokenProvider(p, keys, {
+      duration: p.getFederationTokenDuration,
+      env: this.#env,
+      now: this.#options.now,
+      log: this.#log,
+      sessionPolicy: policy,
+      name: federatedNameFor(p.profileName),
+    });
+    if (this.#options.noCache) return provider;
+    const endpoint = resolveEndpoint(p, "sts", { env: this.#env, log: this.#log });
+    const lookup = await federationLookup({ profile: p, endpoint, policyDigest: policy.digest });
+    const handout = this.#options.handoutMinTtl;
+    return this.#cached(provider, lookup, handout === undefined ? undefined : Math.max(handout, this.#minTtl));
+  }
+
+  /** The session policy if `p` makes the chain's last call. */
+  #policyFor(p: ProfileConfig): SessionPolicy | undefined {
+    return p.profileName === this.#policyAt ? this.#options.sessionPolicy : undefined;
+  }
+
   /** Builds the chain for the profile whose credentials are handed out. */
-  forTarget(p: ProfileConfig): Promise<CredentialsProvider> {
+  async forTarget(p: ProfileConfig): Promise<CredentialsProvider> {
     this.#target = p.profileName;
-    return this.forProfile(p);
+    if (this.#options.sessionPolicy) {
+      // An alias (source_profile without role_arn or stored keys) hands out its source's result: the last call is
+      // the first profile down the chain that makes one.
+      this.#storedNames ??= new CredentialKeyring(this.#options.vault).keys();
+      const stored = await this.#storedNames;
+      let at = p;
+      while (!stored.includes(at.profileName) && !hasRole(at) && at.sourceProfile) at = at.sourceProfile;
+      this.#policyAt = at.profileName;
+    }
+    return await this.forProfile(p);
   }
 }
 

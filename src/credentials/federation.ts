@@ -14,6 +14,7 @@ import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "./provider.ts";
 import { callerArn, iamUserName } from "../aws/iam_client.ts";
 import { stsDurationSeconds } from "./sts_duration.ts";
+import { type SessionPolicy, sessionPolicyParams } from "./session_policy.ts";
 
 /** GetFederationToken's limit on `Name`. */
 export const MAX_FEDERATED_NAME_LENGTH = 32;
@@ -70,6 +71,21 @@ export interface FederationTokenProviderOptions extends FederationCallOptions {
   duration: number;
   /** The clock for the debug line. */
   now: () => Date;
+  /**
+   * The session policy to send instead of {@link ALLOW_ALL_POLICY} (exec and export with a session policy on an IAM
+   * user's keys, docs/behaviour.md#session-policies).
+   */
+  sessionPolicy?: SessionPolicy;
+  /** The federated user's name; without it, the IAM user's (`iam:GetUser`), as `login` names it. */
+  name?: string;
+}
+
+/**
+ * A GetFederationToken `Name` for profile `profile`: the characters AWS accepts (`[\w+=,.@-]`, 2 to 32), others
+ * replaced by `-`.
+ */
+export function federatedNameFor(profile: string): string {
+  return profile.replace(/[^\w+=,.@-]/g, "-").slice(0, MAX_FEDERATED_NAME_LENGTH).padEnd(2, "-");
 }
 
 /** Calls GetFederationToken for the IAM user owning the source's long-term keys. */
@@ -100,7 +116,8 @@ export class FederationTokenProvider implements CredentialsProvider {
       profile: profile.profileName,
       source: fromProfile ? profile.durationSources?.getFederationTokenDuration : undefined,
     });
-    this.description = `GetFederationToken for profile ${profile.profileName} from ${source.description}`;
+    const narrowed = options.sessionPolicy ? " with a session policy" : "";
+    this.description = `GetFederationToken for profile ${profile.profileName}${narrowed} from ${source.description}`;
   }
 
   /** Looks up the user name, then calls STS. @throws CredentialsError naming profile and call */
@@ -108,8 +125,10 @@ export class FederationTokenProvider implements CredentialsProvider {
     const p = this.profile;
     const credentials = await this.source.retrieve();
     const { env, log } = this.#options;
-    const name = (await getUsernameFromSession(p, credentials, { env, log })).slice(0, MAX_FEDERATED_NAME_LENGTH);
-    const input = { Name: name, Policy: ALLOW_ALL_POLICY, DurationSeconds: this.#durationSeconds };
+    const name = this.#options.name ??
+      (await getUsernameFromSession(p, credentials, { env, log })).slice(0, MAX_FEDERATED_NAME_LENGTH);
+    const policy = this.#options.sessionPolicy ? sessionPolicyParams(this.#options.sessionPolicy) : undefined;
+    const input = { Name: name, ...(policy ?? { Policy: ALLOW_ALL_POLICY }), DurationSeconds: this.#durationSeconds };
     const creds = await callAws(p.profileName, "sts:GetFederationToken", async () => {
       const { client, sdk } = await createStsClient(p, { credentials, env, log });
       try {

@@ -18,6 +18,7 @@ import { CredentialKeyring } from "../vault/credential_keyring.ts";
 import { getProviderForProfile } from "./chain.ts";
 import type { MfaOptions } from "./mfa.ts";
 import type { CredentialsProvider } from "./provider.ts";
+import { loadSessionPolicy, type SessionPolicy } from "./session_policy.ts";
 
 /** Where a profile's credentials come from. */
 export interface CredentialSource {
@@ -50,12 +51,26 @@ export interface ChainOptions {
   readonly now: () => Date;
   /** Debug lines (profile resolution and every provider of the chain); silent when not given. */
   readonly log?: Logger;
+  /**
+   * Apply the profile's session policy (`--policy`, `--policy-arn`, `session_policy_file`, `session_policy_arns`):
+   * exec and export do; login and rotate, which need the profile's full rights, do not
+   * (docs/behaviour.md#session-policies).
+   */
+  readonly sessionPolicy?: boolean;
 }
 
 /** A resolved profile and the provider chain that yields its credentials, not yet asked for any. */
 export interface ResolvedChain {
   readonly profile: ProfileConfig;
   readonly provider: CredentialsProvider;
+  /** The session policy the chain's last call carries, if any. */
+  readonly sessionPolicy?: SessionPolicy;
+  /**
+   * For a server with a session policy: the same chain without it, which `/role-arn/` roles are assumed from (a
+   * narrowed session, or a GetFederationToken one, may not call sts:AssumeRole); the policy then goes on their
+   * AssumeRole. Otherwise the provider itself.
+   */
+  readonly roleSource: CredentialsProvider;
 }
 
 /** Whether the config file was absent: it has no profile and its path names nothing on disk. */
@@ -103,25 +118,33 @@ export async function resolveChain(
   options: ChainOptions,
 ): Promise<ResolvedChain> {
   const profile = await loadProfile(source, name, { flags: options.flags, log: options.log });
-  const provider = await getProviderForProfile(profile, {
-    vault: source.vault,
-    noSession: options.noSession ?? false,
-    noCache: options.noCache ?? false,
-    disableSessionsForProfile: options.disableSessions ? name : undefined,
-    env: source.env,
-    mfa: options.mfa,
-    // Credentials handed to a command once must last; a server refreshes its own.
-    handoutMinTtl: options.server ? undefined : handoutMinTtlFromEnv(source.env),
-    now: options.now,
-    log: options.log,
-  });
-  return { profile, provider };
+  // Read and checked before anything is called or prompted for.
+  const sessionPolicy = options.sessionPolicy ? await loadSessionPolicy(profile, { env: source.env }) : undefined;
+  const chain = (policy: SessionPolicy | undefined) =>
+    getProviderForProfile(profile, {
+      vault: source.vault,
+      noSession: options.noSession ?? false,
+      noCache: options.noCache ?? false,
+      disableSessionsForProfile: options.disableSessions ? name : undefined,
+      env: source.env,
+      mfa: options.mfa,
+      // Credentials handed to a command once must last; a server refreshes its own.
+      handoutMinTtl: options.server ? undefined : handoutMinTtlFromEnv(source.env),
+      now: options.now,
+      log: options.log,
+      sessionPolicy: policy,
+    });
+  const provider = await chain(sessionPolicy);
+  const roleSource = options.server && sessionPolicy ? await chain(undefined) : provider;
+  return { profile, provider, roleSource, ...(sessionPolicy ? { sessionPolicy } : {}) };
 }
 
 /** A resolved profile and its credentials. */
 export interface FetchedCredentials {
   readonly profile: ProfileConfig;
   readonly credentials: Credentials;
+  /** The chain that retrieved them (the audit log asks it where they came from). */
+  readonly provider: CredentialsProvider;
 }
 
 /**
@@ -134,5 +157,5 @@ export async function fetchCredentials(
   options: ChainOptions,
 ): Promise<FetchedCredentials> {
   const { profile, provider } = await resolveChain(source, name, options);
-  return { profile, credentials: await provider.retrieve() };
+  return { profile, provider, credentials: await provider.retrieve() };
 }

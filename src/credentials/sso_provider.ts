@@ -33,6 +33,12 @@ export interface SsoRoleCredentialsProviderOptions extends Omit<SsoLoginOptions,
   now: () => Date;
   /** Directory of the login lock file (default `$XDG_RUNTIME_DIR`, else the temp directory). */
   lockDir?: string;
+  /**
+   * Whether a browser or device login may start when no stored token works (default true). `sso sync` without a
+   * terminal passes false, so it fails at once with {@link SsoLoginRequiredError} instead of waiting 10 minutes for a
+   * person who is not there.
+   */
+  allowLogin?: boolean;
 }
 
 export { ssoRoleLookup } from "./cached_provider.ts";
@@ -97,6 +103,9 @@ function isUnauthorized(e: unknown): boolean {
 /** GetRoleCredentials answered 401: the access token is expired or revoked. */
 export class SsoTokenRejectedError extends CredentialsError {}
 
+/** A login was needed but not allowed ({@link SsoRoleCredentialsProviderOptions.allowLogin}). */
+export class SsoLoginRequiredError extends CredentialsError {}
+
 /** Gets role credentials from IAM Identity Center for `sso_account_id` / `sso_role_name`. */
 export class SsoRoleCredentialsProvider implements CredentialsProvider {
   /** The profile with the SSO settings. */
@@ -136,6 +145,15 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
     }
   }
 
+  /**
+   * The SSO access token for the profile's start URL: stored, refreshed or from a new login, as {@link retrieve} gets
+   * it (`sso sync` calls the portal with it). `reusable` when it came from the vault or another process, so a 401
+   * warrants one more call with `rejected` set to it.
+   */
+  accessToken(retry?: { rejected: string }): Promise<{ accessToken: string; reusable: boolean }> {
+    return this.#accessToken(retry);
+  }
+
   #now(): Date {
     return this.#options.now();
   }
@@ -153,7 +171,12 @@ export class SsoRoleCredentialsProvider implements CredentialsProvider {
     const url = this.profile.ssoStartUrl!;
     const loginOptions = { ...this.#options, useStdout: this.#options.useStdout ?? this.profile.ssoUseStdout };
     // The login, refresh and lock code is loaded only when a token must be obtained (docs/performance.md).
-    const login = async () => (await import("./sso_login.ts")).ssoLogin(this.profile, loginOptions);
+    const login = async () => {
+      if (this.#options.allowLogin === false) {
+        throw new SsoLoginRequiredError(this.profile.profileName, `not logged in to ${url}`);
+      }
+      return (await import("./sso_login.ts")).ssoLogin(this.profile, loginOptions);
+    };
     if (noCache) return { accessToken: (await login()).token.accessToken, reusable: false };
     const usable = (s: Partial<StoredToken> | undefined): s is StoredToken =>
       !!s?.token && !!s.expiration && s.expiration > this.#now() && s.token.accessToken !== retry?.rejected;

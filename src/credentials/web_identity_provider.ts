@@ -17,6 +17,7 @@ import type { Credentials } from "../core/credentials.ts";
 import { type CredentialsProvider } from "./provider.ts";
 import { CredentialsError } from "../core/errors.ts";
 import { stsDurationSeconds } from "./sts_duration.ts";
+import { checkPolicyAccount, type SessionPolicy, sessionPolicyParams } from "./session_policy.ts";
 
 const OPERATION = "sts:AssumeRoleWithWebIdentity";
 
@@ -28,6 +29,8 @@ export interface WebIdentityProviderOptions {
   now: () => Date;
   /** Debug lines; silent when not given. */
   log?: Logger;
+  /** A session policy narrowing the role's session. */
+  sessionPolicy?: SessionPolicy;
 }
 
 export { webIdentityLookup } from "./cached_provider.ts";
@@ -39,13 +42,14 @@ export { webIdentityLookup } from "./cached_provider.ts";
  */
 export function webIdentityInput(
   profile: ProfileConfig,
-  options: { token: string; now: Date },
+  options: { token: string; now: Date; sessionPolicy?: SessionPolicy },
 ): AssumeRoleWithWebIdentityCommandInput {
   return {
     RoleArn: profile.roleArn,
     RoleSessionName: profile.roleSessionName || defaultRoleSessionName(options.now),
     DurationSeconds: webIdentityDurationSeconds(profile),
     WebIdentityToken: options.token,
+    ...sessionPolicyParams(options.sessionPolicy),
   };
 }
 
@@ -71,6 +75,7 @@ export class WebIdentityProvider implements CredentialsProvider {
    */
   constructor(profile: ProfileConfig, options: WebIdentityProviderOptions) {
     webIdentityDurationSeconds(profile);
+    if (options.sessionPolicy) checkPolicyAccount(options.sessionPolicy, profile.roleArn);
     this.profile = profile;
     this.#options = options;
     this.description = webIdentityDescription(profile);
@@ -80,7 +85,7 @@ export class WebIdentityProvider implements CredentialsProvider {
   async retrieve(): Promise<Credentials> {
     const p = this.profile;
     const token = await this.#token();
-    const input = webIdentityInput(p, { token, now: this.#now() });
+    const input = webIdentityInput(p, { token, now: this.#now(), sessionPolicy: this.#options.sessionPolicy });
     const creds = await callAws(p.profileName, OPERATION, async () => {
       // No credentials: the SDK marks this operation as unauthenticated, so it never asks for any.
       const { client, sdk } = await createStsClient(p, { env: this.#options.env, log: this.#options.log });

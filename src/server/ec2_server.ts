@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { ServedCredentials } from "../audit/record.ts";
 import type { Credentials } from "../core/credentials.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
 import { type Logger, SILENT } from "../core/log.ts";
@@ -69,6 +70,8 @@ export interface Ec2ServerOptions {
   now: () => Date;
   /** Debug lines (each request, the credentials served, failures); silent when not given. */
   log?: Logger;
+  /** Told of each GET answered with a credentials value not answered before (the audit log). */
+  onServe?: (served: ServedCredentials) => void;
 }
 
 /** A running EC2 metadata server. */
@@ -161,9 +164,23 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
 
   // The last body made, reused while the credentials and the second of LastUpdated are the same.
   let made: { creds: Credentials; second: number; answer: PreparedResponse } | undefined;
-  const serve = (creds: Credentials): HttpResponse => {
+  // Credentials values already reported to onServe: a refresh makes a new value, so only those are reported again.
+  const announced = new WeakSet<Credentials>();
+  const serve = (creds: Credentials, request: HttpRequest): HttpResponse => {
     const at = now();
     if (log.enabled) logServing(log, creds, { now: at });
+    // HEAD answers carry no body, so no credentials.
+    if (options.onServe && request.method === "GET" && !announced.has(creds)) {
+      announced.add(creds);
+      const { hostname, port } = request.remote;
+      const forwardedFor = request.headers.get("x-forwarded-for");
+      options.onServe({
+        credentials: creds,
+        peer: hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`,
+        path: request.path,
+        ...(forwardedFor ? { forwardedFor } : {}),
+      });
+    }
     const second = Math.floor(at.getTime() / 1000);
     if (made?.creds === creds && made.second === second) return made.answer;
     const body = goJson({
@@ -180,11 +197,11 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     return made.answer;
   };
   // Synchronous when the credentials are cached and fresh: no promise on the path every request takes.
-  const credentials = (): HttpResponse | Promise<HttpResponse> => {
+  const credentials = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
     const fresh = cache.fresh();
     return fresh
-      ? serve(fresh)
-      : cache.get().then(serve, (e) => textResponse(504, `${safeErrorMessage(e, { log })}\n`));
+      ? serve(fresh, request)
+      : cache.get().then((c) => serve(c, request), (e) => textResponse(504, `${safeErrorMessage(e, { log })}\n`));
   };
 
   const route = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
@@ -200,7 +217,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
       case CREDS_DIR.slice(0, -1):
         return textResponse(200, ROLE_NAME);
       case CREDS_DIR + ROLE_NAME:
-        return credentials();
+        return credentials(request);
       case "/latest/meta-data/instance-id":
         return textResponse(200, "aws-vault");
       case "/latest/meta-data/iam/info":

@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { ServedCredentials } from "../audit/record.ts";
 import type { Credentials } from "../core/credentials.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
@@ -56,6 +57,8 @@ export interface EcsServerOptions {
   now: () => Date;
   /** Debug lines (each request, the credentials served, failures); silent when not given. */
   log?: Logger;
+  /** Told of each GET answered with a credentials value not answered before (the audit log). */
+  onServe?: (served: ServedCredentials) => void;
 }
 
 /** A running ECS credentials server. */
@@ -158,8 +161,8 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     if (request.method !== "GET" && request.method !== "HEAD") return METHOD_NOT_ALLOWED;
     const path = request.path;
     let cache = base;
+    let arn: string | undefined;
     if (path.startsWith(ROLE_PREFIX)) {
-      let arn: string;
       try {
         arn = decodeURIComponent(path.slice(ROLE_PREFIX.length));
       } catch {
@@ -178,11 +181,21 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
       cache = role;
     }
     const fresh = cache.fresh();
-    return fresh ? serve(fresh) : cache.get().then(serve, (e) => message(500, safeErrorMessage(e, { log })));
+    if (fresh) return serve(fresh, request, arn);
+    return cache.get().then((c) => serve(c, request, arn), (e) => message(500, safeErrorMessage(e, { log })));
   };
 
-  const serve = (creds: Credentials): HttpResponse => {
+  // Credentials values already reported to onServe: a refresh makes a new value, so only those are reported again.
+  const announced = new WeakSet<Credentials>();
+  const serve = (creds: Credentials, request: HttpRequest, roleArn: string | undefined): HttpResponse => {
     if (log.enabled) logServing(log, creds, { now: now() });
+    // HEAD answers carry no body, so no credentials.
+    if (options.onServe && request.method === "GET" && !announced.has(creds)) {
+      announced.add(creds);
+      const { hostname, port } = request.remote;
+      const peer = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+      options.onServe({ credentials: creds, peer, path: request.path, ...(roleArn ? { roleArn } : {}) });
+    }
     return credentialsResponse(creds);
   };
 

@@ -50,6 +50,43 @@ export interface FileKeyringOptions {
   maxPbes2Count?: number;
   /** Debug lines (directory mode warning, stale temporary files); silent when not given. */
   log?: Logger;
+  /**
+   * Where a passphrase answered at the prompt may be remembered for later processes, and recalled from (the Linux
+   * kernel keyring: `keyctl_passphrase.ts`). None when not given.
+   */
+  passphraseMemory?: PassphraseMemory;
+}
+
+/** A passphrase recalled from a {@link PassphraseMemory}. */
+export interface RememberedPassphrase {
+  /** The passphrase. */
+  readonly passphrase: string;
+  /** Forgets exactly this remembered passphrase (one remembered later by another process is kept). */
+  forget(): Promise<void>;
+}
+
+/**
+ * Remembers the vault passphrase between processes (docs/behaviour.md#file-backend): recalled before the prompt is
+ * shown, remembered after a passphrase answered at the prompt opened the vault. Implementations never throw: a store
+ * that cannot be used recalls nothing and remembers nothing.
+ */
+export interface PassphraseMemory {
+  /** The passphrase remembered for the vault in `dir`, or undefined. */
+  recall(dir: string): Promise<RememberedPassphrase | undefined>;
+  /** Remembers `passphrase`, which opened the vault in `dir` (when the user asked for it: a TTL was given). */
+  remember(dir: string, passphrase: string): Promise<void>;
+  /** Forgets the passphrase remembered for `dir`; whether there was one. */
+  forget(dir: string): Promise<boolean>;
+}
+
+/** Where the passphrase in use came from. */
+type PassphraseSource = "environment" | "prompt" | "memory";
+
+/** The passphrase in use and where it came from. */
+interface Unlock {
+  readonly passphrase: string;
+  readonly source: PassphraseSource;
+  readonly remembered?: RememberedPassphrase;
 }
 
 /** Expands a leading `~` or `~/` (`~\` on Windows) to the home directory from HOME or USERPROFILE. */
@@ -107,10 +144,13 @@ export class FileKeyring implements Keyring {
   #env: Env;
   #prompt?: (message: string) => Promise<string>;
   #maxPbes2Count?: number;
-  #passphrase?: Promise<string>;
+  #passphrase?: Promise<Unlock>;
   #verified = false;
-  /** Whether the current passphrase came from `AWS_VAULT_FILE_PASSPHRASE` (never asked again then). */
-  #fromEnv = false;
+  #memory?: PassphraseMemory;
+  /** The memory is asked once per process: a remembered passphrase that failed is not recalled again. */
+  #recalled = false;
+  /** A passphrase answered at the prompt is offered to the memory once. */
+  #rememberOffered = false;
   /** Typed passphrases that opened nothing so far. */
   #wrongTries = 0;
   #tempsCleaned = false;
@@ -122,6 +162,7 @@ export class FileKeyring implements Keyring {
     this.#log = options.log ?? SILENT;
     this.#prompt = options.promptPassphrase;
     this.#maxPbes2Count = options.maxPbes2Count;
+    this.#memory = options.passphraseMemory;
     this.dir = expandHome(options.dir ?? DEFAULT_FILE_DIR, this.#env);
   }
 
@@ -358,20 +399,28 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  #getPassphrase(): Promise<string> {
-    this.#passphrase ??= this.#askPassphrase().catch((e) => {
+  /** The passphrase in use; `recall: false` skips the memory (a store with nothing to check a recalled one against). */
+  #getPassphrase(recall = true): Promise<Unlock> {
+    this.#passphrase ??= this.#askPassphrase(recall).catch((e) => {
       this.#passphrase = undefined;
       throw e;
     });
     return this.#passphrase;
   }
 
-  async #askPassphrase(): Promise<string> {
+  async #askPassphrase(recall: boolean): Promise<Unlock> {
     const fromEnv = this.#env.get("AWS_VAULT_FILE_PASSPHRASE");
-    this.#fromEnv = fromEnv !== undefined;
     if (fromEnv !== undefined) {
       this.#log.debug(`Vault passphrase for ${JSON.stringify(this.dir)} from AWS_VAULT_FILE_PASSPHRASE`);
-      return fromEnv;
+      return { passphrase: fromEnv, source: "environment" };
+    }
+    if (recall && this.#memory && !this.#recalled) {
+      this.#recalled = true;
+      const remembered = await this.#memory.recall(this.dir);
+      if (remembered) {
+        this.#log.debug(`Vault passphrase for ${JSON.stringify(this.dir)} from the kernel keyring`);
+        return { passphrase: remembered.passphrase, source: "memory", remembered };
+      }
     }
     this.#log.debug(`Vault passphrase for ${JSON.stringify(this.dir)} asked at the terminal`);
     if (!this.#prompt) {
@@ -381,7 +430,8 @@ export class FileKeyring implements Keyring {
     }
     try {
       const again = this.#wrongTries > 0 ? "Wrong passphrase, try again. " : "";
-      return await this.#prompt(`${again}Enter passphrase to unlock ${JSON.stringify(this.dir)}: `);
+      const passphrase = await this.#prompt(`${again}Enter passphrase to unlock ${JSON.stringify(this.dir)}: `);
+      return { passphrase, source: "prompt" };
     } catch (e) {
       if (!(e instanceof NoTerminalError)) throw e;
       throw new NoTerminalError(`${e.message}; set AWS_VAULT_FILE_PASSPHRASE or run it in a terminal`, { cause: e });
@@ -398,9 +448,11 @@ export class FileKeyring implements Keyring {
   /**
    * Runs `use` with the passphrase. When it throws {@link WrongPassphraseError} for a passphrase not yet verified, a
    * typed one is asked for again, up to {@link MAX_PASSPHRASE_TRIES} in all; one from `AWS_VAULT_FILE_PASSPHRASE` is
-   * not. The final error names the vault directory and where the passphrase came from, never an item file.
+   * not. A remembered one that fails is forgotten and the prompt shown, without counting as a try: the vault's
+   * passphrase was changed since. The final error names the vault directory and where the passphrase came from, never
+   * an item file. A typed passphrase that worked is offered to the memory (which keeps it only when asked to).
    */
-  async #withPassphrase<T>(use: (passphrase: string) => Promise<T>, suffix = ""): Promise<T> {
+  async #withPassphrase<T>(use: (passphrase: string) => Promise<T>, suffix = "", recall = true): Promise<T> {
     const vault = JSON.stringify(this.dir);
     for (;;) {
       // Once the tries are used up, later calls fail at once rather than prompting again.
@@ -409,13 +461,14 @@ export class FileKeyring implements Keyring {
           `wrong passphrase: ${this.#wrongTries} tries did not open the vault in ${vault}${suffix}`,
         );
       }
-      const pending = this.#getPassphrase();
-      const passphrase = await pending;
+      const pending = this.#getPassphrase(recall);
+      const unlock = await pending;
+      let result: T;
       try {
-        return await use(passphrase);
+        result = await use(unlock.passphrase);
       } catch (e) {
         if (!(e instanceof WrongPassphraseError) || this.#verified) throw e;
-        if (this.#fromEnv) {
+        if (unlock.source === "environment") {
           throw new WrongPassphraseError(
             `wrong passphrase: the one in AWS_VAULT_FILE_PASSPHRASE does not open the vault in ${vault}${suffix}; ` +
               `correct or unset the variable`,
@@ -424,9 +477,18 @@ export class FileKeyring implements Keyring {
         // Concurrent callers share one passphrase: only the first to find it wrong counts it and asks again.
         if (this.#passphrase === pending) {
           this.#passphrase = undefined;
-          this.#wrongTries++;
+          if (unlock.source === "memory") {
+            this.#log.debug(`The vault passphrase remembered for ${vault} does not open it: forgotten`);
+            await unlock.remembered?.forget();
+          } else this.#wrongTries++;
         }
+        continue;
       }
+      if (unlock.source === "prompt" && this.#verified && this.#memory && !this.#rememberOffered) {
+        this.#rememberOffered = true;
+        await this.#memory.remember(this.dir, unlock.passphrase);
+      }
+      return result;
     }
   }
 
@@ -435,31 +497,38 @@ export class FileKeyring implements Keyring {
    * must decrypt an existing item first (the one being replaced, else any); a store without readable items accepts it.
    */
   async #verifyPassphrase(targetKey: string): Promise<string> {
-    if (this.#verified) return await this.#getPassphrase();
+    if (this.#verified) return (await this.#getPassphrase()).passphrase;
     const { keys } = await this.scan();
     const candidates = keys.includes(targetKey) ? [targetKey, ...keys.filter((k) => k !== targetKey)] : keys;
-    return await this.#withPassphrase(async (passphrase) => {
-      let rejected = false;
-      for (const key of candidates) {
-        const path = this.#path(key);
-        if (path === undefined) continue;
-        try {
-          const read = this.#readEntry(path);
-          if (!("text" in read)) continue;
-          await this.#decrypt(read.text, passphrase);
-          return passphrase; // #decrypt marked the passphrase verified
-        } catch (e) {
-          if (e instanceof WrongPassphraseError) rejected = true;
-          else if (e instanceof VaultError) throw e;
-          else if (!(e instanceof InvalidJweError || e instanceof Deno.errors.NotFound)) {
-            throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
+    // A new (or emptied) store asks: a passphrase remembered for an earlier store there cannot be checked, and the
+    // first write chooses the passphrase of the store.
+    const recall = candidates.length > 0;
+    return await this.#withPassphrase(
+      async (passphrase) => {
+        let rejected = false;
+        for (const key of candidates) {
+          const path = this.#path(key);
+          if (path === undefined) continue;
+          try {
+            const read = this.#readEntry(path);
+            if (!("text" in read)) continue;
+            await this.#decrypt(read.text, passphrase);
+            return passphrase; // #decrypt marked the passphrase verified
+          } catch (e) {
+            if (e instanceof WrongPassphraseError) rejected = true;
+            else if (e instanceof VaultError) throw e;
+            else if (!(e instanceof InvalidJweError || e instanceof Deno.errors.NotFound)) {
+              throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
+            }
           }
         }
-      }
-      if (rejected) throw new WrongPassphraseError("wrong passphrase");
-      this.#verified = true; // no readable item: nothing to check against
-      return passphrase;
-    }, "; nothing was written");
+        if (rejected) throw new WrongPassphraseError("wrong passphrase");
+        this.#verified = true; // no readable item: nothing to check against
+        return passphrase;
+      },
+      "; nothing was written",
+      recall,
+    );
   }
 
   #notADirectory(): VaultError {

@@ -3,6 +3,8 @@
  * @module
  */
 
+import { baseName, handoutFacts } from "../../audit/handout.ts";
+import { recordHandout } from "../../audit/record.ts";
 import { hasSsoStartUrl } from "../../config/profile_config.ts";
 import { AppError } from "../../core/errors.ts";
 import { fetchCredentials } from "../../credentials/profile_credentials.ts";
@@ -81,14 +83,23 @@ export async function run(context: ExecContext): Promise<number> {
   }
 
   const source = await openCredentialSource(context);
-  const { profile, credentials } = await fetchCredentials(source, name, {
+  const { profile, credentials, provider } = await fetchCredentials(source, name, {
     flags: profileFlagsOf(flags, context.global),
     noSession: flags.noSession,
     noCache: flags.noCache,
+    sessionPolicy: true,
     mfa: mfaOptionsOf(context),
     log: context.log,
     now: context.now,
   });
+  // Before the command replaces this process, which keeps its pid (execve): docs/behaviour.md#audit-log.
+  await recordHandout(context, {
+    event: "exec",
+    profile: name,
+    ...handoutFacts(profile, provider, { credentials }),
+    ...(flags.profileEnv ? { mode: "profile-env" } : {}),
+    requester: { pid: Deno.pid, command: baseName(command) },
+  }, { config: source.config });
   if (flags.profileEnv) {
     // The credentials were fetched only to fail fast (and to log in to SSO now); the child resolves the profile.
     if (hasSsoStartUrl(profile)) {

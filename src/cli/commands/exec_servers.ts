@@ -5,6 +5,8 @@
  * @module
  */
 
+import { auditLogOf, type ServedCredentials, serverAuditor } from "../../audit/record.ts";
+import { baseName } from "../../audit/handout.ts";
 import type { ProfileConfig } from "../../config/profile_config.ts";
 import { minTtlFromEnv } from "../../config/profile.ts";
 import { AssumeRoleProvider } from "../../credentials/assume_role_provider.ts";
@@ -19,6 +21,7 @@ import { startEcsServer } from "../../server/ecs_server.ts";
 import { buildChildEnv, withoutSecrets } from "../../os/child_env.ts";
 import { resolveCommand, runSubprocess } from "../../os/exec_process.ts";
 import { resolveChain } from "../../credentials/profile_credentials.ts";
+import type { SessionPolicy } from "../../credentials/session_policy.ts";
 import { profileFlagsOf } from "../credential_options.ts";
 import { openCredentialSource } from "../vault_access.ts";
 import type { CommandContext } from "../command.ts";
@@ -31,6 +34,8 @@ interface ServerModeOptions {
   readonly profileName: string;
   readonly profile: ProfileConfig;
   readonly provider: CredentialsProvider;
+  /** What `/role-arn/` roles are assumed from, and the session policy they carry (docs/behaviour.md#session-policies). */
+  readonly roles: { readonly source: CredentialsProvider; readonly sessionPolicy?: SessionPolicy };
   /** The resolved command to run (absolute path) and its arguments. */
   readonly path: string;
   readonly args: readonly string[];
@@ -38,11 +43,14 @@ interface ServerModeOptions {
   readonly notice: (text: string) => void;
   /** Called just before the command starts (from then on the terminal is the command's). */
   readonly onChildStart: () => void;
+  /** Records credentials answers in the audit log; undefined when it is off. */
+  readonly onServe?: (served: ServedCredentials) => void;
 }
 
 /**
  * `/role-arn/<ARN>`: AssumeRole from the profile's credentials with only the ARN, the default session name and
- * the profile's role duration, as aws-vault does (no MFA, external id or tags).
+ * the profile's role duration, as aws-vault does (no MFA, external id or tags). **Here** a session policy narrows these
+ * too: it narrows whatever the server hands out.
  */
 function roleProviderFor(options: ServerModeOptions, context: ExecContext) {
   return (roleArn: string): CredentialsProvider =>
@@ -57,8 +65,8 @@ function roleProviderFor(options: ServerModeOptions, context: ExecContext) {
         sourceIdentity: undefined,
         roleSessionName: undefined,
       },
-      options.provider,
-      { env: context.env, now: context.now, log: context.log },
+      options.roles.source,
+      { env: context.env, now: context.now, log: context.log, sessionPolicy: options.roles.sessionPolicy },
     );
 }
 
@@ -76,6 +84,7 @@ async function runWithEcsServer(context: ExecContext, options: ServerModeOptions
     hostname: bind || undefined,
     allowNonLoopback: Boolean(bind),
     log: context.log,
+    onServe: options.onServe,
   });
   try {
     options.notice(
@@ -108,6 +117,7 @@ async function runWithEc2Server(context: ExecContext, options: ServerModeOptions
     minTtl: minTtlFromEnv(context.env),
     allowImdsV1: context.flags.ec2Imdsv1,
     log: context.log,
+    onServe: options.onServe,
   });
   try {
     await startProxyProcess(selfCommand(), { log: context.log, env: withoutSecrets(context.env.toObject()) });
@@ -166,23 +176,39 @@ export async function runServerMode(
     return driver(serial);
   };
   const source = await openCredentialSource(context);
-  const { profile, provider } = await resolveChain(source, name, {
+  const { profile, provider, roleSource, sessionPolicy } = await resolveChain(source, name, {
     flags: profileFlagsOf(context.flags, context.global),
     noSession: context.flags.noSession,
     noCache: context.flags.noCache,
+    sessionPolicy: true,
     mfa: { prompt },
     server: true,
     log: context.log,
     now: context.now,
   });
+  // Each answer with credentials not served before is a hand-out (docs/behaviour.md#audit-log).
+  const audit = auditLogOf(context, source.config);
+  const onServe = serverAuditor(audit, {
+    event: options.kind === "ecs" ? "ecs-server" : "ec2-server",
+    profileName: name,
+    profile,
+    provider,
+    command: baseName(options.command),
+  });
   const mode: ServerModeOptions = {
     profileName: name,
     profile,
     provider,
+    roles: { source: roleSource, sessionPolicy },
     path,
     args: options.args,
     notice: options.notice,
     onChildStart: () => childRunning = true,
+    onServe,
   };
-  return options.kind === "ecs" ? await runWithEcsServer(context, mode) : await runWithEc2Server(context, mode);
+  try {
+    return options.kind === "ecs" ? await runWithEcsServer(context, mode) : await runWithEc2Server(context, mode);
+  } finally {
+    await audit.flushed();
+  }
 }

@@ -4,6 +4,9 @@
  * @module
  */
 
+import { handoutFacts } from "../../audit/handout.ts";
+import { parentProcess } from "../../audit/process_info.ts";
+import { recordHandout } from "../../audit/record.ts";
 import { fetchCredentials } from "../../credentials/profile_credentials.ts";
 import type { Services } from "../command.ts";
 import type { CommandContext } from "../command.ts";
@@ -25,14 +28,23 @@ export async function exportCredentials(services: Services, request: ExportReque
   refuseNested(services.env);
   const name = requireProfile(request.profile, services.env);
   const source = await openCredentialSource(services);
-  const { profile, credentials } = await fetchCredentials(source, name, {
+  const { profile, credentials, provider } = await fetchCredentials(source, name, {
     flags: profileFlagsOf(request.flags, services.global),
     noSession: request.flags.noSession,
     noCache: request.flags.noCache,
+    sessionPolicy: true,
     mfa: mfaOptionsOf(services),
     now: services.now,
     log: services.log,
   });
+  // credential_process is `export --format=json`: the parent is the SDK or tool that asked.
+  await recordHandout(services, {
+    event: "export",
+    profile: name,
+    ...handoutFacts(profile, provider, { credentials }),
+    format: request.format,
+    requester: parentProcess(),
+  }, { config: source.config });
   services.out.stdout(
     formatCredentials(credentials, { format: request.format, profile: name, region: profile.region }),
   );

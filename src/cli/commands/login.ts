@@ -6,6 +6,9 @@
  * @module
  */
 
+import { handoutFacts } from "../../audit/handout.ts";
+import { parentProcess } from "../../audit/process_info.ts";
+import { recordHandout } from "../../audit/record.ts";
 import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logoutUrl } from "../../aws/signin.ts";
 import { httpClient } from "../../aws/tls.ts";
 import type { Env } from "../../core/env.ts";
@@ -81,35 +84,39 @@ async function sourceFor(context: Context, name: string): Promise<[ProfileConfig
  * Temporary credentials the console accepts. Role providers are used directly; anything else is retrieved once and
  * asked who it is: a role or federated session passes as is, an IAM user's keys go through GetFederationToken.
  * SSO and web identity sessions are recognised by their `assumed-role` ARN, at the cost of one STS call.
+ * @returns the credentials, the provider that made them and the caller's ARN when it was asked (for the audit log)
  */
 async function consoleCredentials(
   profile: ProfileConfig,
   provider: CredentialsProvider,
   options: { env: Env; now: () => Date; log: Logger },
-): Promise<Credentials> {
+): Promise<{ credentials: Credentials; provider: CredentialsProvider; arn?: string }> {
   const { env, now, log } = options;
   const inner = provider instanceof CachedSessionProvider ? provider.inner : provider;
-  if (inner instanceof AssumeRoleProvider) return await provider.retrieve();
+  if (inner instanceof AssumeRoleProvider) return { credentials: await provider.retrieve(), provider };
   const credentials = await provider.retrieve();
   const arn = await getCallerArn(profile, credentials, { env, log });
   const parts = arn.split(":");
   if (parts.length < 6) throw new LoginError(`unable to parse ARN: ${arn}`);
   const resource = parts.slice(5).join(":");
-  if (resource.startsWith("assumed-role") || resource.startsWith("federated-user")) return credentials;
+  if (resource.startsWith("assumed-role") || resource.startsWith("federated-user")) {
+    return { credentials, provider, arn };
+  }
   log.debug("Creating a federated session");
-  return await new FederationTokenProvider(profile, fixedProvider(credentials, provider.description), {
+  const federation = new FederationTokenProvider(profile, fixedProvider(credentials, provider.description), {
     duration: profile.getFederationTokenDuration,
     env,
     now,
     log,
-  }).retrieve();
+  });
+  return { credentials: await federation.retrieve(), provider: federation, arn };
 }
 
 /** Runs `login`. */
 export async function run(context: Context): Promise<number> {
   const name = context.args.profile || context.env.get("AWS_PROFILE") || "";
   const [profile, provider] = await sourceFor(context, name);
-  const credentials = await consoleCredentials(profile, provider, {
+  const { credentials, ...made } = await consoleCredentials(profile, provider, {
     env: context.env,
     now: context.now,
     log: context.log,
@@ -134,6 +141,15 @@ export async function run(context: Context): Promise<number> {
   const destination = consoleDestination({ region: profile.region, path });
   let url = loginUrl(endpoint, { destination, signinToken });
   if (context.flags.autoLogout) url = logoutUrl(endpoint, url);
+  // The URL signs anyone in: the log says only that one was made, for whom, and until when.
+  await recordHandout(context, {
+    event: "login",
+    profile: profile.profileName,
+    ...handoutFacts(profile, made.provider, { credentials }),
+    ...(made.arn && !profile.roleArn ? { callerArn: made.arn } : {}),
+    output: context.flags.stdout ? "stdout" : "browser",
+    requester: parentProcess(),
+  }, { config: await loadConfig(context) });
   if (context.flags.stdout) {
     context.out.stdout(`${url}\n`);
   } else {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { AUDIT_EVENTS } from "../../audit/events.ts";
 import { DEFAULT_CONTAINER_PROXY_LISTEN } from "../../server/addresses.ts";
 import { AVAILABLE_BACKENDS } from "../../vault/backends.ts";
 import { EXPORT_FORMATS } from "../credentials_output.ts";
@@ -62,6 +63,23 @@ export const NO_CACHE_FLAG = defineFlag({
   help: "Neither reuse nor store cached sessions in the vault",
 });
 
+/** `--policy FILE`: an inline session policy (docs/behaviour.md#session-policies). */
+export const POLICY_FLAG = defineFlag({
+  name: "policy",
+  kind: "string",
+  placeholder: "FILE",
+  help: "Narrow the session with this JSON policy document (a session policy; beats session_policy_file)",
+});
+
+/** `--policy-arn ARN`, repeatable: managed session policies (docs/behaviour.md#session-policies). */
+export const POLICY_ARN_FLAG = defineFlag({
+  name: "policy-arn",
+  kind: "string",
+  repeated: true,
+  placeholder: "ARN",
+  help: "Narrow the session with this managed policy; repeat for up to 10 (beats session_policy_arns)",
+});
+
 /**
  * The flags of every command that fetches credentials the usual way (exec, export), in the order help shows them.
  * `login` takes most of them with its own help texts.
@@ -72,6 +90,8 @@ export const CREDENTIAL_FLAGS = defineFlags({
   noCache: NO_CACHE_FLAG,
   region: REGION_FLAG,
   mfaToken: MFA_TOKEN_FLAG,
+  policy: POLICY_FLAG,
+  policyArns: POLICY_ARN_FLAG,
 });
 
 /** The `profile` positional as commands declare it (optional on the command line: `$AWS_PROFILE` fills in). */
@@ -256,6 +276,14 @@ export const clearSpec = defineCommandSpec({
   args: [{ ...PROFILE_ARG, help: "Name of the profile (default: all sessions)" }],
 });
 
+/** `lock`: forget the file vault's passphrase remembered in the kernel keyring (`--file-passphrase-ttl`). */
+export const lockSpec = defineCommandSpec({
+  name: "lock",
+  help: "Forget the file store's passphrase remembered in the kernel keyring (see --file-passphrase-ttl).",
+  flags: {},
+  args: [],
+});
+
 /** `login [PROFILE]`. */
 export const loginSpec = defineCommandSpec({
   name: "login",
@@ -287,6 +315,30 @@ export const loginSpec = defineCommandSpec({
       "Name of the profile (default: $AWS_PROFILE). If neither is set, the credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN are used",
     hint: "profile",
   }],
+});
+
+/** `log`: the audit log of credential hand-outs (docs/behaviour.md#log). */
+export const logSpec = defineCommandSpec({
+  name: "log",
+  help: "Show the audit log: every hand-out of credentials (exec, export, credential servers, login).",
+  flags: {
+    profile: { name: "profile", kind: "string", placeholder: "PROFILE", help: "Only entries of this profile" },
+    since: {
+      name: "since",
+      kind: "string",
+      placeholder: "WHEN",
+      help: "Only entries since this long ago (24h, 90m) or this time (RFC 3339, 2026-12-01T09:00:00Z)",
+    },
+    event: {
+      name: "event",
+      kind: "enum",
+      values: AUDIT_EVENTS,
+      placeholder: "EVENT",
+      help: "Only entries of this event",
+    },
+    json: { name: "json", kind: "bool", help: "Print the entries as they are stored, one JSON object per line" },
+  },
+  args: [],
 });
 
 /** `proxy` (hidden): the privileged 169.254.169.254:80 forwarder. */
@@ -332,3 +384,36 @@ export const containerProxySpec = defineCommandSpec({
 
 /** `version`. */
 export const versionSpec = defineCommandSpec({ name: "version", help: "Show the version.", flags: {}, args: [] });
+
+/** `sso sync --sso-session NAME`: one profile per SSO account and role (docs/behaviour.md#sso-sync). */
+export const ssoSpec = defineCommandSpec({
+  name: "sso",
+  help:
+    "IAM Identity Center. sync: write a profile into the config for every account and role the sso-session's user can reach, in a block of its own that later runs update and prune.",
+  flags: {
+    ssoSession: {
+      name: "sso-session",
+      kind: "string",
+      required: true,
+      placeholder: "NAME",
+      help: "The [sso-session NAME] section to sign in with and to name in the profiles",
+    },
+    template: {
+      name: "template",
+      kind: "string",
+      default: "{account_name}/{role_name}",
+      placeholder: "TEMPLATE",
+      help:
+        "Profile names, from {account_name}, {account_id}, {role_name} and {sso_session} (default {account_name}/{role_name})",
+    },
+    region: {
+      name: "region",
+      kind: "string",
+      placeholder: "REGION",
+      help: "The profiles' region (default: the sso-session's sso_region)",
+    },
+    dryRun: { name: "dry-run", kind: "bool", help: "Show what would change; write nothing" },
+    stdout: STDOUT_FLAG,
+  },
+  args: [{ name: "action", help: "What to do: sync", required: true, values: ["sync"] }],
+});

@@ -13,11 +13,14 @@ import {
   execSpec,
   exportSpec,
   listSpec,
+  lockSpec,
   loginSpec,
+  logSpec,
   migrateBackendSpec,
   proxySpec,
   removeSpec,
   rotateSpec,
+  ssoSpec,
   versionSpec,
 } from "./specs.ts";
 
@@ -31,8 +34,11 @@ export const COMMANDS: readonly Command[] = [
   defineCommand(execSpec, () => import("./exec.ts")),
   defineCommand(exportSpec, () => import("./export.ts")),
   defineCommand(clearSpec, () => import("./clear.ts")),
+  defineCommand(lockSpec, () => import("./lock.ts")),
   defineCommand(loginSpec, () => import("./login.ts")),
+  defineCommand(logSpec, () => import("./log.ts")),
   defineCommand(proxySpec, () => import("./proxy.ts")),
   defineCommand(containerProxySpec, () => import("./container_proxy.ts")),
+  defineCommand(ssoSpec, () => import("./sso_sync.ts")),
   defineCommand(versionSpec, () => import("./version.ts")),
 ];

@@ -8,6 +8,7 @@ import type { ActionContext, QueryService } from "./query.ts";
 import type { Credential, FakeState } from "./state.ts";
 import { checkText, required } from "./validate.ts";
 import { fields, memberList, node } from "./xml.ts";
+import { enforceSessionPolicy } from "./session_policy.ts";
 
 /** How many access keys an IAM user may have. */
 export const MAX_KEYS_PER_USER = 2;
@@ -34,6 +35,9 @@ function iamCaller(context: ActionContext, action: string): Credential {
         "identity-based policy allows the iam:" + action + " action",
     );
   }
+  const principal = context.state.principal(caller).arn;
+  const resource = `user ${context.params.UserName ?? ""}`;
+  enforceSessionPolicy(caller, { action: `iam:${action}`, principal, resource });
   return caller;
 }
 

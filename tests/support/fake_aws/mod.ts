@@ -30,8 +30,10 @@ import { STS } from "./sts.ts";
 import type { FakeRole, FakeUser, Fault, RecordedCall } from "./types.ts";
 import { federationProtocol } from "./federation.ts";
 import { ssoProtocol } from "./sso.ts";
+import type { FakeSessionPolicy } from "./session_policy.ts";
 
 export type { FakeRole, FakeService, FakeUser, Fault, RecordedCall } from "./types.ts";
+export type { FakeSessionPolicy } from "./session_policy.ts";
 
 /** A running fake AWS endpoint. */
 export interface FakeAws {
@@ -52,6 +54,8 @@ export interface FakeAws {
   readonly calls: readonly RecordedCall[];
   /** The calls of one action. */
   callsTo(action: string): RecordedCall[];
+  /** The session policy an issued access key was made with (`Policy` as sent, `PolicyArns`), if any. */
+  sessionPolicyOf(accessKeyId: string): FakeSessionPolicy | undefined;
   /** Makes the next matching request(s) fail or slow down. */
   injectFault(fault: Fault): void;
   /** Forgets the recorded calls. */
@@ -87,6 +91,7 @@ export async function startFakeAws(
       return state.calls;
     },
     callsTo: (action) => state.calls.filter((call) => call.action === action),
+    sessionPolicyOf: (accessKeyId) => state.credential(accessKeyId)?.sessionPolicy,
     injectFault: (fault) => state.injectFault(fault),
     clearCalls: () => {
       state.calls.length = 0;

@@ -29,6 +29,12 @@ class SsoWorld {
   /** The next n device-code polls answer slow_down (before pending/approval is looked at). */
   slowDowns = 0;
   readonly assignments = new Map<string, Set<string>>();
+  /** Account names for ListAccounts (default: the id). */
+  readonly accountNames = new Map<string, string>();
+  /** Most items per ListAccounts / ListAccountRoles page, whatever maxResults asks. */
+  pageSize = 20;
+  /** Opaque nextToken → the offset it continues at. */
+  readonly pageTokens = new Map<string, number>();
   readonly clients = new Map<string, { secret: string; grantTypes: string[] }>();
   readonly devices = new Map<string, { clientId: string; userCode: string; approved: boolean; startUrl: string }>();
   readonly codes = new Map<string, { clientId: string; redirectUri: string; challenge: string }>();
@@ -43,6 +49,12 @@ const worldFor = (host: string) => worlds.get(host) ?? worlds.set(host, new SsoW
 export interface SsoFake {
   /** Gives the SSO user `roleName` in `accountId` (GetRoleCredentials of anything else is ForbiddenException). */
   assign(accountId: string, roleName: string): void;
+  /** Takes `roleName` in `accountId` away again, or every role of the account (it then leaves ListAccounts). */
+  unassign(accountId: string, roleName?: string): void;
+  /** The account's name in ListAccounts (default: its id). */
+  setAccountName(accountId: string, name: string): void;
+  /** Most items per ListAccounts / ListAccountRoles page (default 20), so tests can force pagination. */
+  setPageSize(size: number): void;
   /** Whether the user approves the authorize/device pages (default true); false leaves the login pending. */
   setUserApproves(approves: boolean): void;
   /** Lifetime of new access tokens in seconds (default 8h). */
@@ -67,6 +79,13 @@ export function ssoFake(fake: { readonly url: string }): SsoFake {
       const roles = world.assignments.get(accountId) ?? new Set();
       world.assignments.set(accountId, roles.add(roleName));
     },
+    unassign: (accountId, roleName) => {
+      const roles = world.assignments.get(accountId);
+      if (roleName !== undefined) roles?.delete(roleName);
+      if (roleName === undefined || roles?.size === 0) world.assignments.delete(accountId);
+    },
+    setAccountName: (accountId, name) => void world.accountNames.set(accountId, name),
+    setPageSize: (size) => void (world.pageSize = size),
     setUserApproves: (approves) => void (world.userApproves = approves),
     setAccessTokenTtl: (seconds) => void (world.accessTokenTtl = seconds),
     setDevicePolling: (options) => {
@@ -180,6 +199,28 @@ function bearer(request: IncomingRequest, world: SsoWorld, state: FakeState): vo
   }
 }
 
+/**
+ * One page of `items` as the portal pages them: at most `max_result` (capped by the world's page size) from the offset
+ * `next_token` names, and a fresh opaque `nextToken` while more remain. An unknown token is refused, as AWS does.
+ */
+function page<T>(
+  request: IncomingRequest,
+  of: { world: SsoWorld; items: readonly T[] },
+): { items: T[]; nextToken?: string } {
+  const { world, items } = of;
+  const q = request.url.searchParams;
+  const asked = Number(q.get("max_result") ?? world.pageSize);
+  const size = Math.max(1, Math.min(Number.isFinite(asked) && asked > 0 ? asked : world.pageSize, world.pageSize));
+  const token = q.get("next_token");
+  const offset = token === null ? 0 : world.pageTokens.get(token);
+  if (offset === undefined) throw new AwsError("InvalidRequestException", "Invalid nextToken", { status: 400 });
+  const end = offset + size;
+  if (end >= items.length) return { items: items.slice(offset) };
+  const nextToken = randomChars(ALNUM, 32);
+  world.pageTokens.set(nextToken, end);
+  return { items: items.slice(offset, end), nextToken };
+}
+
 const ROUTES: Record<string, Route> = {
   "POST /client/register": {
     service: "sso-oidc",
@@ -286,8 +327,13 @@ const ROUTES: Record<string, Route> = {
     action: "ListAccounts",
     run(request, world, state) {
       bearer(request, world, state);
-      const accountList = [...world.assignments.keys()].map((accountId) => ({ accountId, accountName: accountId }));
-      return json({ accountList });
+      const all = [...world.assignments.keys()].map((accountId) => ({
+        accountId,
+        accountName: world.accountNames.get(accountId) ?? accountId,
+        emailAddress: `aws+${accountId}@example.com`,
+      }));
+      const { items, nextToken } = page(request, { world, items: all });
+      return json({ accountList: items, nextToken });
     },
   },
   "GET /assignment/roles": {
@@ -296,8 +342,9 @@ const ROUTES: Record<string, Route> = {
     run(request, world, state) {
       bearer(request, world, state);
       const accountId = request.url.searchParams.get("account_id") ?? "";
-      const roleList = [...world.assignments.get(accountId) ?? []].map((roleName) => ({ roleName, accountId }));
-      return json({ roleList });
+      const all = [...world.assignments.get(accountId) ?? []].map((roleName) => ({ roleName, accountId }));
+      const { items, nextToken } = page(request, { world, items: all });
+      return json({ roleList: items, nextToken });
     },
   },
 };

@@ -7,6 +7,7 @@
 import { AwsError } from "./errors.ts";
 import type { FakeRole, FakeUser, Fault, RecordedCall } from "./types.ts";
 import { randomTotpSecret, totpCode, totpStep } from "./totp.ts";
+import type { FakeSessionPolicy } from "./session_policy.ts";
 
 /** What a credential is: a long-term user key, or the result of GetSessionToken, a role, or GetFederationToken. */
 export type CredentialKind = "user" | "session" | "role" | "federated";
@@ -27,6 +28,8 @@ export interface Credential {
   roleArn?: string;
   roleSessionName?: string;
   federatedName?: string;
+  /** The session policy it was issued with; calls made with it are held to it (session_policy.ts). */
+  sessionPolicy?: FakeSessionPolicy;
 }
 
 /** Who a credential belongs to, as GetCallerIdentity reports it. */
@@ -131,7 +134,10 @@ export class FakeState {
   /** Issues temporary credentials (ASIA…) valid for `durationSeconds` from now. */
   issue(
     kind: Exclude<CredentialKind, "user">,
-    details: Pick<Credential, "userName" | "mfaAuthenticated" | "roleArn" | "roleSessionName" | "federatedName">,
+    details: Pick<
+      Credential,
+      "userName" | "mfaAuthenticated" | "roleArn" | "roleSessionName" | "federatedName" | "sessionPolicy"
+    >,
     options: { durationSeconds: number },
   ): Credential {
     const now = this.now();

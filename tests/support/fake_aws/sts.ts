@@ -7,9 +7,10 @@
 
 import { accessDenied, AwsError, validationError } from "./errors.ts";
 import type { ActionContext, QueryService } from "./query.ts";
-import type { Credential, FakeState } from "./state.ts";
+import { arnAccount, type Credential, type FakeState } from "./state.ts";
 import { checkText, integerParam, mfaParams, NAME_PATTERN, required } from "./validate.ts";
 import { fields, node } from "./xml.ts";
+import { enforceSessionPolicy, packedPercent, sessionPolicyOf } from "./session_policy.ts";
 
 /** Longest role session when the caller's credentials are temporary (a role session or GetSessionToken's). */
 export const ROLE_CHAINING_MAX_SECONDS = 3600;
@@ -92,6 +93,8 @@ function assumeRole(context: ActionContext): string {
   const role = state.role(roleArn);
   // GetFederationToken credentials may call no STS action but GetCallerIdentity.
   if (!role || caller.kind === "federated") throw notAuthorized(state, caller, "AssumeRole", roleArn);
+  const sessionPolicy = sessionPolicyOf(params, { account: arnAccount(roleArn) });
+  enforceSessionPolicy(caller, { action: "sts:AssumeRole", principal: state.principal(caller).arn, resource: roleArn });
   if (role.externalId !== undefined && params.ExternalId !== role.externalId) {
     throw notAuthorized(state, caller, "AssumeRole", roleArn);
   }
@@ -112,9 +115,10 @@ function assumeRole(context: ActionContext): string {
     mfaAuthenticated,
     roleArn,
     roleSessionName: sessionName,
+    sessionPolicy,
   }, { durationSeconds: duration });
   return assumedRoleUserXml(state, issued) + credentialsXml(issued) +
-    fields({ SourceIdentity: params.SourceIdentity });
+    fields({ PackedPolicySize: sessionPolicy && packedPercent(sessionPolicy), SourceIdentity: params.SourceIdentity });
 }
 
 function jwtClaims(token: string): Record<string, unknown> {
@@ -141,16 +145,17 @@ function assumeRoleWithWebIdentity(context: ActionContext): string {
   const role = state.role(roleArn);
   if (!role) throw accessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity");
   checkMaxSessionDuration(duration, role.maxSessionDuration);
+  const sessionPolicy = sessionPolicyOf(params, { account: arnAccount(roleArn) });
   const claims = jwtClaims(token);
-  const issued = state.issue("role", { mfaAuthenticated: false, roleArn, roleSessionName: sessionName }, {
-    durationSeconds: duration,
-  });
+  const details = { mfaAuthenticated: false, roleArn, roleSessionName: sessionName, sessionPolicy };
+  const issued = state.issue("role", details, { durationSeconds: duration });
   return credentialsXml(issued) +
     fields({ SubjectFromWebIdentityToken: typeof claims.sub === "string" ? claims.sub : "web-identity-subject" }) +
     assumedRoleUserXml(state, issued) +
     fields({
       Provider: typeof claims.iss === "string" ? claims.iss : "oidc.example.com",
       Audience: typeof claims.aud === "string" ? claims.aud : "sts.amazonaws.com",
+      PackedPolicySize: sessionPolicy && packedPercent(sessionPolicy),
       SourceIdentity: params.SourceIdentity,
     });
 }
@@ -161,15 +166,17 @@ function getFederationToken(context: ActionContext): string {
   if (caller.kind !== "user") throw accessDenied("Cannot call GetFederationToken with session credentials");
   const name = checkText(required(params, "Name"), "Name", { min: 2, max: 32, pattern: NAME_PATTERN });
   const duration = integerParam(params, "DurationSeconds", { min: 900, max: 129600, fallback: 43200 });
+  const sessionPolicy = sessionPolicyOf(params, { account: state.accountId });
   const issued = state.issue("federated", {
     userName: caller.userName,
     mfaAuthenticated: false,
     federatedName: name,
+    sessionPolicy,
   }, { durationSeconds: duration });
   const principal = state.principal(issued);
   return credentialsXml(issued) +
     node("FederatedUser", fields({ FederatedUserId: principal.userId, Arn: principal.arn })) +
-    fields({ PackedPolicySize: params.Policy === undefined ? undefined : 6 });
+    fields({ PackedPolicySize: sessionPolicy && packedPercent(sessionPolicy) });
 }
 
 function getCallerIdentity(context: ActionContext): string {
