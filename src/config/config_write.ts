@@ -91,6 +91,24 @@ export async function appendProfileSection(
   options: { entries: readonly (readonly [string, string])[]; log?: Logger },
 ): Promise<void> {
   const log = options.log ?? SILENT;
+  await withConfigLock(path, log, (target) =>
+    replaceLocked(target, (before) => {
+      // Bytes, not text: whatever else the file holds is kept exactly, even if it is not UTF-8.
+      const old = before ? new TextDecoder().decode(before) : "";
+      const eol = old.includes("\r\n") ? "\r\n" : "\n";
+      let gap = "";
+      if (old !== "" && !old.endsWith("\n")) gap = eol + eol;
+      else if (old !== "" && !old.endsWith(eol + eol) && !old.endsWith("\n\n")) gap = eol;
+      return concat(before, new TextEncoder().encode(gap + sectionText(name, options.entries, { eol, log })));
+    }, { what: `profile ${JSON.stringify(name)}`, log }));
+}
+
+/**
+ * Runs `write` with the config file's real path while holding the config lock (`.<file>.aws-vault.lock` beside it,
+ * waited for at most 30 s), creating the directory (0700) when missing. Failures other than our own errors become a
+ * ConfigError naming the file.
+ */
+async function withConfigLock<T>(path: string, log: Logger, write: (target: string) => Promise<T>): Promise<T> {
   let target = path;
   try {
     target = await Deno.realPath(path);
@@ -100,42 +118,37 @@ export async function appendProfileSection(
   const lock = `${dirName(target)}/.${baseName(target)}.aws-vault.lock`;
   try {
     await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
-    await withFileLock(lock, () => appendLocked(target, name, { ...options, log }), {
-      what: `a change to ${path}`,
-      waitMs: 30_000,
-      log,
-    });
+    return await withFileLock(lock, () => write(target), { what: `a change to ${path}`, waitMs: 30_000, log });
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
+    if (e instanceof AppError) throw e;
     throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
-/** The read-modify-rename of {@link appendProfileSection}, run while holding the config lock. */
-async function appendLocked(
+/**
+ * The read-modify-rename, run while holding the config lock: `next` gives the new bytes for the current ones
+ * (undefined: leave the file), written to a synced temporary file that is renamed over the original only if the file
+ * did not change meanwhile; otherwise `next` runs again on the new content (at most three times).
+ * @returns whether the file was written
+ */
+async function replaceLocked(
   target: string,
-  name: string,
-  options: { entries: readonly (readonly [string, string])[]; log: Logger },
-): Promise<void> {
+  next: (before: Uint8Array | undefined) => Uint8Array | undefined,
+  options: { what: string; log: Logger },
+): Promise<boolean> {
   const log = options.log;
-  const encoder = new TextEncoder();
   await removeLeftTempFiles(target, log);
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await readBytes(target);
-    const old = before ? new TextDecoder().decode(before) : "";
-    const eol = old.includes("\r\n") ? "\r\n" : "\n";
-    let gap = "";
-    if (old !== "" && !old.endsWith("\n")) gap = eol + eol;
-    else if (old !== "" && !old.endsWith(eol + eol) && !old.endsWith("\n\n")) gap = eol;
-    const added = encoder.encode(gap + sectionText(name, options.entries, { eol, log }));
+    const after = next(before);
+    if (after === undefined) return false;
     const mode = before ? ((await Deno.stat(target)).mode ?? 0o600) & 0o7777 : 0o600;
-
     const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
     let renamed = false;
     try {
-      await writeSynced(temp, concat(before, added), mode);
+      await writeSynced(temp, after, mode);
       if (!sameBytes(before, await readBytes(target))) {
-        log.debug(`${target} changed while adding profile ${name}; retrying`);
+        log.debug(`${target} changed while writing ${options.what}; retrying`);
         continue;
       }
       await Deno.rename(temp, target);
@@ -144,12 +157,10 @@ async function appendLocked(
       if (!renamed) await Deno.remove(temp).catch(() => {});
     }
     await syncDir(dirName(target));
-    log.debug(`Added profile ${name} to ${target}`);
-    return;
+    log.debug(`Wrote ${options.what} to ${target}`);
+    return true;
   }
-  throw new ConfigError(
-    `${target} kept changing while adding profile ${JSON.stringify(name)}; nothing written, try again`,
-  );
+  throw new ConfigError(`${target} kept changing while writing ${options.what}; nothing written, try again`);
 }
 
 /**
@@ -221,62 +232,22 @@ async function syncDir(dir: string): Promise<void> {
  * @returns whether the file was written
  * @throws ConfigError when the file cannot be written; whatever `change` throws
  */
-export async function rewriteConfigFile(
+export function rewriteConfigFile(
   path: string,
   change: (text: string) => string | undefined,
   options: { what: string; log?: Logger },
 ): Promise<boolean> {
   const log = options.log ?? SILENT;
-  let target = path;
-  try {
-    target = await Deno.realPath(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`);
-  }
-  const lock = `${dirName(target)}/.${baseName(target)}.aws-vault.lock`;
-  try {
-    await Deno.mkdir(dirName(target), { recursive: true, mode: 0o700 });
-    return await withFileLock(lock, () => rewriteLocked(target, change, { what: options.what, log }), {
-      what: `a change to ${path}`,
-      waitMs: 30_000,
-      log,
-    });
-  } catch (e) {
-    if (e instanceof AppError) throw e;
-    throw new ConfigError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/** The read-modify-rename of {@link rewriteConfigFile}, run while holding the config lock. */
-async function rewriteLocked(
-  target: string,
-  change: (text: string) => string | undefined,
-  options: { what: string; log: Logger },
-): Promise<boolean> {
-  const log = options.log;
-  await removeLeftTempFiles(target, log);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const before = await readBytes(target);
-    const old = before ? new TextDecoder().decode(before) : "";
-    const text = change(old);
-    if (text === undefined || text === old) return false;
-    const mode = before ? ((await Deno.stat(target)).mode ?? 0o600) & 0o7777 : 0o600;
-    const temp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    let renamed = false;
-    try {
-      await writeSynced(temp, new TextEncoder().encode(text), mode);
-      if (!sameBytes(before, await readBytes(target))) {
-        log.debug(`${target} changed while writing ${options.what}; retrying`);
-        continue;
+  return withConfigLock(path, log, (target) =>
+    replaceLocked(target, (before) => {
+      let old = "";
+      try {
+        old = before ? new TextDecoder("utf-8", { fatal: true }).decode(before) : "";
+      } catch {
+        // Decoding with replacement characters would silently change the rest of the file.
+        throw new ConfigError(`cannot rewrite ${path}: it is not valid UTF-8`);
       }
-      await Deno.rename(temp, target);
-      renamed = true;
-    } finally {
-      if (!renamed) await Deno.remove(temp).catch(() => {});
-    }
-    await syncDir(dirName(target));
-    log.debug(`Wrote ${options.what} to ${target}`);
-    return true;
-  }
-  throw new ConfigError(`${target} kept changing while writing ${options.what}; nothing written, try again`);
+      const text = change(old);
+      return text === undefined || text === old ? undefined : new TextEncoder().encode(text);
+    }, { what: options.what, log }));
 }
