@@ -134,13 +134,14 @@ export async function runCli(
 
 /**
  * Runs aws-vault with `args` as a process. It gets a new session (setsid) so it has no controlling terminal even when
- * the tests run in one: prompts then read `stdin`, which is the given text or empty.
+ * the tests run in one: prompts then read `stdin`, which is the given text or empty. `wrapper` is a command line that
+ * runs aws-vault's (e.g. one that installs a seccomp filter first).
  */
 export async function runProgram(
   args: readonly string[],
-  options: { env: Record<string, string>; stdin?: string; bundle?: boolean },
+  options: { env: Record<string, string>; stdin?: string; bundle?: boolean; wrapper?: readonly string[] },
 ): Promise<CliResult> {
-  const [cmd, ...rest] = ["setsid", "-w", ...cliCommand(options), ...args];
+  const [cmd, ...rest] = ["setsid", "-w", ...options.wrapper ?? [], ...cliCommand(options), ...args];
   const child = new Deno.Command(cmd, {
     args: rest,
     env: options.env,

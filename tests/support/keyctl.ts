@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cliCommand, type CliResult, PYTHON3 } from "./cli.ts";
+import { type CliResult, PYTHON3, runProgram } from "./cli.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 
@@ -91,23 +91,9 @@ export async function waitUntilGone(description: string, withinMs: number): Prom
  * Runs aws-vault as a process without a terminal (like `runProgram`) with add_key, request_key and keyctl refused by
  * a seccomp filter (EPERM), as in a Docker container with the default profile.
  */
-export async function runWithKeyctlDenied(
+export function runWithKeyctlDenied(
   args: readonly string[],
   options: { env: Record<string, string>; stdin?: string },
 ): Promise<CliResult> {
-  const child = new Deno.Command("setsid", {
-    args: ["-w", PYTHON3, `${here}keyctl_denied.py`, ...cliCommand(), ...args],
-    env: options.env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    cwd: options.env.HOME,
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  if (options.stdin) await writer.write(new TextEncoder().encode(options.stdin));
-  await writer.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return runProgram(args, { ...options, wrapper: [PYTHON3, `${here}keyctl_denied.py`] });
 }
