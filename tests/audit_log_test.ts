@@ -512,7 +512,10 @@ Deno.test("log: a table of every file, newest last; --profile, --event, --since 
     match(rows[0], /^Time\s+Event\s+Profile\s+Role\/User\s+Source\s+Key\s+Who$/);
     equal(rows.length, 5);
     match(rows[2], /^2020-01-01T00:00:00Z\s+export\s+old\s+-\s+sts\.AssumeRole\s+\*{16}ABCD/);
-    match(rows[3], new RegExp(`export:env\\s+base\\s+${ROLE}\\s+sts\\.AssumeRole\\s+\\*{16}\\w{4}\\s+\\S.*\\[\\d+\\]$`));
+    match(
+      rows[3],
+      new RegExp(`export:env\\s+base\\s+${ROLE}\\s+sts\\.AssumeRole\\s+\\*{16}\\w{4}\\s+\\S.*\\[\\d+\\]$`),
+    );
     match(rows[4], /export:json\s+dev\s+-\s+sts\.GetSessionToken\s+\*{16}\w{4}/);
 
     const byProfile = await runCli(["log", "--profile", "base", "--json"], { env: w.env });
