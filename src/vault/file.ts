@@ -7,7 +7,15 @@
 import type { Env } from "../core/env.ts";
 import { ItemNotFoundError, VaultError } from "../core/errors.ts";
 import { type Logger, SILENT } from "../core/log.ts";
-import { decryptJwe, encryptJwe, InvalidJweError, readJweHeader } from "./jwe.ts";
+import {
+  CREDENTIAL_PBES2_COUNT,
+  decryptJwe,
+  DEFAULT_PBES2_COUNT,
+  encryptJwe,
+  InvalidJweError,
+  MAX_PBES2_COUNT,
+  readJweHeader,
+} from "./jwe.ts";
 import {
   CorruptItemError,
   InvalidDataError,
@@ -19,7 +27,9 @@ import {
   type VaultItem,
   WrongPassphraseError,
 } from "./keyring.ts";
+import { isOidcKey } from "./oidc_keyring.ts";
 import { decode, encode } from "./percent.ts";
+import { isSessionKey } from "./session_keyring.ts";
 import { NoTerminalError } from "../prompt/prompter.ts";
 
 /** Directory used when none is configured (`--file-dir`, `AWS_VAULT_FILE_DIR`). */
@@ -37,12 +47,47 @@ const SEP = Deno.build.os === "windows" ? "\\" : "/";
 /** A passphrase typed at a terminal may be wrong this many times in all before the vault gives up, like sudo. */
 export const MAX_PASSPHRASE_TRIES = 3;
 const encoder = new TextEncoder();
+/** The environment variable that sets the PBKDF2 iteration count of long-term credential items. */
+export const KDF_ITERATIONS_ENV = "AWS_VAULT_FILE_KDF_ITERATIONS";
+/** Fewer iterations than the Go aws-vault writes would make this tool's items the weakest in the store. */
+export const MIN_CREDENTIAL_PBES2_COUNT = DEFAULT_PBES2_COUNT;
+
+/** `AWS_VAULT_FILE_KDF_ITERATIONS` is not a whole number within the accepted range. */
+export class KdfIterationsError extends VaultError {}
+
+/**
+ * The PBKDF2 iteration count for long-term credential items: `AWS_VAULT_FILE_KDF_ITERATIONS` when set and not empty,
+ * else {@link CREDENTIAL_PBES2_COUNT}.
+ * @throws KdfIterationsError when the value is not a whole number from {@link MIN_CREDENTIAL_PBES2_COUNT} to
+ *   {@link MAX_PBES2_COUNT} (the most this tool, and jose2go since v1.6.0, will read back)
+ */
+export function credentialPbes2Count(env: Env): number {
+  const text = env.get(KDF_ITERATIONS_ENV);
+  if (text === undefined || text === "") return CREDENTIAL_PBES2_COUNT;
+  const count = /^[0-9]{1,8}$/.test(text) ? Number(text) : NaN;
+  if (!(count >= MIN_CREDENTIAL_PBES2_COUNT && count <= MAX_PBES2_COUNT)) {
+    throw new KdfIterationsError(
+      `${KDF_ITERATIONS_ENV}: invalid value ${JSON.stringify(text)}: must be a whole number from ` +
+        `${MIN_CREDENTIAL_PBES2_COUNT} to ${MAX_PBES2_COUNT}; nothing was written`,
+    );
+  }
+  return count;
+}
+
+/**
+ * Whether the item under `key` is cached (a session or an SSO token) rather than long-term credentials: the rule that
+ * makes a key a credential name (`CredentialKeyring.keys`), so every path that writes long-term keys (`add`, `rotate`,
+ * `migrate-backend` and its rollback) gets their cost without having to ask for it.
+ */
+function isCachedItemKey(key: string): boolean {
+  return isSessionKey(key) || isOidcKey(key);
+}
 
 /** Options of {@link FileKeyring}. */
 export interface FileKeyringOptions {
   /** Store directory; `~` and `~/…` expand to the home directory. Default {@link DEFAULT_FILE_DIR}. */
   dir?: string;
-  /** The environment: HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE. */
+  /** The environment: HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE, AWS_VAULT_FILE_KDF_ITERATIONS. */
   env: Env;
   /** Asks the user for the passphrase when `AWS_VAULT_FILE_PASSPHRASE` is unset. */
   promptPassphrase?: (message: string) => Promise<string>;
@@ -217,14 +262,21 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  /** Stores `item` atomically. Before the first write to a non-empty store the passphrase must decrypt an item. */
+  /**
+   * Stores `item` atomically. Before the first write to a non-empty store the passphrase must decrypt an item.
+   * Long-term credentials are encrypted with {@link credentialPbes2Count} PBKDF2 iterations, sessions and SSO tokens
+   * with the Go tool's 8,192: those are read on every cached credential_process run. An item keeps the count it was
+   * written with until it is written again; reading never rewrites it.
+   */
   async set(item: VaultItem): Promise<void> {
     const path = this.#path(item.key);
     if (path === undefined) {
       throw new VaultError(`the key ${JSON.stringify(item.key)} cannot be stored by the file backend`);
     }
+    // Checked before the passphrase is asked for: a bad setting costs the user no typing and writes nothing.
+    const p2c = isCachedItemKey(item.key) ? DEFAULT_PBES2_COUNT : this.#credentialCount();
     const passphrase = await this.#verifyPassphrase(item.key);
-    const token = await encryptJwe(encoder.encode(itemToJson(item)), passphrase);
+    const token = await encryptJwe(encoder.encode(itemToJson(item)), passphrase, { p2c });
     await this.#ensureDir();
     await this.#cleanStaleTemps();
     await this.#writeAtomic(path, encoder.encode(token));
@@ -399,6 +451,25 @@ export class FileKeyring implements Keyring {
     }
   }
 
+  /**
+   * `keys` ordered by the PBKDF2 iteration count in their headers, lowest first, `first` ahead of its equals. An entry
+   * whose header cannot be read goes last; the check that reads it reports or skips it as before.
+   */
+  #byCost(keys: string[], first: string): string[] {
+    const cost = (key: string): number => {
+      const path = this.#path(key);
+      try {
+        const read = path === undefined ? undefined : this.#readEntry(path);
+        return read && "text" in read ? readJweHeader(read.text).p2c : Infinity;
+      } catch {
+        return Infinity;
+      }
+    };
+    return keys.map((key) => ({ key, cost: cost(key), rank: key === first ? 0 : 1 }))
+      .sort((a, b) => a.cost - b.cost || a.rank - b.rank)
+      .map((c) => c.key);
+  }
+
   /** The passphrase in use; `recall: false` skips the memory (a store with nothing to check a recalled one against). */
   #getPassphrase(recall = true): Promise<Unlock> {
     this.#passphrase ??= this.#askPassphrase(recall).catch((e) => {
@@ -494,12 +565,14 @@ export class FileKeyring implements Keyring {
 
   /**
    * aws-vault writes with whatever passphrase was typed, so a typo silently splits a store. Here the passphrase
-   * must decrypt an existing item first (the one being replaced, else any); a store without readable items accepts it.
+   * must decrypt an existing item first; a store without readable items accepts it. Any item proves the passphrase
+   * is the store's (the items share one), so the cheapest is tried first: a session item costs 8,192 iterations where
+   * a long-term key may cost 600,000 (~75 ms). Among equals, the item being replaced comes first.
    */
   async #verifyPassphrase(targetKey: string): Promise<string> {
     if (this.#verified) return (await this.#getPassphrase()).passphrase;
     const { keys } = await this.scan();
-    const candidates = keys.includes(targetKey) ? [targetKey, ...keys.filter((k) => k !== targetKey)] : keys;
+    const candidates = this.#byCost(keys, targetKey);
     // A new (or emptied) store asks: a passphrase remembered for an earlier store there cannot be checked, and the
     // first write chooses the passphrase of the store.
     const recall = candidates.length > 0;
@@ -529,6 +602,17 @@ export class FileKeyring implements Keyring {
       "; nothing was written",
       recall,
     );
+  }
+
+  #credentialCount(): number {
+    const count = credentialPbes2Count(this.#env);
+    if (count < CREDENTIAL_PBES2_COUNT) {
+      this.#log.debug(
+        `${KDF_ITERATIONS_ENV}=${count}: long-term keys are written with fewer PBKDF2 iterations than the ` +
+          `default ${CREDENTIAL_PBES2_COUNT}`,
+      );
+    }
+    return count;
   }
 
   #notADirectory(): VaultError {

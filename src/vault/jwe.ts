@@ -1,6 +1,7 @@
 /**
- * JWE compact tokens as written by aws-vault's file backend (jose2go): `PBES2-HS256+A128KW` key wrapping with
- * p2c 8192 and a 12-byte salt, `A256GCM` content encryption, an extra `created` header, no compression.
+ * JWE compact tokens as written by aws-vault's file backend (jose2go): `PBES2-HS256+A128KW` key wrapping with a
+ * 12-byte salt, `A256GCM` content encryption, an extra `created` header, no compression. jose2go writes p2c 8192 and
+ * reads any p2c from the header; the file backend chooses a higher one for long-term keys (`file.ts`).
  *
  * WebCrypto does the cryptography (PBKDF2, AES key wrap, AES-GCM), which is all this format needs: importing
  * `npm:jose` for it cost ~5 ms of every cached credential_process run, half the budget. Compatibility with the Go
@@ -11,9 +12,18 @@
 import { VaultError } from "../core/errors.ts";
 import { WrongPassphraseError } from "./keyring.ts";
 
-/** Iteration count aws-vault (jose2go) writes. */
+/**
+ * Iteration count aws-vault (jose2go) writes, and the one session and SSO token items keep: they are read on every
+ * cached credential_process run, where each 8,192 iterations cost ~3 ms (docs/performance.md).
+ */
 export const DEFAULT_PBES2_COUNT = 8192;
-/** Largest `p2c` accepted on decryption, as jose2go v1.10: bounds the work a planted file can cause. */
+/** Iteration count for long-term credential items: OWASP's 2023 figure for PBKDF2-HMAC-SHA256. */
+export const CREDENTIAL_PBES2_COUNT = 600_000;
+/**
+ * Largest `p2c` accepted on decryption, as jose2go since v1.6.0 for PBES2-HS256+A128KW (v1.5.0, which aws-vault pins,
+ * has no limit): bounds the work a planted file can cause (~0.2 s of PBKDF2 per item read here), and so also the most
+ * that can be chosen for writing, which every jose2go must still read.
+ */
 export const MAX_PBES2_COUNT = 1_300_000;
 
 const PBES2_ALGS = ["PBES2-HS256+A128KW", "PBES2-HS384+A192KW", "PBES2-HS512+A256KW"];
@@ -109,7 +119,10 @@ async function deriveKek(header: JweHeader, passphrase: string, usage: "wrapKey"
   return await crypto.subtle.importKey("raw", bits, "AES-KW", false, [usage]);
 }
 
-/** Encrypts `plaintext` into a JWE compact token the Go aws-vault can read. `p2c` is for tests only. */
+/**
+ * Encrypts `plaintext` into a JWE compact token the Go aws-vault can read. `p2c`: the PBKDF2 iteration count, default
+ * {@link DEFAULT_PBES2_COUNT}; the caller keeps it within {@link MAX_PBES2_COUNT} so that the token stays readable.
+ */
 export async function encryptJwe(
   plaintext: Uint8Array,
   passphrase: string,
