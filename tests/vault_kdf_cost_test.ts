@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { envFromRecord } from "../src/core/env.ts";
 import { CredentialKeyring } from "../src/vault/credential_keyring.ts";
-import { credentialPbes2Count, FileKeyring, KdfIterationsError } from "../src/vault/file.ts";
+import { cachedItemPbes2Count, credentialPbes2Count, FileKeyring, KdfIterationsError } from "../src/vault/file.ts";
 import { CREDENTIAL_PBES2_COUNT, DEFAULT_PBES2_COUNT, encryptJwe, readJweHeader } from "../src/vault/jwe.ts";
 import { CorruptItemError, itemToJson, type VaultItem } from "../src/vault/keyring.ts";
 import { OidcTokenKeyring } from "../src/vault/oidc_keyring.ts";
@@ -115,6 +115,34 @@ Deno.test("AWS_VAULT_FILE_KDF_ITERATIONS: in range it sets the cost of long-term
     assert.equal(await p2cOf(dir, "work"), 1_300_000);
     assert.equal(await p2cOf(dir, SESSION_KEY), 8192);
     assert.equal((await keyringFor(dir).get("work")).label, "l work");
+  });
+});
+
+Deno.test("AWS_VAULT_FILE_SESSION_KDF_ITERATIONS: sessions and SSO tokens at the chosen cost, long-term keys unchanged", async () => {
+  assert.equal(cachedItemPbes2Count(envFromRecord({})), 8192);
+  assert.equal(cachedItemPbes2Count(envFromRecord({ AWS_VAULT_FILE_SESSION_KDF_ITERATIONS: "" })), 8192);
+  assert.throws(
+    () => cachedItemPbes2Count(envFromRecord({ AWS_VAULT_FILE_SESSION_KDF_ITERATIONS: "1e6" })),
+    (e) =>
+      e instanceof KdfIterationsError &&
+      e.message === 'AWS_VAULT_FILE_SESSION_KDF_ITERATIONS: invalid value "1e6": must be a whole number from 8192 ' +
+          "to 1300000; nothing was written",
+  );
+  await withDir(async (dir) => {
+    // A vault whose every item costs 600,000 per guess: the offline-guessing floor of docs/threat-model.md is gone.
+    const keyring = keyringFor(dir, { AWS_VAULT_FILE_SESSION_KDF_ITERATIONS: "600000" });
+    await keyring.set(item("work"));
+    await keyring.set(item(SESSION_KEY));
+    await keyring.set(item(OIDC_KEY));
+    assert.equal(await p2cOf(dir, "work"), 600_000);
+    assert.equal(await p2cOf(dir, SESSION_KEY), 600_000);
+    assert.equal(await p2cOf(dir, "oidc:https:%2F%2Facme.awsapps.com%2Fstart"), 600_000);
+    // Read back with no setting at all: the cost is in each item's header.
+    const iterations = await recordingDerivations(async (seen) => {
+      assert.equal((await keyringFor(dir).get(SESSION_KEY)).label, `l ${SESSION_KEY}`);
+      return seen;
+    });
+    assert.deepEqual(iterations, [600_000]);
   });
 });
 

@@ -56,18 +56,38 @@ export const MIN_CREDENTIAL_PBES2_COUNT = DEFAULT_PBES2_COUNT;
 export class KdfIterationsError extends VaultError {}
 
 /**
+ * The environment variable that sets the PBKDF2 iteration count of sessions and SSO tokens. Off by default: each cached
+ * credential_process run reads one, but while one is in the vault a stolen copy can be guessed at its cost
+ * (docs/threat-model.md), so a user may choose to pay that on every run.
+ */
+export const SESSION_KDF_ITERATIONS_ENV = "AWS_VAULT_FILE_SESSION_KDF_ITERATIONS";
+
+/**
  * The PBKDF2 iteration count for long-term credential items: `AWS_VAULT_FILE_KDF_ITERATIONS` when set and not empty,
  * else {@link CREDENTIAL_PBES2_COUNT}.
  * @throws KdfIterationsError when the value is not a whole number from {@link MIN_CREDENTIAL_PBES2_COUNT} to
  *   {@link MAX_PBES2_COUNT} (the most this tool, and jose2go since v1.6.0, will read back)
  */
 export function credentialPbes2Count(env: Env): number {
-  const text = env.get(KDF_ITERATIONS_ENV);
-  if (text === undefined || text === "") return CREDENTIAL_PBES2_COUNT;
+  return iterationsFrom(env, KDF_ITERATIONS_ENV, CREDENTIAL_PBES2_COUNT);
+}
+
+/**
+ * The PBKDF2 iteration count for sessions and SSO tokens: `AWS_VAULT_FILE_SESSION_KDF_ITERATIONS` when set and not
+ * empty, else the Go tool's {@link DEFAULT_PBES2_COUNT}.
+ * @throws KdfIterationsError as {@link credentialPbes2Count}
+ */
+export function cachedItemPbes2Count(env: Env): number {
+  return iterationsFrom(env, SESSION_KDF_ITERATIONS_ENV, DEFAULT_PBES2_COUNT);
+}
+
+function iterationsFrom(env: Env, name: string, fallback: number): number {
+  const text = env.get(name);
+  if (text === undefined || text === "") return fallback;
   const count = /^[0-9]{1,8}$/.test(text) ? Number(text) : NaN;
   if (!(count >= MIN_CREDENTIAL_PBES2_COUNT && count <= MAX_PBES2_COUNT)) {
     throw new KdfIterationsError(
-      `${KDF_ITERATIONS_ENV}: invalid value ${JSON.stringify(text)}: must be a whole number from ` +
+      `${name}: invalid value ${JSON.stringify(text)}: must be a whole number from ` +
         `${MIN_CREDENTIAL_PBES2_COUNT} to ${MAX_PBES2_COUNT}; nothing was written`,
     );
   }
@@ -87,7 +107,10 @@ function isCachedItemKey(key: string): boolean {
 export interface FileKeyringOptions {
   /** Store directory; `~` and `~/…` expand to the home directory. Default {@link DEFAULT_FILE_DIR}. */
   dir?: string;
-  /** The environment: HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE, AWS_VAULT_FILE_KDF_ITERATIONS. */
+  /**
+   * The environment: HOME, USERPROFILE, AWS_VAULT_FILE_PASSPHRASE, AWS_VAULT_FILE_KDF_ITERATIONS,
+   * AWS_VAULT_FILE_SESSION_KDF_ITERATIONS.
+   */
   env: Env;
   /** Asks the user for the passphrase when `AWS_VAULT_FILE_PASSPHRASE` is unset. */
   promptPassphrase?: (message: string) => Promise<string>;
@@ -265,7 +288,8 @@ export class FileKeyring implements Keyring {
   /**
    * Stores `item` atomically. Before the first write to a non-empty store the passphrase must decrypt an item.
    * Long-term credentials are encrypted with {@link credentialPbes2Count} PBKDF2 iterations, sessions and SSO tokens
-   * with the Go tool's 8,192: those are read on every cached credential_process run. An item keeps the count it was
+   * with {@link cachedItemPbes2Count} (the Go tool's 8,192 unless chosen): those are read on every cached
+   * credential_process run. An item keeps the count it was
    * written with until it is written again; reading never rewrites it.
    */
   async set(item: VaultItem): Promise<void> {
@@ -274,7 +298,7 @@ export class FileKeyring implements Keyring {
       throw new VaultError(`the key ${JSON.stringify(item.key)} cannot be stored by the file backend`);
     }
     // Checked before the passphrase is asked for: a bad setting costs the user no typing and writes nothing.
-    const p2c = isCachedItemKey(item.key) ? DEFAULT_PBES2_COUNT : this.#credentialCount();
+    const p2c = isCachedItemKey(item.key) ? cachedItemPbes2Count(this.#env) : this.#credentialCount();
     const passphrase = await this.#verifyPassphrase(item.key);
     const token = await encryptJwe(encoder.encode(itemToJson(item)), passphrase, { p2c });
     await this.#ensureDir();
