@@ -51,16 +51,15 @@ export function appSpec(flags: GlobalFlags = APP_GLOBAL_FLAGS): AppSpec {
   };
 }
 
-/** Profile names for shell completion; a broken config file completes nothing rather than failing. */
-async function profileNamesForCompletion(env: Env): Promise<() => string[]> {
+/**
+ * Profile and sso-session names for shell completion, read from the config file once and only if asked for; a broken
+ * config file completes nothing rather than failing (completion swallows the error).
+ */
+async function configNamesForCompletion(env: Env): Promise<{ profiles: () => string[]; ssoSessions: () => string[] }> {
   const { loadConfigFileSync } = await import("./config/config_file.ts");
-  return () => {
-    try {
-      return loadConfigFileSync({ env }).profileNames();
-    } catch {
-      return [];
-    }
-  };
+  let file: ReturnType<typeof loadConfigFileSync> | undefined;
+  const config = () => file ??= loadConfigFileSync({ env });
+  return { profiles: () => config().profileNames(), ssoSessions: () => config().ssoSessionNames() };
 }
 
 /** What the program reads from and writes to: `main.ts` passes the process's own, tests their own. */
@@ -93,7 +92,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       // Shells run this on every Tab: it loads the completion code alone, not the help.
       const { completionOutput } = await import("./cli/completion.ts");
       const app = appSpec(appGlobalFlags(env));
-      rendered = completionOutput(result.words, { app, profiles: await profileNamesForCompletion(env) });
+      rendered = completionOutput(result.words, { app, ...await configNamesForCompletion(env) });
     } else {
       rendered = (await import("./cli/render.ts")).renderResult(appSpec(appGlobalFlags(env)), result);
     }

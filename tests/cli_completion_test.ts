@@ -13,14 +13,16 @@ const APP = appSpec();
 /** Profiles of the config the completion sees (in-process as the hint, in the shells as ~/.aws/config). */
 const PROFILES = ["default", "dev", "prod-admin"];
 const CONFIG =
-  "[default]\nregion = eu-west-1\n\n[profile dev]\nregion = eu-west-1\n\n[profile prod-admin]\nsource_profile = dev\n";
+  "[default]\nregion = eu-west-1\n\n[profile dev]\nregion = eu-west-1\n\n[profile prod-admin]\nsource_profile = dev\n" +
+  "\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n";
 
 /** Candidates the program prints for `aws-vault --completion-bash <words…>`. */
 function complete(...words: string[]): string[] {
   const result = parseCommandLine(["--completion-bash", ...words], { app: APP, env: envFromRecord({}) });
   assert.equal(result.kind, "complete");
   if (result.kind !== "complete") return [];
-  return completionOutput(result.words, { app: APP, profiles: () => PROFILES }).split("\n").filter((l) => l !== "");
+  return completionOutput(result.words, { app: APP, profiles: () => PROFILES, ssoSessions: () => ["corp", "lab"] })
+    .split("\n").filter((l) => l !== "");
 }
 
 Deno.test("protocol: commands, flags, enum values, profiles, nothing after --", () => {
@@ -55,6 +57,8 @@ Deno.test("protocol: flag values in every spelling shells send", () => {
   assert.deepEqual(complete("--debug", "=", "true", "ex"), ["exec", "export"]);
   assert.deepEqual(complete("exec", "-nd", ""), [], "a duration has no candidates");
   assert.deepEqual(complete("--bogus", "ex"), ["exec", "export"], "an unknown flag is skipped");
+  assert.deepEqual(complete("sso", "sync", "--sso-session", ""), ["corp", "lab"], "[sso-session NAME] names");
+  assert.deepEqual(complete("sso", "--sso-session=c"), ["--sso-session=corp"]);
 });
 
 Deno.test("protocol: a failing profile source gives no candidates instead of an error", () => {
@@ -130,6 +134,7 @@ const BASH_CASES: [string[], (reply: string[]) => void][] = [
     (r) => assert.deepEqual(r, AVAILABLE_BACKENDS.filter((b) => b !== "secret-service" && b !== "kwallet")),
   ],
   [["aws-vault", "--backend", "=", "p"], (r) => assert.deepEqual(r, ["pass"])],
+  [["aws-vault", "sso", "sync", "--sso-session", ""], (r) => assert.deepEqual(r, ["corp"])],
   [["aws-vault", "exec", "dev", "--", "l"], (r) => assert.ok(r.includes("ls"), r.join(" "))],
   [["aws-vault", "exec", "dev", "--", "ls", ""], (r) => assert.deepEqual(r, [])],
 ];

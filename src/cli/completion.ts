@@ -13,6 +13,8 @@ export interface CompleteOptions {
   readonly app: AppSpec;
   /** Profile names, for args with hint `profile`; errors are swallowed (a broken config must not break the shell). */
   readonly profiles?: () => string[];
+  /** `[sso-session NAME]` names, for flags with hint `sso-session`; errors are swallowed as for profiles. */
+  readonly ssoSessions?: () => string[];
 }
 
 /**
@@ -39,10 +41,12 @@ export function completeWords(words: readonly string[], options: CompleteOptions
     if (token.kind === "pending") pending = token.flag;
   }
   const matching = (list: Iterable<string>, prefix: string) => [...list].filter((w) => w.startsWith(prefix));
-  if (pending) {
-    const values = pending.kind === "bool" ? ["true", "false"] : pending.values ?? [];
-    return matching(values, current === "=" ? "" : current);
-  }
+  const valuesOf = (flag: FlagSpec | undefined): readonly string[] => {
+    if (flag?.kind === "bool") return ["true", "false"];
+    if (flag?.hint === "sso-session") return swallowing(options.ssoSessions);
+    return flag?.values ?? [];
+  };
+  if (pending) return matching(valuesOf(pending), current === "=" ? "" : current);
   const flags = [
     ...Object.values(BUILTIN_FLAGS),
     ...Object.values(app.flags),
@@ -52,8 +56,7 @@ export function completeWords(words: readonly string[], options: CompleteOptions
     const eq = current.indexOf("=");
     if (eq > 0 && current.startsWith("--")) {
       const flag = flags.findLast((f) => f.name === current.slice(2, eq));
-      const values = flag?.kind === "bool" ? ["true", "false"] : flag?.values ?? [];
-      return matching(values.map((v) => current.slice(0, eq + 1) + v), current);
+      return matching(valuesOf(flag).map((v) => current.slice(0, eq + 1) + v), current);
     }
     const visible = flags.filter((f) => !f.hidden);
     const names = [...new Set(visible.map((f) => `--${f.name}`))];
@@ -73,14 +76,17 @@ export function completeWords(words: readonly string[], options: CompleteOptions
   }
   const arg = command.args[positionals] ?? command.args.find((a) => a.repeated);
   if (arg?.values) return matching(arg.values, current);
-  if (arg?.hint === "profile" && options.profiles) {
-    try {
-      return matching(options.profiles(), current);
-    } catch {
-      return [];
-    }
-  }
+  if (arg?.hint === "profile") return matching(swallowing(options.profiles), current);
   return [];
+}
+
+/** The names `source` gives, or none when there is no source or it fails (a broken config must not break Tab). */
+function swallowing(source: (() => string[]) | undefined): string[] {
+  try {
+    return source?.() ?? [];
+  } catch {
+    return [];
+  }
 }
 
 /** What `--completion-bash` prints: the candidates of {@link completeWords}, one per line. */

@@ -22,6 +22,8 @@ export interface FlagSpec {
   readonly default?: string | boolean;
   /** Enum values (kind `enum`); on a `string` flag they are only completion suggestions. */
   readonly values?: readonly string[];
+  /** Completion source for the value: the config's `[sso-session NAME]` names. */
+  readonly hint?: "sso-session";
   /** Not shown in help or completion, still accepted. */
   readonly hidden?: boolean;
   /** Shown in help as `--duration=DURATION`. */

@@ -396,6 +396,7 @@ export const ssoSpec = defineCommandSpec({
       kind: "string",
       required: true,
       placeholder: "NAME",
+      hint: "sso-session",
       help: "The [sso-session NAME] section to sign in with and to name in the profiles",
     },
     template: {
