@@ -203,3 +203,29 @@ Deno.test("store directory: --pass-dir, else PASSWORD_STORE_DIR, else ~/.passwor
     "/home/u/.password-store",
   );
 });
+
+Deno.test({
+  name: "pass runs without this tool's secrets: no vault passphrase or credentials in its environment",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "vault_pass_env_" });
+    try {
+      const script = `${dir}/pass`;
+      await Deno.writeTextFile(script, `#!/bin/sh\nenv > "${dir}/env.txt"\ncat > /dev/null\n`, { mode: 0o700 });
+      const env = {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: dir,
+        AWS_VAULT_FILE_PASSPHRASE: "vault-passphrase-SECRET",
+        AWS_SECRET_ACCESS_KEY: "aws-secret-SECRET",
+      };
+      const kr = new PassKeyring({ env: envOf(env), passCmd: script, passDir: `${dir}/store` });
+      await kr.set(item("work", "{}"));
+      const seen = await Deno.readTextFile(`${dir}/env.txt`);
+      assert.match(seen, new RegExp(`^PASSWORD_STORE_DIR=${dir}/store$`, "m"));
+      assert.match(seen, new RegExp(`^HOME=${dir}$`, "m"));
+      assert.doesNotMatch(seen, /SECRET|AWS_VAULT_FILE_PASSPHRASE|AWS_SECRET_ACCESS_KEY/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -6,6 +6,7 @@
 
 import type { Env } from "../core/env.ts";
 import { ItemNotFoundError, VaultError } from "../core/errors.ts";
+import { withoutSecrets } from "../os/child_env.ts";
 import { expandHome, itemProblem, MAX_ITEM_BYTES } from "./file.ts";
 import {
   CorruptItemError,
@@ -205,7 +206,8 @@ export class PassKeyring implements Keyring {
     try {
       child = new Deno.Command(this.#command, {
         args: argv,
-        env: { ...this.#env.toObject(), PASSWORD_STORE_DIR: this.dir },
+        // Not this tool's own secrets (the file vault's passphrase) nor credentials: pass and gpg need neither.
+        env: { ...withoutSecrets(this.#env.toObject()), PASSWORD_STORE_DIR: this.dir },
         clearEnv: true,
         stdin: options.stdin === undefined ? "null" : "piped",
         stdout: "piped",
