@@ -58,12 +58,13 @@ export function tokenize(words: readonly string[], app: AppSpec, options?: Token
   let commandArg: number | undefined; // which positional of the chosen command is a command to run (exec's `cmd`)
   let positionals = 0; // positionals since the command was chosen
   let commandAt: number | undefined; // index in `words` of that command word, once given
-  // An unknown flag after the command to run was meant for it: say where `--` goes.
+  // An unknown flag after the command to run was meant for it: say where `--` goes. The command's arguments are not
+  // repeated (they may hold a password or a token, and errors end up in CI logs): `…` stands for them.
   const unknownFlag = (written: string, kind: "long" | "short", candidates: () => Iterable<string>): string => {
     const base = `unknown ${kind} flag '${written}'`;
     if (commandAt !== undefined) {
-      const line = [app.name, ...words.slice(0, commandAt), "--", ...words.slice(commandAt)].map(shellQuote).join(" ");
-      return `${base} (to pass flags to the command, put -- before it: ${line})`;
+      const line = [app.name, ...words.slice(0, commandAt), "--", words[commandAt]].map(shellQuote).join(" ");
+      return `${base} (to pass flags to the command, put -- before it: ${line} …)`;
     }
     if (kind === "short") return base;
     const close = suggestNames(written, { candidates: candidates(), max: 1 });
