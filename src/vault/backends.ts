@@ -82,6 +82,27 @@ export function offeredBackends(options: OfferedBackendsOptions): string[] {
 }
 
 /**
+ * The advice a backend that cannot work here ends its error with: `choose another --backend (available: a, b)`, or
+ * without the list when there is nothing else to offer.
+ */
+export function chooseAnotherBackend(others: readonly string[]): string {
+  return `choose another --backend${others.length ? ` (available: ${others.join(", ")})` : ""}`;
+}
+
+/** Whether no desktop dialog can appear (neither `DISPLAY` nor `WAYLAND_DISPLAY` is set). */
+export function isHeadless(env: Env): boolean {
+  return !env.get("DISPLAY") && !env.get("WAYLAND_DISPLAY");
+}
+
+/**
+ * The default bound for a D-Bus call that may show a desktop dialog (an unlock or password prompt): 120 s with a
+ * display, 5 s without ({@link isHeadless}), where no one can answer it.
+ */
+export function defaultPromptTimeoutMs(env: Env): number {
+  return isHeadless(env) ? 5_000 : 120_000;
+}
+
+/**
  * Checks a backend name without opening anything, so a wrong `--backend` / `AWS_VAULT_BACKEND` fails up front for
  * every command, as aws-vault's enum flag does.
  * @throws VaultError naming the available backends

@@ -4,7 +4,16 @@
  */
 
 import type { Credentials } from "../core/credentials.ts";
-import { goBool, goJsonString, goString, goTime, InvalidDataError, type Keyring, parseGoObject } from "./keyring.ts";
+import {
+  goBool,
+  goJsonString,
+  goString,
+  goTime,
+  InvalidDataError,
+  type Keyring,
+  parseGoObject,
+  type VaultItem,
+} from "./keyring.ts";
 import { isOidcKey } from "./oidc_keyring.ts";
 import { isSessionKey } from "./session_keyring.ts";
 import { formatRfc3339 } from "../core/time.ts";
@@ -67,18 +76,34 @@ export class CredentialKeyring {
 
   /** Stores credentials for `profile`, replacing any. */
   async set(profile: string, creds: Credentials): Promise<void> {
-    await this.#keyring.set({
+    await this.#keyring.set(credentialItem({
       key: profile,
       data: new TextEncoder().encode(credentialsToJson(creds)),
-      label: `aws-vault (${profile})`,
+      label: "",
       description: "",
-      keychainNotTrustApplication: true,
-      keychainNotSynchronizable: false,
-    });
+    }));
   }
 
   /** Deletes the credentials of `profile`; throws `ItemNotFoundError` when there are none. */
   async remove(profile: string): Promise<void> {
     await this.#keyring.remove(profile);
   }
+}
+
+/**
+ * The item stored for a profile's long-term credentials (`item.key` is the profile), as `add` writes it: an empty
+ * label becomes `aws-vault (<profile>)`, which the keychain's access dialog shows, and the access flags are always
+ * those of a credential: `keychainNotTrustApplication` (the macOS keychain trusts no application and asks on every
+ * read, as aws-vault does for long-term keys) and not `keychainNotSynchronizable`. Whatever flags `item` carries are
+ * replaced: the keychain and wincred do not store them and report false on reading.
+ */
+export function credentialItem(
+  item: Omit<VaultItem, "keychainNotTrustApplication" | "keychainNotSynchronizable">,
+): VaultItem {
+  return {
+    ...item,
+    label: item.label || `aws-vault (${item.key})`,
+    keychainNotTrustApplication: true,
+    keychainNotSynchronizable: false,
+  };
 }

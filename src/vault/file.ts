@@ -50,7 +50,7 @@ const encoder = new TextEncoder();
 /** The environment variable that sets the PBKDF2 iteration count of long-term credential items. */
 export const KDF_ITERATIONS_ENV = "AWS_VAULT_FILE_KDF_ITERATIONS";
 /** Fewer iterations than the Go aws-vault writes would make this tool's items the weakest in the store. */
-export const MIN_CREDENTIAL_PBES2_COUNT = DEFAULT_PBES2_COUNT;
+const MIN_CREDENTIAL_PBES2_COUNT = DEFAULT_PBES2_COUNT;
 
 /** `AWS_VAULT_FILE_KDF_ITERATIONS` is not a whole number within the accepted range. */
 export class KdfIterationsError extends VaultError {}
@@ -175,7 +175,7 @@ function formatSize(bytes: number): string {
 }
 
 /** Why a file of `size` bytes is refused, in the words of {@link itemProblem}. */
-export function tooLargeReason(size: number): string {
+function tooLargeReason(size: number): string {
   return `is ${formatSize(size)}, more than the 1 MiB an item may be`;
 }
 
@@ -476,22 +476,25 @@ export class FileKeyring implements Keyring {
   }
 
   /**
-   * `keys` ordered by the PBKDF2 iteration count in their headers, lowest first, `first` ahead of its equals. An entry
-   * whose header cannot be read goes last; the check that reads it reports or skips it as before.
+   * The readable items among `keys`, each read once, ordered by the PBKDF2 iteration count in their headers, lowest
+   * first, `first` ahead of its equals. An entry that vanished, is no item or has no readable header is left out (as
+   * the check that reads them skipped them); one that cannot be read is a {@link VaultError}.
    */
-  #byCost(keys: string[], first: string): string[] {
-    const cost = (key: string): number => {
+  #byCost(keys: string[], first: string): { path: string; token: string }[] {
+    const items: { path: string; token: string; cost: number; rank: number }[] = [];
+    for (const key of keys) {
       const path = this.#path(key);
+      if (path === undefined) continue;
       try {
-        const read = path === undefined ? undefined : this.#readEntry(path);
-        return read && "text" in read ? readJweHeader(read.text).p2c : Infinity;
-      } catch {
-        return Infinity;
+        const read = this.#readEntry(path);
+        if (!("text" in read)) continue;
+        items.push({ path, token: read.text, cost: readJweHeader(read.text).p2c, rank: key === first ? 0 : 1 });
+      } catch (e) {
+        if (e instanceof InvalidJweError || e instanceof Deno.errors.NotFound) continue;
+        throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
       }
-    };
-    return keys.map((key) => ({ key, cost: cost(key), rank: key === first ? 0 : 1 }))
-      .sort((a, b) => a.cost - b.cost || a.rank - b.rank)
-      .map((c) => c.key);
+    }
+    return items.sort((a, b) => a.cost - b.cost || a.rank - b.rank);
   }
 
   /** The passphrase in use; `recall: false` skips the memory (a store with nothing to check a recalled one against). */
@@ -603,20 +606,13 @@ export class FileKeyring implements Keyring {
     return await this.#withPassphrase(
       async (passphrase) => {
         let rejected = false;
-        for (const key of candidates) {
-          const path = this.#path(key);
-          if (path === undefined) continue;
+        for (const { token } of candidates) {
           try {
-            const read = this.#readEntry(path);
-            if (!("text" in read)) continue;
-            await this.#decrypt(read.text, passphrase);
+            await this.#decrypt(token, passphrase);
             return passphrase; // #decrypt marked the passphrase verified
           } catch (e) {
-            if (e instanceof WrongPassphraseError) rejected = true;
-            else if (e instanceof VaultError) throw e;
-            else if (!(e instanceof InvalidJweError || e instanceof Deno.errors.NotFound)) {
-              throw new VaultError(`cannot read ${JSON.stringify(path)}: ${errorText(e)}`, { cause: e });
-            }
+            if (!(e instanceof WrongPassphraseError)) throw e;
+            rejected = true;
           }
         }
         if (rejected) throw new WrongPassphraseError("wrong passphrase");

@@ -34,7 +34,6 @@ const GLIB_SYMBOLS = {
   g_variant_new_string: { parameters: [B], result: P },
   g_variant_new_int32: { parameters: ["i32"], result: P },
   g_variant_new_int64: { parameters: ["i64"], result: P },
-  g_variant_new_boolean: { parameters: ["i32"], result: P },
   g_variant_new_fixed_array: { parameters: [P, B, "usize", "usize"], result: P }, // copies the elements
   g_variant_new_tuple: { parameters: [B, "usize"], result: P }, // consumes floating children
   g_variant_type_new: { parameters: [B], result: P },
@@ -43,7 +42,6 @@ const GLIB_SYMBOLS = {
   g_variant_get_child_value: { parameters: [P, "usize"], result: P }, // full reference
   g_variant_get_int32: { parameters: [P], result: "i32" },
   g_variant_get_boolean: { parameters: [P], result: "i32" },
-  g_variant_get_string: { parameters: [P, P], result: P }, // owned by the variant
   g_variant_get_fixed_array: { parameters: [P, B, "usize"], result: P }, // owned by the variant
   g_variant_get_strv: { parameters: [P, B], result: P }, // array to g_free, strings owned by the variant
   g_variant_unref: { parameters: [P], result: "void" },
@@ -102,7 +100,6 @@ export type DBusArg =
   | { readonly s: string }
   | { readonly i: number }
   | { readonly x: bigint }
-  | { readonly b: boolean }
   | { readonly ay: Uint8Array };
 
 /** A failed D-Bus round trip: the GError, or `"timeout"` when the bound passed (the call was cancelled). */
@@ -170,11 +167,6 @@ export class DBusReply {
   /** Field `index` as a `b` (boolean). */
   boolean(index: number): boolean {
     return this.#child(index, (c) => this.#lib.glib.g_variant_get_boolean(c) !== 0);
-  }
-
-  /** Field `index` as an `s` (string). */
-  string(index: number): string {
-    return this.#child(index, (c) => readCString(this.#lib.glib.g_variant_get_string(c, null)) ?? "");
   }
 
   /** Field `index` as an `ay` (bytes), copied out. */
@@ -309,7 +301,6 @@ export class DBusConnection {
       if ("s" in arg) v = glib.g_variant_new_string(cString(arg.s));
       else if ("i" in arg) v = glib.g_variant_new_int32(arg.i);
       else if ("x" in arg) v = glib.g_variant_new_int64(arg.x);
-      else if ("b" in arg) v = glib.g_variant_new_boolean(arg.b ? 1 : 0);
       else {
         const byteType = glib.g_variant_type_new(cString("y"));
         const bytes = arg.ay.length ? arg.ay : new Uint8Array(1); // a valid pointer even for no elements

@@ -42,11 +42,10 @@ export interface KeychainNative {
   arrayType: bigint;
   dictType: bigint;
 }
-type Native = KeychainNative;
 
-let loaded: Native | undefined;
+let loaded: KeychainNative | undefined;
 
-function native(): Native {
+function native(): KeychainNative {
   if (loaded) return loaded;
   if (Deno.build.os !== "darwin") throw new VaultError("the macOS keychain is only available on macOS");
   const cf = Deno.dlopen(CF_PATH, CF_SYMBOLS).symbols;
@@ -88,7 +87,7 @@ export function pointerArray(pointers: readonly Deno.PointerValue[]): BigUint64A
 class Scope {
   #refs: Ptr[] = [];
   #buffers: BufferSource[] = [];
-  constructor(readonly n: Native) {}
+  constructor(readonly n: KeychainNative) {}
 
   buffer<T extends BufferSource>(b: T): T {
     this.#buffers.push(b);
@@ -142,7 +141,7 @@ class Scope {
   }
 }
 
-async function withScope<T>(load: () => Native, body: (s: Scope, n: Native) => Promise<T>): Promise<T> {
+async function withScope<T>(load: () => KeychainNative, body: (s: Scope, n: KeychainNative) => Promise<T>): Promise<T> {
   const n = load();
   const scope = new Scope(n);
   try {
@@ -156,14 +155,14 @@ function check(operation: string, status: number): void {
   if (status !== OS_STATUS.success) throw new KeychainError(operation, status);
 }
 
-function copyBytes(n: Native, data: Ptr): Uint8Array {
+function copyBytes(n: KeychainNative, data: Ptr): Uint8Array {
   const length = Number(n.cf.CFDataGetLength(data));
   const bytes = n.cf.CFDataGetBytePtr(data);
   if (length === 0 || !bytes) return new Uint8Array(0);
   return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(bytes, length).slice(0));
 }
 
-function typed(n: Native, value: Deno.PointerValue, type: bigint): Ptr | undefined {
+function typed(n: KeychainNative, value: Deno.PointerValue, type: bigint): Ptr | undefined {
   return value && BigInt(n.cf.CFGetTypeID(value)) === type ? value : undefined;
 }
 

@@ -115,8 +115,8 @@ export function kernelPassphraseMemory(options: KernelPassphraseMemoryOptions): 
     async recall(dir) {
       const description = await passphraseKeyDescription(dir);
       const keyctl = open("the vault passphrase is not recalled from it");
-      const id = keyctl && find(keyctl, description);
       if (!keyctl) return undefined;
+      const id = find(keyctl, description);
       if (id === undefined) {
         log.debug(`No vault passphrase is remembered for ${JSON.stringify(dir)} in the kernel keyring`);
         return undefined;

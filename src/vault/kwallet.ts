@@ -18,7 +18,7 @@ import {
   type VaultItem,
 } from "./keyring.ts";
 import { KWalletClient } from "./kwallet_dbus.ts";
-import { sessionBusAddress } from "./backends.ts";
+import { chooseAnotherBackend, defaultPromptTimeoutMs, isHeadless, sessionBusAddress } from "./backends.ts";
 
 /** The wallet, folder and application id the Go aws-vault uses (its `ServiceName`, `KWalletFolder`, `KWalletAppID`). */
 export const KWALLET_NAMES = { wallet: "aws-vault", folder: "aws-vault", appId: "aws-vault" } as const;
@@ -121,7 +121,10 @@ export class KWalletKeyring implements Keyring {
       );
     }
     try {
-      this.#client ??= KWalletClient.connect(address, { callMs: this.#timeoutMs, openMs: this.#openTimeout() });
+      this.#client ??= KWalletClient.connect(address, {
+        callMs: this.#timeoutMs,
+        openMs: this.#openTimeoutMs ?? defaultPromptTimeoutMs(this.#env),
+      });
       const client = await this.#client.catch((e) => {
         this.#client = undefined;
         throw e;
@@ -143,7 +146,7 @@ export class KWalletKeyring implements Keyring {
     } catch (e) {
       if (!(e instanceof DBusCallError) || e.detail !== "timeout") throw e;
       throw new KWalletOpenError(
-        this.#headless()
+        isHeadless(this.#env)
           ? `KWallet did not open the wallet ${wallet} in time: it is waiting for its password, and no dialog can ` +
             `appear here (no display); open the wallet in your desktop session (e.g. with KWalletManager) and try ` +
             `again, or ${this.#chooseOther()}`
@@ -160,16 +163,8 @@ export class KWalletKeyring implements Keyring {
     );
   }
 
-  #headless(): boolean {
-    return !this.#env.get("DISPLAY") && !this.#env.get("WAYLAND_DISPLAY");
-  }
-
-  #openTimeout(): number {
-    return this.#openTimeoutMs ?? (this.#headless() ? 5_000 : 120_000);
-  }
-
   #chooseOther(): string {
-    return `choose another --backend${this.#others.length ? ` (available: ${this.#others.join(", ")})` : ""}`;
+    return chooseAnotherBackend(this.#others);
   }
 
   #disabled(quit: boolean): KWalletUnavailableError {

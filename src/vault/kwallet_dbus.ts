@@ -95,11 +95,6 @@ export class KWalletClient {
     }
   }
 
-  /** Closes the connection. */
-  close(): void {
-    this.#conn.close();
-  }
-
   #call<T>(method: string, args: DBusArg[], reply: string, get: (r: DBusReply) => T, timeoutMs?: number) {
     return read(
       this.#conn.call({

@@ -7,7 +7,7 @@
 
 import type { Credentials } from "../core/credentials.ts";
 import { ItemNotFoundError, VaultError } from "../core/errors.ts";
-import { CredentialKeyring, credentialsFromJson } from "./credential_keyring.ts";
+import { credentialItem, CredentialKeyring, credentialsFromJson } from "./credential_keyring.ts";
 import { CorruptItemError, InvalidDataError, type Keyring, type VaultItem } from "./keyring.ts";
 
 /** What happened to one profile. `unreadable`: the source entry is not aws-vault credentials; it was left alone. */
@@ -93,27 +93,9 @@ async function readCredentials(keyring: Keyring, key: string): Promise<{ item: V
 const isUnreadable = (e: unknown) => e instanceof CorruptItemError || e instanceof InvalidDataError;
 
 /**
- * The item written for a profile's long-term credentials: the data, label and description as read, with the flags
- * `add` sets (`CredentialKeyring.set`): `keychainNotTrustApplication` (the macOS keychain then trusts no application
- * and asks on every read, as aws-vault does for long-term keys) and not `keychainNotSynchronizable`. The flags are not
- * taken from the item read: the keychain and wincred do not store them and report false, which would make a copy into
- * the keychain trust the running program. An empty label becomes `add`'s `aws-vault (<profile>)`, which is what the
- * keychain's access dialog shows.
- */
-function migratedCredentialItem(item: VaultItem, profile: string): VaultItem {
-  return {
-    ...item,
-    key: profile,
-    label: item.label || `aws-vault (${profile})`,
-    keychainNotTrustApplication: true,
-    keychainNotSynchronizable: false,
-  };
-}
-
-/**
  * Copies each profile's item from `source` to `destination`, reads it back and compares the credentials; then,
  * with `deleteSource`, deletes the source item. Items are copied as they are (label and extra JSON fields kept), with
- * the access flags of long-term credentials ({@link migratedCredentialItem}).
+ * the access flags of long-term credentials ({@link credentialItem}).
  * Stops at the first failure with a {@link MigrationError}; if the failed profile's copy was written but does not
  * verify, the destination's previous item is restored (or the bad copy removed when there was none).
  */
@@ -150,7 +132,7 @@ export async function migrateCredentials(
       })
       : undefined;
     try {
-      await destination.set(migratedCredentialItem(read.item, profile));
+      await destination.set(credentialItem({ ...read.item, key: profile }));
     } catch (e) {
       const undo = await rollback(destination, profile, { previous, existed: exists });
       throw fail(`write destination profile ${JSON.stringify(profile)}: ${message(e)}${undo}`, e);
@@ -206,7 +188,7 @@ async function rollback(
   try {
     if (previous) {
       // It is the destination's credential item: put back with the flags of a credential, whatever its get reported.
-      await destination.set(migratedCredentialItem(previous, profile));
+      await destination.set(credentialItem({ ...previous, key: profile }));
       return "; the destination's previous credentials were restored";
     }
     await destination.remove(profile).catch((e) => {

@@ -6,7 +6,13 @@
 
 import type { Env } from "../core/env.ts";
 import { VaultError } from "../core/errors.ts";
-import { assertBackendAvailable, AVAILABLE_BACKENDS, DEFAULT_BACKEND, offeredBackends } from "./backends.ts";
+import {
+  assertBackendAvailable,
+  AVAILABLE_BACKENDS,
+  chooseAnotherBackend,
+  DEFAULT_BACKEND,
+  offeredBackends,
+} from "./backends.ts";
 import { FileKeyring, type FileKeyringOptions } from "./file.ts";
 import type { Keyring } from "./keyring.ts";
 import type { PassKeyringOptions } from "./pass.ts";
@@ -53,9 +59,7 @@ export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring>
         return new PassKeyring(options.pass);
       } catch (e) {
         if (!(e instanceof PassNotAvailableError)) throw e;
-        throw new PassNotAvailableError(
-          `${e.message}; or choose another --backend (available: ${others().join(", ")})`,
-        );
+        throw new PassNotAvailableError(`${e.message}; or ${chooseAnotherBackend(others())}`);
       }
     }
     case "secret-service": {

@@ -18,7 +18,7 @@ import {
 } from "./keyring.ts";
 import { type GErrorInfo, loadLibSecret } from "./libsecret_ffi.ts";
 import { Session } from "./secret_service_session.ts";
-import { sessionBusAddress } from "./backends.ts";
+import { chooseAnotherBackend, defaultPromptTimeoutMs, isHeadless, sessionBusAddress } from "./backends.ts";
 
 export { decodeObjectPathName } from "./secret_service_session.ts";
 
@@ -135,10 +135,10 @@ export class SecretServiceKeyring implements Keyring {
           `or ${this.#chooseOther()}`,
       );
     }
-    const headless = !this.#env.get("DISPLAY") && !this.#env.get("WAYLAND_DISPLAY");
+    const headless = isHeadless(this.#env);
     const s = new Session(loadLibSecret(), {
       timeoutMs: this.#timeoutMs,
-      promptTimeoutMs: this.#promptTimeoutMs ?? (headless ? 5_000 : 120_000),
+      promptTimeoutMs: this.#promptTimeoutMs ?? defaultPromptTimeoutMs(this.#env),
       describe: (what, e) => this.#describe(what, e),
       unreadable: () => new SecretServiceError("secret-service: the item's secret could not be read (is it locked?)"),
     });
@@ -177,7 +177,7 @@ export class SecretServiceKeyring implements Keyring {
   }
 
   #chooseOther(): string {
-    return `choose another --backend${this.#others.length ? ` (available: ${this.#others.join(", ")})` : ""}`;
+    return chooseAnotherBackend(this.#others);
   }
 
   #describe(what: string, e: GErrorInfo | "timeout"): VaultError {

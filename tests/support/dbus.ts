@@ -7,6 +7,8 @@
  * @module
  */
 
+import { lookPath } from "../../src/os/look_path.ts";
+
 /** Whether `path` exists. */
 export function exists(path: string): boolean {
   try {
@@ -19,8 +21,8 @@ export function exists(path: string): boolean {
 
 /** The first of `tools` found neither on PATH nor in `extraDirs`, or undefined when all are there. */
 export function missingTool(tools: readonly string[], extraDirs: readonly string[] = []): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(extraDirs);
-  return tools.find((tool) => !dirs.some((d) => exists(`${d}/${tool}`)));
+  const path = [Deno.env.get("PATH") ?? "", ...extraDirs].filter((d) => d !== "").join(":");
+  return tools.find((tool) => lookPath(tool, { path }) === undefined);
 }
 
 /** Polls `check` every 50 ms until it holds. @throws Error naming `what` after `timeoutMs` */
