@@ -150,8 +150,13 @@ export async function federationLookup(material: {
     p.region ?? "",
     material.endpoint ?? "",
   ]);
+  return { type: `sts.GetFederationToken.${await shortDigest(text)}`, profileName: p.profileName, mfaSerial: "" };
+}
+
+/** 16 hex of SHA-256 over `text`: the digest session cache keys (and session policies) carry. */
+export async function shortDigest(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return { type: `sts.GetFederationToken.${digest.subarray(0, 8).toHex()}`, profileName: p.profileName, mfaSerial: "" };
+  return digest.subarray(0, 8).toHex();
 }
 
 /** The cache key of a profile's credential_process results (aws-vault's). */
@@ -201,8 +206,7 @@ export async function assumeRoleLookup(material: AssumeRoleCacheMaterial): Promi
     // Only when there is one, so the keys of sessions without a policy stay what they were.
     ...(material.policyDigest ? [material.policyDigest] : []),
   ]);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  const hex = digest.subarray(0, 8).toHex();
+  const hex = await shortDigest(text);
   // A narrowed session never takes aws-vault's key: the Go aws-vault ignores the digest in the item and would hand it
   // out as the profile's full session.
   if (p.mfaSerial && !material.policyDigest) {

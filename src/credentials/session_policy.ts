@@ -9,6 +9,7 @@
 import type { ProfileConfig } from "../config/profile_config.ts";
 import type { Env } from "../core/env.ts";
 import { AppError } from "../core/errors.ts";
+import { shortDigest } from "./cached_provider.ts";
 
 /** AWS's limit on the `Policy` parameter of AssumeRole, AssumeRoleWithWebIdentity and GetFederationToken. */
 export const MAX_INLINE_POLICY_CHARS = 2048;
@@ -63,19 +64,16 @@ export async function loadSessionPolicy(
   const file = profile.sessionPolicyFile;
   const arns = profile.sessionPolicyArns ?? [];
   if (file === undefined && arns.length === 0) return undefined;
-  const sources = profile.sessionPolicySources ?? {};
-  const policy = file === undefined ? undefined : await readPolicyFile(file, {
-    source: sources.file ?? "--policy",
-    env: options.env,
-  });
-  const policyArns = checkPolicyArns(arns, sources.arns ?? "--policy-arn");
-  const text = JSON.stringify([policy ?? "", policyArns]);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  const fileSource = profile.sessionPolicySources?.file ?? "--policy";
+  const arnsSource = profile.sessionPolicySources?.arns ?? "--policy-arn";
+  const policy = file === undefined ? undefined : await readPolicyFile(file, { source: fileSource, env: options.env });
+  const policyArns = checkPolicyArns(arns, arnsSource);
+  const digest = await shortDigest(JSON.stringify([policy ?? "", policyArns]));
   return {
     ...(policy === undefined ? {} : { policy }),
     policyArns,
-    sources: { ...(file === undefined ? {} : { file: sources.file }), ...(arns.length ? { arns: sources.arns } : {}) },
-    digest: digest.subarray(0, 8).toHex(),
+    sources: { ...(file === undefined ? {} : { file: fileSource }), ...(arns.length ? { arns: arnsSource } : {}) },
+    digest,
   };
 }
 
