@@ -81,8 +81,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   const { env, out } = options;
   // Parsing takes every driver and backend (their own checks refuse the unusable ones with a reason); only help and
   // completion, which offer them, look at $PATH and the D-Bus session, so a command's start-up does not pay for that.
-  const globalSpecs = APP_GLOBAL_FLAGS;
-  const result = parseCommandLine(argv, { app: appSpec(globalSpecs), env });
+  const result = parseCommandLine(argv, { app: appSpec(), env });
   if (result.kind !== "run") {
     // Help and completion text is made by modules loaded only for them.
     let rendered: string;
@@ -91,7 +90,9 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     } else if (result.kind === "complete") {
       // Shells run this on every Tab: it loads the completion code alone, not the help.
       const { completionOutput } = await import("./cli/completion.ts");
-      const app = appSpec(appGlobalFlags(env));
+      // Only the values of --prompt and --backend depend on $PATH and the D-Bus session: look there only for them.
+      const offers = result.words.some((w) => /^--(prompt|backend)(=|$)/.test(w));
+      const app = appSpec(offers ? appGlobalFlags(env) : APP_GLOBAL_FLAGS);
       rendered = completionOutput(result.words, { app, ...await configNamesForCompletion(env) });
     } else {
       rendered = (await import("./cli/render.ts")).renderResult(appSpec(appGlobalFlags(env)), result);
@@ -102,8 +103,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     else out.stdout(text);
     return 0;
   }
-  const backendChosen = result.line.given.has(globalSpecs.backend) || (env.get("AWS_VAULT_BACKEND") ?? "") !== "";
-  const global = globalOptionsFrom(readFlags(globalSpecs, result.line), { backendChosen });
+  const backendChosen = result.line.given.has(APP_GLOBAL_FLAGS.backend) || (env.get("AWS_VAULT_BACKEND") ?? "") !== "";
+  const global = globalOptionsFrom(readFlags(APP_GLOBAL_FLAGS, result.line), { backendChosen });
   const log = global.debug ? debugLogger(out.stderr, { now: options.now }) : SILENT;
   log.debug(`aws-vault ${VERSION_TEXT}`);
   // Every spec in the app comes from COMMANDS, so this finds one.

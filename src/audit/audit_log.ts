@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { AwsConfigFile } from "../config/config_file.ts";
 import type { Env } from "../core/env.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import { VERSION_TEXT } from "../core/version.ts";
@@ -334,15 +333,4 @@ export function auditLogFiles(path: string): string[] {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/**
- * The audit log of one command run, set up from the run's environment and config file: the config's `[aws-vault]`
- * `audit` key and `AWS_VAULT_AUDIT` turn it off; warnings go to `warn` (the CLI's stderr).
- */
-export function openAuditLog(
-  config: AwsConfigFile | undefined,
-  options: Omit<AuditLogOptions, "configValue">,
-): AuditLog {
-  return new AuditLog({ ...options, configValue: config?.awsVaultSettings().get("audit")?.value });
 }

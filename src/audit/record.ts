@@ -11,7 +11,7 @@ import type { Credentials } from "../core/credentials.ts";
 import type { Env } from "../core/env.ts";
 import type { Logger } from "../core/log.ts";
 import type { CredentialsProvider } from "../credentials/provider.ts";
-import { type AuditEntry, type AuditLog, openAuditLog } from "./audit_log.ts";
+import { type AuditEntry, AuditLog } from "./audit_log.ts";
 import { handoutFacts } from "./handout.ts";
 
 /** What recording needs from a command's services (the CLI's `Services` fits). */
@@ -24,8 +24,9 @@ export interface AuditServices {
 
 /** The audit log of a command run: the config's `[aws-vault]` section and the environment decide whether it is on. */
 export function auditLogOf(services: AuditServices, config: AwsConfigFile | undefined): AuditLog {
-  return openAuditLog(config, {
+  return new AuditLog({
     env: services.env,
+    configValue: config?.awsVaultSettings().get("audit")?.value,
     warn: (text) => services.out.stderr(text),
     now: services.now,
     log: services.log,
@@ -35,14 +36,17 @@ export function auditLogOf(services: AuditServices, config: AwsConfigFile | unde
 /**
  * Records one hand-out and resolves once it is written or given up on (exec replaces itself right after, so it must
  * be written first). Never rejects.
+ * @param entry describes the hand-out; called only when the log is on, so a run with it off pays nothing for the
+ * description (the parent's `/proc/<ppid>/cmdline` on export's credential_process path)
  * @param options.config the config file, whose `[aws-vault]` section may turn the log off
  */
 export function recordHandout(
   services: AuditServices,
-  entry: AuditEntry,
+  entry: () => AuditEntry,
   options: { config: AwsConfigFile | undefined },
 ): Promise<void> {
-  return auditLogOf(services, options.config).record(entry);
+  const audit = auditLogOf(services, options.config);
+  return audit.enabled ? audit.record(entry()) : Promise.resolve();
 }
 
 /** One credentials answer of a server, as the server reports it. */

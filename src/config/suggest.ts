@@ -50,6 +50,15 @@ export function suggestNames(name: string, options: { candidates: Iterable<strin
   return scored.slice(0, options.max ?? 3).map((s) => s.name);
 }
 
+/**
+ * `; did you mean "a" or "b"?` for the names close to `name` ({@link suggestNames}), or "" when none is: the tail every
+ * "not found" message of a name the user typed ends with.
+ */
+export function didYouMean(name: string, candidates: Iterable<string>): string {
+  const close = suggestNames(name, { candidates });
+  return close.length > 0 ? `; did you mean ${orList(close)}?` : "";
+}
+
 /** Joins names as `"a"`, `"a" or "b"`, `"a", "b" or "c"`. */
 function orList(names: readonly string[]): string {
   const q = names.map((n) => JSON.stringify(n));
@@ -71,11 +80,9 @@ export function assertProfileExists(
 ): void {
   const stored = [...(options?.storedCredentialNames ?? [])];
   if (file.hasSection(name) || stored.includes(name)) return;
-  const close = suggestNames(name, { candidates: [...file.profileNames(), ...stored] });
   // A close name is the likely fix; without one, the profile is new and its keys are added with `add`.
-  const hint = close.length > 0
-    ? `; did you mean ${orList(close)}?`
-    : `; run "aws-vault add ${name}" to store keys for it, or add a [profile ${name}] section`;
+  const hint = didYouMean(name, [...file.profileNames(), ...stored]) ||
+    `; run "aws-vault add ${name}" to store keys for it, or add a [profile ${name}] section`;
   throw new ConfigError(
     `profile ${JSON.stringify(name)} not found in ${file.path} and no stored credentials exist for it${hint}`,
   );

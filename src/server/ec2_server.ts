@@ -17,6 +17,7 @@ import type { CredentialsProvider } from "../credentials/provider.ts";
 import { type Logger, SILENT } from "../core/log.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
 import {
+  formatRemote,
   goJson,
   isLoopbackAddress,
   isLoopbackHostName,
@@ -172,11 +173,10 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     // HEAD answers carry no body, so no credentials.
     if (options.onServe && request.method === "GET" && !announced.has(creds)) {
       announced.add(creds);
-      const { hostname, port } = request.remote;
       const forwardedFor = request.headers.get("x-forwarded-for");
       options.onServe({
         credentials: creds,
-        peer: hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`,
+        peer: formatRemote(request.remote),
         path: request.path,
         ...(forwardedFor ? { forwardedFor } : {}),
       });

@@ -17,6 +17,7 @@ import type { CredentialsProvider } from "../credentials/provider.ts";
 import { RefreshingCredentials } from "./credentials_cache.ts";
 import {
   constantTimeEqual,
+  formatRemote,
   goJson,
   isAllowedHost,
   isLoopbackHostName,
@@ -192,8 +193,7 @@ export async function startEcsServer(options: EcsServerOptions): Promise<EcsServ
     // HEAD answers carry no body, so no credentials.
     if (options.onServe && request.method === "GET" && !announced.has(creds)) {
       announced.add(creds);
-      const { hostname, port } = request.remote;
-      const peer = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+      const peer = formatRemote(request.remote);
       options.onServe({ credentials: creds, peer, path: request.path, ...(roleArn ? { roleArn } : {}) });
     }
     return credentialsResponse(creds);

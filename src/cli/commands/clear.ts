@@ -4,7 +4,7 @@
  */
 
 import { resolveProfile } from "../../config/profile.ts";
-import { suggestNames } from "../../config/suggest.ts";
+import { didYouMean } from "../../config/suggest.ts";
 import { ConfigError } from "../../core/errors.ts";
 import { listKeys } from "../../vault/keyring.ts";
 import { OidcTokenKeyring } from "../../vault/oidc_keyring.ts";
@@ -33,8 +33,7 @@ export async function run(context: CommandContext<typeof clearSpec>): Promise<nu
   const known = new Set([...config.profileNames(), ...await new CredentialKeyring(vault).keys(), ...sessionProfiles]);
   if (!known.has(profile) && !config.hasSection(profile)) {
     // A typo would otherwise report "Cleared 0 sessions." and leave the intended profile's sessions in place.
-    const close = suggestNames(profile, { candidates: known });
-    const hint = close.length > 0 ? `; did you mean ${close.map((n) => JSON.stringify(n)).join(" or ")}?` : "";
+    const hint = didYouMean(profile, known);
     throw new ConfigError(`profile ${JSON.stringify(profile)} not found in ${config.path} or in the vault${hint}`);
   }
 

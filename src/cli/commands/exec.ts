@@ -93,13 +93,13 @@ export async function run(context: ExecContext): Promise<number> {
     now: context.now,
   });
   // Before the command replaces this process, which keeps its pid (execve): docs/behaviour.md#audit-log.
-  await recordHandout(context, {
+  await recordHandout(context, () => ({
     event: "exec",
     profile: name,
     ...handoutFacts(profile, provider, { credentials }),
     ...(flags.profileEnv ? { mode: "profile-env" } : {}),
     requester: { pid: Deno.pid, command: baseName(command) },
-  }, { config: source.config });
+  }), { config: source.config });
   if (flags.profileEnv) {
     // The credentials were fetched only to fail fast (and to log in to SSO now); the child resolves the profile.
     if (hasSsoStartUrl(profile)) {

@@ -38,13 +38,13 @@ export async function exportCredentials(services: Services, request: ExportReque
     log: services.log,
   });
   // credential_process is `export --format=json`: the parent is the SDK or tool that asked.
-  await recordHandout(services, {
+  await recordHandout(services, () => ({
     event: "export",
     profile: name,
     ...handoutFacts(profile, provider, { credentials }),
     format: request.format,
     requester: parentProcess(),
-  }, { config: source.config });
+  }), { config: source.config });
   services.out.stdout(
     formatCredentials(credentials, { format: request.format, profile: name, region: profile.region }),
   );

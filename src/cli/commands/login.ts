@@ -13,6 +13,7 @@ import { consoleDestination, federationEndpoint, getSigninToken, loginUrl, logou
 import { httpClient } from "../../aws/tls.ts";
 import type { Env } from "../../core/env.ts";
 import type { Logger } from "../../core/log.ts";
+import type { AwsConfigFile } from "../../config/config_file.ts";
 import type { ProfileConfig } from "../../config/profile_config.ts";
 import { resolveProfile } from "../../config/profile.ts";
 import { formatDuration } from "../../config/duration.ts";
@@ -56,8 +57,11 @@ export function environmentCredentials(env: { get(name: string): string | undefi
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
-/** The target profile and the provider of its (not yet console-ready) credentials. */
-async function sourceFor(context: Context, name: string): Promise<[ProfileConfig, CredentialsProvider]> {
+/** The target profile, the provider of its (not yet console-ready) credentials and the config file they came from. */
+async function sourceFor(
+  context: Context,
+  name: string,
+): Promise<[ProfileConfig, CredentialsProvider, AwsConfigFile]> {
   const config = await loadConfig(context);
   const flags = profileFlagsOf(context.flags, context.global);
   const profileFlags = { ...flags, federationDuration: flags.duration };
@@ -66,7 +70,7 @@ async function sourceFor(context: Context, name: string): Promise<[ProfileConfig
     if (!creds) throw new LoginError("argument 'profile' not provided, nor any AWS env vars found. Try --help");
     // The empty profile still brings the region (--region, AWS_REGION, [default]) and endpoint settings.
     const profile = resolveProfile(config, "", { flags: profileFlags, env: context.env, log: context.log });
-    return [{ ...profile, profileName: "(environment)" }, fixedProvider(creds, "environment credentials")];
+    return [{ ...profile, profileName: "(environment)" }, fixedProvider(creds, "environment credentials"), config];
   }
   const source = { config, vault: await openVault(context), env: context.env };
   const { profile, provider } = await resolveChain(source, name, {
@@ -77,7 +81,7 @@ async function sourceFor(context: Context, name: string): Promise<[ProfileConfig
     disableSessions: true,
     log: context.log,
   });
-  return [profile, provider];
+  return [profile, provider, config];
 }
 
 /**
@@ -115,7 +119,7 @@ async function consoleCredentials(
 /** Runs `login`. */
 export async function run(context: Context): Promise<number> {
   const name = context.args.profile || context.env.get("AWS_PROFILE") || "";
-  const [profile, provider] = await sourceFor(context, name);
+  const [profile, provider, config] = await sourceFor(context, name);
   const { credentials, ...made } = await consoleCredentials(profile, provider, {
     env: context.env,
     now: context.now,
@@ -142,14 +146,14 @@ export async function run(context: Context): Promise<number> {
   let url = loginUrl(endpoint, { destination, signinToken });
   if (context.flags.autoLogout) url = logoutUrl(endpoint, url);
   // The URL signs anyone in: the log says only that one was made, for whom, and until when.
-  await recordHandout(context, {
+  await recordHandout(context, () => ({
     event: "login",
     profile: profile.profileName,
     ...handoutFacts(profile, made.provider, { credentials }),
     ...(made.arn && !profile.roleArn ? { callerArn: made.arn } : {}),
     output: context.flags.stdout ? "stdout" : "browser",
     requester: parentProcess(),
-  }, { config: await loadConfig(context) });
+  }), { config });
   if (context.flags.stdout) {
     context.out.stdout(`${url}\n`);
   } else {

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { suggestNames } from "../../config/suggest.ts";
+import { didYouMean } from "../../config/suggest.ts";
 import { VaultError } from "../../core/errors.ts";
 import { NoTerminalError } from "../../prompt/prompter.ts";
 import { CredentialKeyring } from "../../vault/credential_keyring.ts";
@@ -29,8 +29,7 @@ export async function run(context: CommandContext<typeof removeSpec>): Promise<n
   const stored = await credentials.keys();
   if (!stored.includes(profile)) {
     // Checked before asking, so nobody confirms a deletion that cannot happen.
-    const close = suggestNames(profile, { candidates: stored });
-    const hint = close.length > 0 ? `; did you mean ${close.map((n) => JSON.stringify(n)).join(" or ")}?` : "";
+    const hint = didYouMean(profile, stored);
     throw new VaultError(
       `no credentials stored for profile ${JSON.stringify(profile)} in the ${vault.backend} vault${hint}`,
     );

@@ -28,7 +28,7 @@ import {
   type SkippedAssignment,
   type SsoAssignment,
 } from "../../config/sso_profiles.ts";
-import { suggestNames } from "../../config/suggest.ts";
+import { didYouMean } from "../../config/suggest.ts";
 import { AppError, ConfigError, UsageError } from "../../core/errors.ts";
 import { SsoLoginRequiredError, SsoRoleCredentialsProvider } from "../../credentials/sso_provider.ts";
 import type { CommandContext, Services } from "../command.ts";
@@ -152,12 +152,10 @@ function sessionProfile(
   const section = config.ssoSession(session);
   if (!section) {
     const names = config.ssoSessionNames();
-    const close = suggestNames(session, { candidates: names });
-    const hint = close.length > 0
-      ? `; did you mean ${close.map((n) => JSON.stringify(n)).join(" or ")}?`
-      : names.length === 0
-      ? "; it has no [sso-session] sections"
-      : ` (it has ${names.map((n) => JSON.stringify(n)).join(", ")})`;
+    const hint = didYouMean(session, names) ||
+      (names.length === 0
+        ? "; it has no [sso-session] sections"
+        : ` (it has ${names.map((n) => JSON.stringify(n)).join(", ")})`);
     throw new ConfigError(`sso-session ${JSON.stringify(session)} not found in ${config.path}${hint}`);
   }
   for (const key of ["sso_start_url", "sso_region"]) {
