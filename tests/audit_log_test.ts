@@ -19,7 +19,7 @@ import { sourceOf } from "../src/audit/handout.ts";
 import type { ServedCredentials } from "../src/audit/record.ts";
 import { startEc2Server } from "../src/server/ec2_server.ts";
 import { envFromRecord } from "../src/core/env.ts";
-import { cliCommand, makeSandbox, runCli, runProgram, type Sandbox } from "./support/cli.ts";
+import { addKeys, cliCommand, makeSandbox, runCli, runProgram, type Sandbox } from "./support/cli.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
 
@@ -53,10 +53,7 @@ async function world(options: { config?: string } = {}): Promise<World> {
   fake.addRole({ arn: `arn:aws:iam::${ACCOUNT}:role/other` });
   const sb = await makeSandbox({ config: options.config ?? CONFIG, passphrase: PASSPHRASE });
   const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url, AWS_ENDPOINT_URL_SIGNIN: fake.url, AWS_PAGER: "" };
-  const added = await runCli(["add", "--env", "dev"], {
-    env: { ...env, AWS_ACCESS_KEY_ID: USER.accessKeyId, AWS_SECRET_ACCESS_KEY: USER.secretAccessKey },
-  });
-  equal(added.code, 0, added.stderr);
+  await addKeys("dev", USER, env);
   return {
     fake,
     sb,
@@ -79,7 +76,9 @@ async function readLog(path: string): Promise<Line[]> {
 
 /** Fails if any secret appears anywhere in the log's files. */
 async function assertNoSecret(path: string, secrets: readonly string[]): Promise<void> {
-  for (const file of auditLogFiles(path)) {
+  const files = auditLogFiles(path);
+  ok(files.length > 0, `no audit log at ${path} to search`);
+  for (const file of files) {
     const text = await Deno.readTextFile(file);
     for (const secret of secrets) ok(!text.includes(secret), `${file} contains a secret (${secret.slice(0, 6)}…)`);
   }
@@ -227,7 +226,9 @@ Deno.test("export: one line per run in every format, fresh then cached, the pare
       equal(l.pid, Deno.pid);
       match(l.version, /^v\d/);
     }
-    await assertNoSecret(w.logPath, [...secretsOf(outputs[0]), USER.secretAccessKey, PASSPHRASE, keyId]);
+    const handed = secretsOf(outputs[0]);
+    equal(handed.length, 2, `the secret key and the session token of:\n${outputs[0]}`);
+    await assertNoSecret(w.logPath, [...handed, USER.secretAccessKey, PASSPHRASE, keyId]);
     // Private: the file 0600, its directory 0700.
     equal((await Deno.stat(w.logPath)).mode! & 0o777, 0o600);
     equal((await Deno.stat(`${w.sb.home}/.local/state/aws-vault`)).mode! & 0o777, 0o700);
@@ -239,11 +240,11 @@ Deno.test("export: one line per run in every format, fresh then cached, the pare
 Deno.test("exec: one line before the command runs, naming argv[0]'s basename and the pid it keeps", async () => {
   const w = await world();
   try {
-    const r = await runProgram(["exec", "base", "--", "/bin/sh", "-c", 'echo "$AWS_ACCESS_KEY_ID $$"', "SECRET-ARG"], {
-      env: w.env,
-    });
+    const script = 'echo "$AWS_ACCESS_KEY_ID $$ $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN"';
+    const r = await runProgram(["exec", "base", "--", "/bin/sh", "-c", script, "SECRET-ARG"], { env: w.env });
     equal(r.code, 0, r.stderr);
-    const [keyId, childPid] = r.stdout.trim().split(" ");
+    const [keyId, childPid, secretKey, token] = r.stdout.trim().split(" ");
+    ok(secretKey && token, `the command got the session's secret and token: ${r.stdout}`);
     const lines = await readLog(w.logPath);
     equal(lines.length, 1);
     const [l] = lines;
@@ -253,7 +254,7 @@ Deno.test("exec: one line before the command runs, naming argv[0]'s basename and
     equal(l.accessKeyId, `${"*".repeat(16)}${keyId.slice(-4)}`);
     deepStrictEqual(l.requester, { pid: Number(childPid), command: "sh" }, "execve keeps aws-vault's pid");
     equal(l.pid, Number(childPid));
-    await assertNoSecret(w.logPath, ["SECRET-ARG", 'echo "$AWS', USER.secretAccessKey, PASSPHRASE]);
+    await assertNoSecret(w.logPath, ["SECRET-ARG", 'echo "$AWS', secretKey, token, USER.secretAccessKey, PASSPHRASE]);
   } finally {
     await w.cleanup();
   }

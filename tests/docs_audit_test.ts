@@ -3,49 +3,15 @@
  * the keys a real line has, in the same order; the off switch shown turns the log off; the `log` transcript is what
  * `log` prints after the hand-outs it shows; the filter lines run.
  */
-import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
-import { awsVaultCommands, docBlock, shellWords, transcript } from "./support/doc_examples.ts";
-import { makeSandbox, runCli, type Sandbox } from "./support/cli.ts";
-import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { assertShown, awsVaultCommands, docBlock, shellWords, transcript } from "./support/doc_examples.ts";
+import { runCli } from "./support/cli.ts";
+import { type GuideWorld, guideWorld } from "./support/guide_world.ts";
 import { parseConfigFile } from "../src/config/config_file.ts";
 
-const JON = { userName: "jon", accessKeyId: "AKIAJONEXAMPLE000001", secretAccessKey: "jon/secret" };
-
-interface World {
-  readonly fake: FakeAws;
-  readonly sb: Sandbox;
-  readonly env: Record<string, string>;
-  readonly logPath: string;
-  cleanup(): Promise<void>;
-}
-
-/** The guide's config and user jon, with the fake AWS behind them; `extra` is appended to the config. */
-async function world(extra = ""): Promise<World> {
-  const fake = await startFakeAws();
-  fake.addUser({ ...JON, mfaSerial: "arn:aws:iam::111111111111:mfa/jon", mfaSecret: "JBSWY3DPEHPK3PXP" });
-  fake.addRole({ arn: "arn:aws:iam::222222222222:role/ReadOnly" });
-  const sb = await makeSandbox({ config: docBlock("docs/guide.md", "guide-config").text + extra });
-  const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url, AWS_ENDPOINT_URL_SIGNIN: fake.url };
-  const added = await runCli(["add", "--env", "jon"], {
-    env: { ...env, AWS_ACCESS_KEY_ID: JON.accessKeyId, AWS_SECRET_ACCESS_KEY: JON.secretAccessKey },
-  });
-  equal(added.code, 0, added.stderr);
-  return {
-    fake,
-    sb,
-    env,
-    logPath: `${sb.home}/.local/state/aws-vault/audit.log`,
-    cleanup: async () => {
-      await fake.close();
-      await sb.cleanup();
-    },
-  };
-}
-
-/** `…` in a shown line stands for any non-empty text. */
-function lineMatches(expected: string, actual: string): boolean {
-  const pattern = expected.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".+");
-  return new RegExp(`^${pattern}$`).test(actual);
+/** The guide's world with `extra` appended to the guide's config. */
+function world(extra = ""): Promise<GuideWorld> {
+  return guideWorld({ config: docBlock("docs/guide.md", "guide-config").text + extra });
 }
 
 /** aws-vault's arguments of a transcript's `$ aws-vault …` line. */
@@ -103,9 +69,7 @@ Deno.test("guide.md: `log --since 24h` after an export and a login prints the ta
     const [step] = transcript(block.text);
     const r = await runCli(argsOf(step.command), { env: w.env });
     equal(r.code, 0, r.stderr);
-    const actual = r.stdout.trimEnd().split("\n");
-    const same = actual.length === step.output.length && step.output.every((l, i) => lineMatches(l, actual[i]));
-    if (!same) fail(`log printed\n${actual.join("\n")}\n--- but the guide shows\n${step.output.join("\n")}`);
+    assertShown(r.stdout.trimEnd().split("\n"), step.output, `${block.name}: $ ${step.command}`);
   } finally {
     await w.cleanup();
   }

@@ -7,10 +7,17 @@
  * backends they name are the ones the program knows. The guide's tables of config keys and environment variables are
  * checked against what the program reads.
  */
-import { deepStrictEqual, equal, fail, match, ok } from "node:assert/strict";
-import { awsVaultCommands, type DocBlock, docBlock, shellWords, transcript } from "./support/doc_examples.ts";
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import {
+  assertShown,
+  awsVaultCommands,
+  type DocBlock,
+  docBlock,
+  shellWords,
+  transcript,
+} from "./support/doc_examples.ts";
 import { cliCommand, type CliResult, makeSandbox, runCli, runProgram, type Sandbox } from "./support/cli.ts";
-import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
+import { type GuideWorld, guideWorld, JON, JON_MFA_SERIAL } from "./support/guide_world.ts";
 import { ssoFake } from "./support/fake_aws/sso.ts";
 import { hasPass, makeGpgHome, makePassStore } from "./support/pass_store.ts";
 import { PROFILE_KEYS } from "../src/config/config_file.ts";
@@ -24,60 +31,8 @@ const root = new URL("../", import.meta.url).pathname;
 /** The home directory the guide shows in paths. */
 const SHOWN_HOME = "/home/me";
 
-const ACCOUNT = "111111111111";
-const MFA_SERIAL = `arn:aws:iam::${ACCOUNT}:mfa/jon`;
-const JON_KEYS = { AWS_ACCESS_KEY_ID: "AKIAJONEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "jon/secret" };
-
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-/** A sandbox home with the fake AWS behind it: user jon (MFA device) and the guide's roles. */
-interface World {
-  readonly fake: FakeAws;
-  readonly sb: Sandbox;
-  /** The CLI environment: the sandbox's, pointed at the fake (STS, IAM, SSO, the console federation endpoint). */
-  readonly env: Record<string, string>;
-  /** A valid MFA code not used before (the fake accepts each code of the last, current and next window once). */
-  code(): string;
-  cleanup(): Promise<void>;
-}
-
-async function world(options: { config?: string; addJon?: boolean } = {}): Promise<World> {
-  const fake = await startFakeAws();
-  fake.addUser({
-    userName: "jon",
-    accessKeyId: JON_KEYS.AWS_ACCESS_KEY_ID,
-    secretAccessKey: JON_KEYS.AWS_SECRET_ACCESS_KEY,
-    mfaSerial: MFA_SERIAL,
-    mfaSecret: "JBSWY3DPEHPK3PXP",
-  });
-  // The guide's --duration=2h example needs a role whose maximum session duration allows it.
-  fake.addRole({ arn: "arn:aws:iam::222222222222:role/ReadOnly", maxSessionDuration: 4 * 3600 });
-  fake.addRole({ arn: "arn:aws:iam::222222222222:role/Admin", requireMfa: true });
-  const sb = await makeSandbox({ config: options.config ?? docBlock("docs/guide.md", "guide-config").text });
-  // The guide's reader has run aws-vault before: the first-run note is its own example.
-  await Deno.mkdir(sb.vaultDir, { recursive: true, mode: 0o700 });
-  const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url, AWS_ENDPOINT_URL_SIGNIN: fake.url };
-  if (options.addJon !== false) {
-    const added = await runCli(["add", "--env", "jon"], { env: { ...env, ...JON_KEYS } });
-    equal(added.code, 0, added.stderr);
-  }
-  const offsets = [0, -1, 1];
-  let used = 0;
-  return {
-    fake,
-    sb,
-    env,
-    code: () => {
-      if (used >= offsets.length) throw new Error("no unused MFA code left in this window");
-      return fake.totp(MFA_SERIAL, { offsetSteps: offsets[used++] });
-    },
-    cleanup: async () => {
-      await fake.close();
-      await sb.cleanup();
-    },
-  };
-}
 
 /** A command line of a block: `VAR=value` assignments, then aws-vault's arguments. */
 interface CommandLine {
@@ -121,19 +76,6 @@ function shown(text: string, sb: Sandbox): string[] {
   const lines = text.replaceAll(sb.home, SHOWN_HOME).split("\n").map((l) => l.replace(/\s+$/, ""));
   while (lines.length && lines[lines.length - 1] === "") lines.pop();
   return lines;
-}
-
-/** `…` in a shown line stands for any non-empty text. */
-function lineMatches(expected: string, actual: string): boolean {
-  const pattern = expected.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".+");
-  return new RegExp(`^${pattern}$`).test(actual);
-}
-
-function assertShown(actual: readonly string[], expected: readonly string[], what: string): void {
-  const same = actual.length === expected.length && expected.every((line, i) => lineMatches(line, actual[i]));
-  if (!same) {
-    fail(`${what}: the program printed\n${actual.join("\n")}\n--- but the guide shows\n${expected.join("\n")}`);
-  }
 }
 
 /** Runs every step of a transcript block and compares stderr then stdout with the step's lines. */
@@ -217,9 +159,13 @@ Deno.test("guide: the first run names the default file backend, once", async () 
 
 Deno.test("guide: add --env, then list --credentials", async () => {
   const block = docBlock("docs/guide.md", "guide-add-env");
-  const w = await world({ addJon: false });
+  const w = await guideWorld({ addJon: false });
   try {
-    const real: Record<string, string> = { ...JON_KEYS, AWS_VAULT_FILE_PASSPHRASE: w.sb.env.AWS_VAULT_FILE_PASSPHRASE };
+    const real: Record<string, string> = {
+      AWS_ACCESS_KEY_ID: JON.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: JON.secretAccessKey,
+      AWS_VAULT_FILE_PASSPHRASE: w.sb.env.AWS_VAULT_FILE_PASSPHRASE,
+    };
     await checkTranscript(block, w.env, w.sb, { assign: (name, value) => value.includes("…") ? real[name] : value });
     // add appended the section it says it does.
     match(await Deno.readTextFile(w.sb.configPath), /\[profile jon\]/);
@@ -232,8 +178,8 @@ Deno.test("guide: add --env, then list --credentials", async () => {
 // The config file
 
 Deno.test("guide: the example config works as described (roles, MFA once, include_profile, [default]'s region)", async () => {
-  docBlock("docs/guide.md", "guide-config"); // written by world() as ~/.aws/config
-  const w = await world();
+  docBlock("docs/guide.md", "guide-config"); // written by guideWorld() as ~/.aws/config
+  const w = await guideWorld();
   try {
     const env = (r: CliResult) => Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split("=", 2)));
     // readonly: the role assumed with jon's keys, no MFA; the region from [default].
@@ -246,7 +192,7 @@ Deno.test("guide: the example config works as described (roles, MFA once, includ
     const admin = await runCli(["export", "--mfa-token", w.code(), "admin"], { env: w.env });
     equal(admin.code, 0, admin.stderr);
     equal(w.fake.callsTo("GetSessionToken").length, 1);
-    equal(w.fake.callsTo("GetSessionToken")[0].params.SerialNumber, MFA_SERIAL);
+    equal(w.fake.callsTo("GetSessionToken")[0].params.SerialNumber, JON_MFA_SERIAL);
     equal(w.fake.callsTo("AssumeRole").at(-1)?.params.RoleArn, "arn:aws:iam::222222222222:role/Admin");
     // admin-frankfurt: admin's settings, its own region, and jon's MFA session reused without asking (no terminal
     // and no code given: a prompt would fail).
@@ -261,7 +207,7 @@ Deno.test("guide: the example config works as described (roles, MFA once, includ
 });
 
 Deno.test("guide: list --profiles of the example config", async () => {
-  const w = await world({ addJon: false });
+  const w = await guideWorld({ addJon: false });
   try {
     await checkTranscript(docBlock("docs/guide.md", "guide-list-profiles"), w.env, w.sb);
   } finally {
@@ -273,7 +219,7 @@ Deno.test("guide: list --profiles of the example config", async () => {
 // Using credentials
 
 Deno.test("guide: exec, export and the region from the environment", async () => {
-  const w = await world();
+  const w = await guideWorld();
   try {
     await checkTranscript(docBlock("docs/guide.md", "guide-exec"), w.env, w.sb);
     await checkTranscript(docBlock("docs/guide.md", "guide-export"), w.env, w.sb);
@@ -292,7 +238,7 @@ Deno.test("guide: exec, export and the region from the environment", async () =>
 Deno.test("guide: --mfa-token and --prompt=ykman", async () => {
   const block = docBlock("docs/guide.md", "guide-mfa-token");
   await flagsInHelp(block);
-  const w = await world();
+  const w = await guideWorld();
   try {
     const bin = await ykmanStandIn(w.sb);
     const env = { ...w.env, PATH: `${bin}:${w.env.PATH}` };
@@ -312,7 +258,7 @@ Deno.test("guide: --mfa-token and --prompt=ykman", async () => {
       equal((await runCli(["clear"], { env })).code, 0);
     }
     // Only the --prompt=ykman run asked ykman, with ykman 4's arguments and the MFA serial as the account.
-    equal(await Deno.readTextFile(`${w.sb.home}/ykman.args`), `oath accounts code --single ${MFA_SERIAL}\n`);
+    equal(await Deno.readTextFile(`${w.sb.home}/ykman.args`), `oath accounts code --single ${JON_MFA_SERIAL}\n`);
   } finally {
     await w.cleanup();
   }
@@ -320,7 +266,7 @@ Deno.test("guide: --mfa-token and --prompt=ykman", async () => {
 
 Deno.test("guide: mfa_process with a YubiKey", async () => {
   const block = docBlock("docs/guide.md", "guide-mfa-process");
-  const w = await world({ config: block.text });
+  const w = await guideWorld({ config: block.text });
   try {
     const bin = await ykmanStandIn(w.sb);
     await Deno.writeTextFile(`${w.sb.home}/code`, w.code());
@@ -329,7 +275,7 @@ Deno.test("guide: mfa_process with a YubiKey", async () => {
     equal(r.code, 0, r.stderr);
     match(r.stdout, /^AWS_ACCESS_KEY_ID=ASIA/);
     equal(await Deno.readTextFile(`${w.sb.home}/ykman.args`), "oath accounts code --single aws-jon\n");
-    equal(w.fake.callsTo("GetSessionToken")[0].params.SerialNumber, MFA_SERIAL);
+    equal(w.fake.callsTo("GetSessionToken")[0].params.SerialNumber, JON_MFA_SERIAL);
   } finally {
     await w.cleanup();
   }
@@ -340,7 +286,7 @@ Deno.test("guide: mfa_process with a YubiKey", async () => {
 
 Deno.test("guide: IAM Identity Center: login through the browser, the token and session in list, clear", async () => {
   const config = docBlock("docs/guide.md", "guide-sso");
-  const w = await world({ config: config.text, addJon: false });
+  const w = await guideWorld({ config: config.text, addJon: false });
   try {
     ssoFake(w.fake).assign("123456789012", "Developer");
     // The browser: a stand-in xdg-open that follows the sign-in page's redirect back to aws-vault, as a user who
@@ -369,7 +315,7 @@ Deno.test("guide: IAM Identity Center: login through the browser, the token and 
 
 Deno.test("guide: credential_process = aws-vault export, answered from the session cache", async () => {
   const block = docBlock("docs/guide.md", "guide-credential-process");
-  const w = await world({ config: `${docBlock("docs/guide.md", "guide-config").text}\n${block.text}` });
+  const w = await guideWorld({ config: `${docBlock("docs/guide.md", "guide-config").text}\n${block.text}` });
   try {
     // `aws-vault` on PATH, as scripts/install puts it there.
     const bin = await standIn(w.sb, "aws-vault", `exec ${cliCommand().join(" ")} "$@"`);
@@ -386,7 +332,7 @@ Deno.test("guide: credential_process = aws-vault export, answered from the sessi
 });
 
 Deno.test("guide: exec --ecs-server hands out credentials over HTTP with the token", async () => {
-  const w = await world();
+  const w = await guideWorld();
   try {
     await checkTranscript(docBlock("docs/guide.md", "guide-ecs-server"), w.env, w.sb);
   } finally {
@@ -402,7 +348,7 @@ Deno.test("guide: the EC2 and Docker server command lines use exec's flags (root
 // Sessions, durations, rotate, login
 
 Deno.test("guide: clear, one profile then all", async () => {
-  const w = await world();
+  const w = await guideWorld();
   try {
     equal((await runCli(["export", "readonly"], { env: w.env })).code, 0);
     equal((await runCli(["export", "-t", w.code(), "jon"], { env: w.env })).code, 0);
@@ -417,7 +363,7 @@ Deno.test("guide: clear, one profile then all", async () => {
 Deno.test("guide: --duration and AWS_ASSUME_ROLE_TTL reach AssumeRole", async () => {
   const block = docBlock("docs/guide.md", "guide-durations");
   await flagsInHelp(block);
-  const w = await world();
+  const w = await guideWorld();
   try {
     const sent: string[] = [];
     for (const { assign, args } of commandLines(block)) {
@@ -433,7 +379,7 @@ Deno.test("guide: --duration and AWS_ASSUME_ROLE_TTL reach AssumeRole", async ()
 });
 
 Deno.test("guide: rotate -n", async () => {
-  const w = await world();
+  const w = await guideWorld();
   try {
     // A session of jon's to delete, as after a day's work.
     equal((await runCli(["export", "-t", w.code(), "jon"], { env: w.env })).code, 0);
@@ -446,7 +392,7 @@ Deno.test("guide: rotate -n", async () => {
 });
 
 Deno.test("guide: login --stdout prints the console URL", async () => {
-  const w = await world();
+  const w = await guideWorld();
   try {
     const block = docBlock("docs/guide.md", "guide-login");
     const [step] = transcript(block.text);
@@ -534,7 +480,7 @@ Deno.test({
   ignore: !hasPass || !AVAILABLE_BACKENDS.includes("pass"),
   async fn() {
     const gpg = await makeGpgHome();
-    const w = await world();
+    const w = await guideWorld();
     try {
       // guide-pass: add asks for the key on the terminal (here: standard input).
       const own = await makePassStore({ gpg });
@@ -579,7 +525,7 @@ Deno.test("guide: the Go aws-vault's secret-service store: migrate and AWS_VAULT
 // Troubleshooting: each message produced for real and compared whole.
 
 /** How each troubleshooting example's situation is set up. */
-const TROUBLES: Record<string, (w: World) => Promise<Record<string, string>>> = {
+const TROUBLES: Record<string, (w: GuideWorld) => Promise<Record<string, string>>> = {
   "guide-error-no-config": async (w) => {
     await Deno.remove(w.sb.configPath);
     return w.env;
@@ -622,7 +568,7 @@ Deno.test("guide: troubleshooting: the ten messages, exactly as the program prin
   ];
   deepStrictEqual(blocks.map((b) => b.name).sort(), Object.keys(TROUBLES).sort());
   await Promise.all(blocks.map(async (block) => {
-    const w = await world();
+    const w = await guideWorld();
     try {
       const env = await TROUBLES[block.name](w);
       const results = await checkTranscript(block, env, w.sb);

@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { docBlock, shellWords, stripComment, transcript } from "./support/doc_examples.ts";
-import { cliCommand, makeSandbox, runCli, runOnTerminal, runProgram, type Sandbox } from "./support/cli.ts";
+import { addKeys, cliCommand, makeSandbox, runCli, runOnTerminal, runProgram, type Sandbox } from "./support/cli.ts";
 import { secretServiceSkipReason, startSecretService } from "./support/secret_service.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findAwsCli } from "./support/fake_aws/testing.ts";
@@ -215,12 +215,7 @@ Deno.test({
       await Deno.writeTextFile(sb.configPath, "[profile work]\nregion = eu-west-1\n");
       fake.addUser({ userName: "me", accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: SECRET });
       const env = { ...sb.env, PATH: `${bin}:/usr/bin:/bin`, AWS_ENDPOINT_URL: fake.url, AWS_PAGER: "" };
-      equal(
-        (await runCli(["add", "--env", "work"], {
-          env: { ...env, AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: SECRET },
-        })).code,
-        0,
-      );
+      await addKeys("work", { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: SECRET }, env);
       const [ecs, ec2] = docBlock("README.md", "readme-servers").text.trim().split("\n").map((l) =>
         shellWords(stripComment(l))
       );

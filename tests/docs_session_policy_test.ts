@@ -6,48 +6,25 @@
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { awsVaultCommands, docBlock, transcript } from "./support/doc_examples.ts";
-import { makeSandbox, runCli, runProgram } from "./support/cli.ts";
-import { startFakeAws } from "./support/fake_aws/mod.ts";
+import { runCli, runProgram } from "./support/cli.ts";
+import type { FakeAws } from "./support/fake_aws/mod.ts";
+import { type GuideWorld, guideWorld, READ_ONLY_ROLE } from "./support/guide_world.ts";
 
-const JON_KEYS = { AWS_ACCESS_KEY_ID: "AKIAJONEXAMPLE000001", AWS_SECRET_ACCESS_KEY: "jon/secret" };
-const READ_ONLY_ROLE = "arn:aws:iam::222222222222:role/ReadOnly";
-
-/** The guide's world: jon (MFA) and its roles, the guide's config plus the example profile, `s3-read.json` in place. */
-async function world() {
-  const fake = await startFakeAws();
-  fake.addUser({
-    userName: "jon",
-    accessKeyId: JON_KEYS.AWS_ACCESS_KEY_ID,
-    secretAccessKey: JON_KEYS.AWS_SECRET_ACCESS_KEY,
-    mfaSerial: "arn:aws:iam::111111111111:mfa/jon",
-  });
-  fake.addRole({ arn: READ_ONLY_ROLE });
+/** The guide's world plus the example profile, `s3-read.json` in place; `compact` is the policy as sent. */
+async function world(): Promise<GuideWorld & { readonly compact: string }> {
   const config = `${docBlock("docs/guide.md", "guide-config").text}\n${
     docBlock("docs/guide.md", "guide-session-policy-config").text
   }`;
-  const sb = await makeSandbox({ config });
+  const w = await guideWorld({ config });
   const document = docBlock("docs/guide.md", "guide-session-policy-document").text;
   // Where the commands (run from the home directory) and the profile key (beside the config) look for it.
-  await Deno.writeTextFile(`${sb.home}/s3-read.json`, document);
-  await Deno.writeTextFile(`${sb.home}/.aws/s3-read.json`, document);
-  const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url };
-  const added = await runCli(["add", "--env", "jon"], { env: { ...env, ...JON_KEYS } });
-  equal(added.code, 0, added.stderr);
-  const compact = JSON.stringify(JSON.parse(document));
-  return {
-    fake,
-    sb,
-    env,
-    compact,
-    cleanup: async () => {
-      await fake.close();
-      await sb.cleanup();
-    },
-  };
+  await Deno.writeTextFile(`${w.sb.home}/s3-read.json`, document);
+  await Deno.writeTextFile(`${w.sb.home}/.aws/s3-read.json`, document);
+  return { ...w, compact: JSON.stringify(JSON.parse(document)) };
 }
 
 /** The session-policy parameters of the last AssumeRole of `role`. */
-function lastPolicy(fake: Awaited<ReturnType<typeof world>>["fake"], role: string) {
+function lastPolicy(fake: FakeAws, role: string) {
   const call = fake.callsTo("AssumeRole").filter((c) => c.params.RoleArn === role).at(-1);
   ok(call, `no AssumeRole of ${role}`);
   const arns = Object.keys(call.params).filter((k) => k.startsWith("PolicyArns.")).map((k) => call.params[k]);

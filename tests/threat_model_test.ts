@@ -4,7 +4,7 @@
  * `setpriv`, `keyctl`) against the fake AWS; the tests that need root or the kernel keyring skip with a printed reason.
  */
 import { deepStrictEqual, equal, match, notEqual, ok } from "node:assert/strict";
-import { makeSandbox, runCli, runOnTerminal, runProgram, type Sandbox } from "./support/cli.ts";
+import { addKeys, makeSandbox, runCli, runOnTerminal, runProgram, type Sandbox } from "./support/cli.ts";
 import { type FakeAws, startFakeAws } from "./support/fake_aws/mod.ts";
 import { findUserKey, keyctl, keyctlMissing } from "./support/keyctl.ts";
 import { startEc2Server } from "../src/server/ec2_server.ts";
@@ -54,10 +54,7 @@ async function withStack(fn: (s: Stack) => Promise<void>): Promise<void> {
   const sb = await makeSandbox({ config: CONFIG });
   try {
     const env = { ...sb.env, AWS_ENDPOINT_URL: fake.url };
-    const added = await runCli(["add", "--env", "dev"], {
-      env: { ...env, AWS_ACCESS_KEY_ID: DEV.accessKeyId, AWS_SECRET_ACCESS_KEY: DEV.secretAccessKey },
-    });
-    equal(added.code, 0, added.stderr);
+    await addKeys("dev", DEV, env);
     await fn({ fake, sb, env });
   } finally {
     await fake.close();
@@ -246,15 +243,7 @@ Deno.test({
     const sb = await makeSandbox({ passphrase: null, config: "[profile p]\n" });
     const description = await passphraseKeyDescription(sb.vaultDir);
     try {
-      const added = await runCli(["add", "--env", "p"], {
-        env: {
-          ...sb.env,
-          AWS_ACCESS_KEY_ID: DEV.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: DEV.secretAccessKey,
-          AWS_VAULT_FILE_PASSPHRASE: passphrase,
-        },
-      });
-      equal(added.code, 0, added.stderr);
+      await addKeys("p", DEV, { ...sb.env, AWS_VAULT_FILE_PASSPHRASE: passphrase });
       const typed = await runOnTerminal(["--file-passphrase-ttl=1h", "export", "--no-session", "p"], {
         env: sb.env,
         answers: [["Enter passphrase to unlock", `${passphrase}\n`]],
@@ -282,6 +271,11 @@ Deno.test("a stolen disk: the file vault holds no key, secret or token in clear;
     const r = await runCli(["export", "--format=json", "--mfa-token", fake.totp(MFA), "admin"], { env });
     equal(r.code, 0, r.stderr);
     const handed = JSON.parse(r.stdout);
+    // The MFA session the role was assumed with, as the vault caches it (exported from the cache: no new item).
+    const cached = await runCli(["export", "--format=json", "dev"], { env });
+    equal(cached.code, 0, cached.stderr);
+    const session = JSON.parse(cached.stdout);
+    equal(session.AccessKeyId, fake.callsTo("AssumeRole")[0].accessKeyId, "dev's session is the cached one");
     const names = [...Deno.readDirSync(sb.vaultDir)].map((e) => e.name).sort();
     equal(names.length, 3, names.join(" "));
     const secrets = [
@@ -290,6 +284,9 @@ Deno.test("a stolen disk: the file vault holds no key, secret or token in clear;
       handed.AccessKeyId,
       handed.SecretAccessKey,
       handed.SessionToken,
+      session.AccessKeyId,
+      session.SecretAccessKey,
+      session.SessionToken,
       "test-pass",
     ];
     for (const name of names) {
@@ -324,12 +321,18 @@ Deno.test("CI logs: --debug shows access key IDs only masked, never a secret, to
     equal(r.code, 0, r.stderr);
     const handed = JSON.parse(r.stdout);
     match(r.stderr, new RegExp(`\\*{16}${handed.AccessKeyId.slice(-4)}`), "the handed-out key, masked");
-    const session = fake.callsTo("AssumeRole")[0].accessKeyId!;
+    // The MFA session the role was assumed with, from the vault's cache (its secret and token were in the STS answer).
+    const cached = await runCli(["export", "--format=json", "dev"], { env });
+    equal(cached.code, 0, cached.stderr);
+    const session = JSON.parse(cached.stdout);
+    equal(session.AccessKeyId, fake.callsTo("AssumeRole")[0].accessKeyId, "dev's session is the cached one");
     for (
       const s of [
         DEV.accessKeyId,
         DEV.secretAccessKey,
-        session,
+        session.AccessKeyId,
+        session.SecretAccessKey,
+        session.SessionToken,
         handed.AccessKeyId,
         handed.SecretAccessKey,
         handed.SessionToken,

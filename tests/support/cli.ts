@@ -5,6 +5,7 @@
  * @module
  */
 
+import { equal } from "node:assert/strict";
 import { reportError } from "../../main.ts";
 import { runCli as runApp } from "../../src/app.ts";
 import { envFromRecord } from "../../src/core/env.ts";
@@ -130,6 +131,21 @@ export async function runCli(
     code = reportError(e, out);
   }
   return { code, stdout, stderr };
+}
+
+/**
+ * Stores long-term `keys` for `profile` with `aws-vault add --env`, in-process, as a user would; fails the test when
+ * add fails.
+ */
+export async function addKeys(
+  profile: string,
+  keys: { readonly accessKeyId: string; readonly secretAccessKey: string },
+  env: Record<string, string>,
+): Promise<void> {
+  const added = await runCli(["add", "--env", profile], {
+    env: { ...env, AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey },
+  });
+  equal(added.code, 0, added.stderr);
 }
 
 /**

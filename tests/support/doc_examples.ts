@@ -6,6 +6,8 @@
  * @module
  */
 
+import { fail } from "node:assert/strict";
+
 const root = new URL("../../", import.meta.url).pathname;
 
 /** One fenced code block of a document. */
@@ -80,6 +82,23 @@ export function documentedFiles(): string[] {
 /** A line without a trailing ` # comment` (two or more spaces, then `#`), as the examples annotate lines. */
 export function stripComment(line: string): string {
   return line.replace(/\s{2,}#\s.*$/, "").replace(/\s+$/, "");
+}
+
+/** Whether `actual` is the line an example shows as `expected`, where `…` stands for any non-empty text. */
+export function lineMatches(expected: string, actual: string): boolean {
+  const pattern = expected.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".+");
+  return new RegExp(`^${pattern}$`).test(actual);
+}
+
+/**
+ * Fails unless `actual` has as many lines as `expected` and each matches its shown line ({@link lineMatches}); the
+ * message names `what` and shows both.
+ */
+export function assertShown(actual: readonly string[], expected: readonly string[], what: string): void {
+  const same = actual.length === expected.length && expected.every((line, i) => lineMatches(line, actual[i]));
+  if (!same) {
+    fail(`${what}: the program printed\n${actual.join("\n")}\n--- but the document shows\n${expected.join("\n")}`);
+  }
 }
 
 /** One `$ command` of a transcript and the lines shown after it (comments stripped). */
